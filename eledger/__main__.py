@@ -1,0 +1,3 @@
+from eledger.cli import main
+
+main()

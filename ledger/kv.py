@@ -1,0 +1,106 @@
+"""Key-value storage interface for authenticated structures.
+
+The Merkle log and the sparse Merkle state read their nodes through `KVReader` and collect
+their writes in an `Overlay`; the caller commits an overlay's changes in one atomic batch
+(`ledger.store` does so with LevelDB, `MemoryKV` in memory). Nothing here touches a disk.
+Keys and values are bytes; structures namespace their keys with a short prefix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Protocol
+
+
+class KVReader(Protocol):
+    """Read access to a key-value store."""
+
+    def get(self, key: bytes) -> bytes | None:
+        """The value stored under `key`, or None."""
+        ...
+
+
+class KVStore(KVReader, Protocol):
+    """A store that applies a batch of puts and deletes atomically."""
+
+    def write(self, puts: Mapping[bytes, bytes], deletes: Iterable[bytes] = (), *, sync: bool = True) -> None:
+        """Apply all `puts` and `deletes` as one atomic batch (durable when `sync`)."""
+        ...
+
+    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """All (key, value) pairs whose key starts with `prefix`, in key order."""
+        ...
+
+
+class MemoryKV:
+    """An in-memory `KVStore` (tests, simulations, building proofs in memory)."""
+
+    def __init__(self) -> None:
+        self._data: dict[bytes, bytes] = {}
+
+    def get(self, key: bytes) -> bytes | None:
+        return self._data.get(key)
+
+    def write(self, puts: Mapping[bytes, bytes], deletes: Iterable[bytes] = (), *, sync: bool = True) -> None:
+        for key in deletes:
+            self._data.pop(key, None)
+        self._data.update(puts)
+
+    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        for key in sorted(k for k in self._data if k.startswith(prefix)):
+            yield key, self._data[key]
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class Overlay:
+    """Pending writes layered over a reader: reads see the pending writes first.
+
+    Used to execute a block against committed state without touching it; `puts` and
+    `deletes` are then committed in one batch, or the overlay is dropped.
+    """
+
+    def __init__(self, base: KVReader) -> None:
+        self.base = base
+        self.puts: dict[bytes, bytes] = {}
+        self.deletes: set[bytes] = set()
+
+    def get(self, key: bytes) -> bytes | None:
+        value = self.puts.get(key)
+        if value is not None:
+            return value
+        if key in self.deletes:
+            return None
+        return self.base.get(key)
+
+    def put(self, key: bytes, value: bytes) -> None:
+        self.deletes.discard(key)
+        self.puts[key] = value
+
+    def delete(self, key: bytes) -> None:
+        self.puts.pop(key, None)
+        self.deletes.add(key)
+
+    def commit_to(self, store: KVStore, *, sync: bool = True) -> None:
+        """Write the pending changes into `store` as one batch and clear them."""
+        store.write(self.puts, self.deletes, sync=sync)
+        self.puts = {}
+        self.deletes = set()
+
+
+class Prefixed:
+    """A view of a reader or overlay with every key prefixed (one namespace per structure)."""
+
+    def __init__(self, inner: KVReader, prefix: bytes) -> None:
+        self.inner = inner
+        self.prefix = prefix
+
+    def get(self, key: bytes) -> bytes | None:
+        return self.inner.get(self.prefix + key)
+
+    def put(self, key: bytes, value: bytes) -> None:
+        self.inner.put(self.prefix + key, value)  # type: ignore[attr-defined]
+
+    def delete(self, key: bytes) -> None:
+        self.inner.delete(self.prefix + key)  # type: ignore[attr-defined]

@@ -1,0 +1,55 @@
+"""LevelDB implementation of `ledger.kv.KVStore`.
+
+One LevelDB directory per node. `write` applies puts and deletes in one write batch; with
+`sync=True` LevelDB fsyncs its log before returning, so a batch is either wholly on disk after
+a crash or not at all. Must never be used by two processes at once (LevelDB's own lock refuses).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+
+import plyvel
+
+from ledger.errors import StoreError
+
+
+class LevelKV:
+    """A LevelDB database opened at `path` (created if absent unless `create=False`)."""
+
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        self.path = Path(path)
+        try:
+            self._db = plyvel.DB(str(self.path), create_if_missing=create, paranoid_checks=True)
+        except plyvel.IOError as exc:
+            raise StoreError(f"cannot open LevelDB at {self.path}: {exc}", code="store.open_failed", path=str(self.path)) from exc
+        except plyvel.Error as exc:
+            raise StoreError(f"LevelDB at {self.path} is unusable: {exc}", code="store.corrupt", path=str(self.path)) from exc
+
+    def get(self, key: bytes) -> bytes | None:
+        return self._db.get(key)
+
+    def write(self, puts: Mapping[bytes, bytes], deletes: Iterable[bytes] = (), *, sync: bool = True) -> None:
+        with self._db.write_batch(sync=sync) as batch:
+            for key in deletes:
+                batch.delete(key)
+            for key, value in puts.items():
+                batch.put(key, value)
+
+    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        with self._db.iterator(prefix=prefix) as it:
+            yield from it
+
+    def close(self) -> None:
+        self._db.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._db.closed
+
+    def __enter__(self) -> LevelKV:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
