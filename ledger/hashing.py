@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 
+from ledger.encoding import encode
+
 HASH_SIZE = 32
 TAG_PREFIX = b"eledger/"
 
@@ -23,3 +25,11 @@ def sha256(data: bytes) -> bytes:
 def tagged_hash(tag: str, data: bytes) -> bytes:
     """SHA-256("eledger/" || tag || 0x00 || data). `tag` is ASCII without NUL."""
     return hashlib.sha256(TAG_PREFIX + tag.encode("ascii") + b"\x00" + data).digest()
+
+
+def hash_object(tag: str, value: object) -> bytes:
+    """tagged_hash(tag, encode(value)): the hash of a value's canonical encoding (docs/spec/encoding.md).
+
+    Raises EncodingError when `value` cannot be encoded (ledger.encoding.encode).
+    """
+    return tagged_hash(tag, encode(value))
