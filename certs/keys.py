@@ -8,7 +8,6 @@ log or put private key bytes into an exception message.
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 from cryptography import x509
@@ -16,6 +15,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from certs.errors import CertError
+from ledger.files import sync_directory as sync_directory  # re-exported for certs.layout
+from ledger.files import write_new_file
 
 PRIVATE_KEY_MODE = 0o600
 CERTIFICATE_MODE = 0o644
@@ -39,9 +40,13 @@ def encode_public_key(key: ec.EllipticCurvePublicKey) -> bytes:
 
 
 def _write_new(path: Path, data: bytes, mode: int) -> None:
-    """Create `path` with `mode`, write `data`, fsync file and directory; never overwrite."""
+    """Create `path` with `mode`, write `data`, fsync file and directory; never overwrite.
+
+    Raises CertError "cert.exists" if `path` exists, "cert.not_found" if its directory does not;
+    other OS errors propagate.
+    """
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        write_new_file(path, data, mode)
     except FileExistsError:
         raise CertError(
             f"{path} already exists; refusing to overwrite it (remove it or choose another path)",
@@ -54,24 +59,6 @@ def _write_new(path: Path, data: bytes, mode: int) -> None:
             code="cert.not_found",
             path=str(path),
         ) from None
-    try:
-        os.fchmod(fd, mode)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    sync_directory(path.parent)
-
-
-def sync_directory(directory: Path) -> None:
-    """fsync a directory so that entries created or renamed in it survive a crash."""
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def write_private_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:

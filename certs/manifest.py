@@ -9,15 +9,13 @@ rename).
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from certs.errors import CertError
-from certs.keys import sync_directory
 from certs.roles import CA_ROLE, Role, check_name, check_region
+from ledger.files import replace_file
 
 FORMAT = "eledger-pki-manifest"
 VERSION = 1
@@ -144,20 +142,11 @@ class Manifest:
 
 
 def write_manifest(path: Path, manifest: Manifest) -> None:
-    """Atomically write (or replace) the manifest file at `path`, fsyncing file and directory."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    data = manifest.to_json().encode()
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temporary, path)
-    sync_directory(path.parent)
+    """Atomically write (or replace) the manifest file at `path`, fsyncing file and directory.
+
+    The file gets mode 0644; OS errors propagate and leave an existing manifest untouched.
+    """
+    replace_file(path, manifest.to_json().encode(), 0o644)
 
 
 def read_manifest(path: Path) -> Manifest:

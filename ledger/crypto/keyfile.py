@@ -12,6 +12,7 @@ import stat
 
 from ledger.crypto.keys import PrivateKey
 from ledger.errors import CryptoError
+from ledger.files import write_new_file
 
 KEY_FILE_MODE = 0o600
 MAX_KEY_FILE_SIZE = 64 * 1024
@@ -24,40 +25,13 @@ def write_private_key(path: str | os.PathLike[str], key: PrivateKey) -> None:
     never replaced. Raises CryptoError "crypto.key_exists" if `path` exists and
     "crypto.key_io" for any other OS error (the partial file is removed).
     """
-    data = key.to_pem()
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    name = os.fspath(path)
     try:
-        fd = os.open(path, flags, KEY_FILE_MODE)
+        write_new_file(path, key.to_pem(), KEY_FILE_MODE)
     except FileExistsError as exc:
-        raise CryptoError(
-            f"refusing to overwrite the existing key file {os.fspath(path)!s}",
-            code="crypto.key_exists",
-            path=os.fspath(path),
-        ) from exc
+        raise CryptoError(f"refusing to overwrite the existing key file {name!s}", code="crypto.key_exists", path=name) from exc
     except OSError as exc:
-        raise CryptoError(f"cannot create key file {os.fspath(path)!s}: {exc.strerror}", code="crypto.key_io", path=os.fspath(path)) from exc
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        _fsync_directory(os.path.dirname(os.path.abspath(path)))
-    except BaseException as exc:
-        os.unlink(path)
-        if isinstance(exc, OSError):
-            raise CryptoError(f"cannot write key file {os.fspath(path)!s}: {exc.strerror}", code="crypto.key_io", path=os.fspath(path)) from exc
-        raise
-
-
-def _fsync_directory(directory: str) -> None:
-    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        raise CryptoError(f"cannot write key file {name!s}: {exc.strerror}", code="crypto.key_io", path=name) from exc
 
 
 def read_private_key(path: str | os.PathLike[str]) -> PrivateKey:
