@@ -18,8 +18,9 @@ from ledger.errors import StoreError
 class LevelKV:
     """A LevelDB database opened at `path` (created if absent unless `create=False`)."""
 
-    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+    def __init__(self, path: str | Path, *, create: bool = True, verify_checksums: bool = False) -> None:
         self.path = Path(path)
+        self._verify = verify_checksums
         try:
             self._db = plyvel.DB(str(self.path), create_if_missing=create, paranoid_checks=True)
         except plyvel.IOError as exc:
@@ -28,7 +29,11 @@ class LevelKV:
             raise StoreError(f"LevelDB at {self.path} is unusable: {exc}", code="store.corrupt", path=str(self.path)) from exc
 
     def get(self, key: bytes) -> bytes | None:
-        return self._db.get(key)
+        """The value under `key`; StoreError "store.corrupt" if LevelDB finds damage."""
+        try:
+            return self._db.get(key, verify_checksums=self._verify)
+        except plyvel.Error as exc:
+            raise StoreError(f"LevelDB at {self.path} is damaged: {exc}", code="store.corrupt", path=str(self.path)) from exc
 
     def write(self, puts: Mapping[bytes, bytes], deletes: Iterable[bytes] = (), *, sync: bool = True) -> None:
         with self._db.write_batch(sync=sync) as batch:
@@ -40,6 +45,10 @@ class LevelKV:
     def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
         with self._db.iterator(prefix=prefix) as it:
             yield from it
+
+    def compact(self) -> None:
+        """Compact the whole key range (moves everything from the log into sorted tables)."""
+        self._db.compact_range()
 
     def close(self) -> None:
         self._db.close()

@@ -1,0 +1,66 @@
+"""Crash safety of the LevelDB store: a block is committed wholly or not at all."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ledger.audit import audit_chain
+from ledger.chain import BLOCK_PREFIX, COMMIT_PREFIX, TX_INDEX_PREFIX, Chain, height_key
+from ledger.store import LevelKV
+
+WRITER = Path(__file__).with_name("store_writer.py")
+
+
+def _prepare(tmp_path, net) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "genesis.bin").write_bytes(net.genesis.to_bytes())
+    (home / "validators.pem").write_text("\n\n".join(k.to_pem().decode() for k in net.validator_keys))
+    (home / "admin.pem").write_bytes(net.admin_keys["beijing"].to_pem())
+    return home
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.013, 0.037, 0.071])
+def test_sigkill_mid_stream_leaves_last_block_whole_or_absent(tmp_path, net, delay):
+    home = _prepare(tmp_path, net)
+    store = tmp_path / "ledger"
+    child = subprocess.Popen([sys.executable, str(WRITER), str(home), str(store)], stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        reported = 0
+        while reported < 3 and time.monotonic() < deadline:
+            line = child.stdout.readline()
+            if not line:
+                break
+            reported = int(line)
+        assert reported >= 3, "writer did not commit three blocks"
+        time.sleep(delay)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait(timeout=30)
+        child.stdout.close()
+
+    kv = LevelKV(store)
+    try:
+        chain = Chain(kv, net.genesis)
+        tip = chain.height
+        assert tip >= reported  # everything acknowledged is there
+        assert kv.get(height_key(BLOCK_PREFIX, tip + 1)) is None
+        assert kv.get(height_key(COMMIT_PREFIX, tip + 1)) is None
+        assert sum(1 for _ in kv.iterate(TX_INDEX_PREFIX)) == chain.tip.log_size == 200 * tip
+        report = audit_chain(kv, net.genesis)
+        assert report.height == tip
+        # the store keeps working after the crash
+        from node.local import LocalNetwork
+
+        LocalNetwork(chain, net.validator_keys).produce([net.anchor()], net.genesis.genesis_time + 1000 * (tip + 1))
+        assert Chain(kv, net.genesis).height == tip + 1
+    finally:
+        kv.close()
