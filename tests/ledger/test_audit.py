@@ -1,0 +1,121 @@
+from pathlib import Path
+
+import pytest
+
+from ledger.audit import audit_chain
+from ledger.encoding import b64encode
+from ledger.chain import BLOCK_PREFIX, COMMIT_PREFIX, height_key
+from ledger.errors import AuditError
+from ledger.store import LevelKV
+
+from .conftest import GENESIS_TIME, make_net
+
+BLOCKS = 6
+
+
+@pytest.fixture()
+def store(tmp_path, net):
+    kv = LevelKV(tmp_path / "ledger")
+    local = net.local(kv)
+    for h in range(1, BLOCKS + 1):
+        local.produce([net.anchor(region=r) for r in ("beijing", "tianjin", "hebei")], GENESIS_TIME + 1000 * h)
+    yield kv
+    if not kv.closed:
+        kv.close()
+
+
+def test_audit_accepts_an_intact_chain_and_reports_progress(store, net):
+    seen = []
+    report = audit_chain(store, net.genesis, progress=lambda h, top, n: seen.append((h, top, n)))
+    assert report.height == BLOCKS and report.txs == 3 * BLOCKS
+    assert seen[-1] == (BLOCKS, BLOCKS, 3 * BLOCKS) and len(seen) == BLOCKS
+
+
+@pytest.mark.parametrize("offset", [40, 300, 900, -60])
+def test_one_flipped_byte_in_a_block_names_that_height(store, net, offset):
+    key = height_key(BLOCK_PREFIX, 4)
+    raw = bytearray(store.get(key))
+    raw[offset] ^= 0x01
+    store.write({key: bytes(raw)})
+    with pytest.raises(AuditError) as err:
+        audit_chain(store, net.genesis)
+    assert err.value.height == 4
+
+
+def test_flipped_byte_in_a_commit_names_that_height(store, net):
+    key = height_key(COMMIT_PREFIX, 3)
+    raw = bytearray(store.get(key))
+    raw[-30] ^= 0x02
+    store.write({key: bytes(raw)})
+    with pytest.raises(AuditError) as err:
+        audit_chain(store, net.genesis)
+    assert err.value.height == 3
+
+
+def test_missing_block_is_named(store, net):
+    store.write({}, [height_key(BLOCK_PREFIX, 5)])
+    with pytest.raises(AuditError) as err:
+        audit_chain(store, net.genesis)
+    assert err.value.height == 5 and err.value.code == "audit.missing_block"
+
+
+def test_audit_against_another_genesis_fails_at_height_zero(store):
+    with pytest.raises(AuditError) as err:
+        audit_chain(store, make_net().genesis)
+    assert err.value.height == 0 and err.value.code == "audit.genesis_mismatch"
+
+
+def test_flipped_byte_in_a_leveldb_file_is_reported_at_the_height_it_damages(tmp_path, net):
+    path = tmp_path / "ledger"
+    kv = LevelKV(path)
+    local = net.local(kv)
+    for h in range(1, 4):  # 12 txs a block: each block value fills its own LevelDB data block
+        local.produce([net.anchor() for _ in range(12)], GENESIS_TIME + 1000 * h)
+    needle = b64encode(local.chain.block(2).txs[5].signature.value).encode()
+    kv.compact()
+    kv.close()
+    target = _file_containing(path, needle)
+    data = bytearray(target.read_bytes())
+    data[data.index(needle) + 10] ^= 0x01
+    target.write_bytes(bytes(data))
+    kv = LevelKV(path, create=False, verify_checksums=True)
+    try:
+        with pytest.raises(AuditError) as err:
+            audit_chain(kv, net.genesis)
+        assert err.value.height == 2 and err.value.reason == "store.corrupt"
+    finally:
+        kv.close()
+
+
+def _file_containing(path: Path, needle: bytes) -> Path:
+    for f in sorted(path.iterdir()):
+        if f.suffix == ".ldb" and needle in f.read_bytes():
+            return f
+    raise AssertionError("needle not found in any LevelDB table file")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_bad_transaction_signature_in_a_committed_block_is_found_at_its_height(tmp_path, net, monkeypatch, workers):
+    """A block signed by a (Byzantine) quorum although one transaction's signature is forged."""
+    from ledger.crypto import Signature
+    from ledger.kv import MemoryKV
+    from ledger.tx import Tx
+
+    kv = MemoryKV()
+    local = net.local(kv)
+    local.produce([net.anchor() for _ in range(80)], GENESIS_TIME + 1000)
+    txs = [net.anchor() for _ in range(80)]
+    other = net.anchor()
+    forged = Tx(txs[41].chain_id, txs[41].kind, txs[41].body, txs[41].signer, txs[41].nonce, Signature(other.signature.suite, other.signature.value))
+    txs[41] = forged
+    with monkeypatch.context() as patch:
+        patch.setattr(Tx, "verify_signature", lambda self, key: None)
+        local.produce(txs, GENESIS_TIME + 2000)
+    local.produce([net.anchor() for _ in range(80)], GENESIS_TIME + 3000)
+    with pytest.raises(AuditError) as err:
+        audit_chain(kv, net.genesis, workers=workers)
+    assert (err.value.height, err.value.reason, err.value.index) == (2, "tx.bad_signature", 41)
+
+
+def test_audit_with_worker_processes_matches_inline(store, net):
+    assert audit_chain(store, net.genesis, workers=2) == audit_chain(store, net.genesis, workers=1)
