@@ -196,7 +196,7 @@ class StateProof:
 
 def _truncated(size: int, needed: int) -> ProofError:
     return ProofError(
-        f"state proof is {size} bytes; its header announces at least {needed}",
+        f"state proof is truncated: {size} bytes where at least {needed} are needed",
         code="proof.truncated",
         size=size,
         expected=needed,

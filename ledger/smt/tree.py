@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import hashlib
 from bisect import bisect_left
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from ledger.errors import StoreError, ValidationError
-from ledger.kv import KVReader
+from ledger.kv import KVReader, Prefixed
 from ledger.smt.hasher import (
     DEPTH,
     EMPTY_HASH,
@@ -58,9 +58,9 @@ def _corrupt(node: bytes, depth: int) -> StoreError:
 class SparseMerkleTree:
     """The state map over `store` (must have `get`; `update` also needs `put`).
 
-    `cache` holds recently read or written internal-node records; pass one `NodeCache` to the
-    trees built over successive block overlays to keep the upper levels warm. Reads go to the
-    cache first: a record is immutable, so a cached one is right for any store that holds it.
+    `cache` holds the upper internal nodes of the latest tree (§6); pass one `NodeCache` to
+    the trees built over successive block overlays, or every block starts cold. Reads go to
+    the cache first: a record is immutable, so a cached one is right for any store holding it.
     """
 
     def __init__(self, store: KVReader, *, cache: NodeCache | None = None) -> None:
@@ -137,14 +137,17 @@ class SparseMerkleTree:
         node shared by several changes is hashed once. New records are `put` into the store;
         nothing is removed, so `root` stays readable. The result depends only on the map's
         final contents. Raises ValidationError for a malformed root, key or value (before
-        anything is written), StoreError "smt.read_only_store" if the store has no `put`, and
+        anything is written; after a later error the store may hold records no root names:
+        drop the overlay), StoreError "smt.read_only_store" if the store has no `put`, and
         StoreError as `get` does for missing or damaged nodes.
         """
         _check_root(root)
         if not changes:
             return root
-        put = getattr(self.store, "put", None)
-        if not callable(put):
+        target = self.store
+        while isinstance(target, Prefixed):
+            target = target.inner
+        if not callable(getattr(target, "put", None)):
             raise StoreError(
                 "the state tree's store has no put(); give it an Overlay (or a Prefixed view of one)",
                 code="smt.read_only_store",
@@ -156,10 +159,12 @@ class SparseMerkleTree:
                 check_value(value)
             items.append((path_of(key), value))
         items.sort(key=lambda item: item[0])
-        return _apply_batch(self, put, items, root)
+        return _apply_batch(self, self.store.put, items, root)
 
 
-def _apply_batch(tree: SparseMerkleTree, put, items: list[tuple[bytes, bytes | None]], root: bytes) -> bytes:
+def _apply_batch(
+    tree: SparseMerkleTree, put: Callable[[bytes, bytes], None], items: list[tuple[bytes, bytes | None]], root: bytes
+) -> bytes:
     """One `update` (§5.2): rewrite the union of the sorted changes' paths under `root`.
 
     Changes are addressed by index into arrays sorted by path; the changes under a subtree at

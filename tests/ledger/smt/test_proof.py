@@ -249,3 +249,21 @@ def test_json_form_round_trips_and_is_strict():
         with pytest.raises(LedgerError) as info:
             StateProof.from_json(obj)
         assert info.value.code == code, obj
+
+
+def test_worked_example_of_the_spec():
+    """docs/spec/state.md §10, number for number."""
+    tree, root = build({b"a": b"1", b"b": b"2", b"c": b"3"})
+    assert root.hex() == "911b9f48e2cf2848076fedf8d7fab4fdbf01f877e80e797f1674e89a2433b946"
+    expected = {
+        b"b": "0000049040b3aff522c0bae10cbe057e460498e836bd21445897adb3dcf19bd6198b7260"
+        "c10e468afd85394b02630d9f720260e8e7a0dd7a2ba37217735288436ef27ce6",
+        b"d": "000003a040b3aff522c0bae10cbe057e460498e836bd21445897adb3dcf19bd6198b7260"
+        "25a794d8532a00e0502b32d1dfbf3c32f6c546d309eb23d8c54d3a496821c0e2",
+        b"seal/1": "01000180153de5347188a75778f15ede831203f3a541f05dd41bad7672b592730feae721"
+        "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
+        "6b86b273ff34fce19d6b804eff5a3f5747ada4eaa22f1d49c01e52ddb7875b4b",
+    }
+    for key, blob in expected.items():
+        assert tree.prove(root, key).to_bytes().hex() == blob
+        verify_proof(root, key, b"2" if key == b"b" else None, StateProof.from_bytes(bytes.fromhex(blob)))

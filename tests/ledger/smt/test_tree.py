@@ -257,9 +257,10 @@ def test_damaged_record_is_reported():
     assert info.value.code == "smt.corrupt_node"
 
 
-def test_update_needs_a_writable_store():
+@pytest.mark.parametrize("store", [MemoryKV(), Prefixed(MemoryKV(), b"smt/")])
+def test_update_needs_a_writable_store(store):
     with pytest.raises(StoreError) as info:
-        SparseMerkleTree(MemoryKV()).update(EMPTY_ROOT, {b"k": b"v"})
+        SparseMerkleTree(store).update(EMPTY_ROOT, {b"k": b"v"})
     assert info.value.code == "smt.read_only_store"
 
 
@@ -311,3 +312,19 @@ def test_path_is_sha256_of_key():
     assert ref.bit(left[0], 0) != ref.bit(right[0], 0)
     expected = ref.sha256(b"\x03" + ref.leaf(left[0], ref.sha256(left[1])) + ref.leaf(right[0], ref.sha256(right[1])))
     assert root == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(ops, min_size=1, max_size=6))
+def test_cache_size_never_changes_results(batches):
+    trees = [SparseMerkleTree(Overlay(MemoryKV()), cache=NodeCache(capacity)) for capacity in (0, 4, 1 << 10)]
+    roots = [EMPTY_ROOT] * len(trees)
+    model: dict[bytes, bytes] = {}
+    for operations in batches:
+        changes = dict(operations)
+        roots = [tree.update(root, changes) for tree, root in zip(trees, roots)]
+        model = {k: v for k, v in (model | changes).items() if v is not None}
+        assert len(trees[1].cache) <= 4
+        assert roots[0] == roots[1] == roots[2] == ref.root_of(model)
+    for key in POOL[:12]:
+        assert trees[1].get(roots[1], key) == model.get(key)
