@@ -31,7 +31,7 @@ from ledger.crypto import PrivateKey
 from ledger.genesis import Genesis, Region
 from ledger.kv import Overlay, Prefixed
 from ledger.merkle import MerkleLog, leaf_hash, verify_inclusion
-from ledger.smt import EMPTY_ROOT, SparseMerkleTree, verify_proof
+from ledger.smt import EMPTY_ROOT, NodeCache, SparseMerkleTree, verify_proof
 from ledger.store import LevelKV
 from ledger.tx import Tx
 from ledger.validators import Validator, ValidatorSet
@@ -58,6 +58,7 @@ def raw_p256_verify_rate(seconds: float = 3.0) -> float:
 
 def bench_state(workdir: Path, keys: int, batch: int, measured_batches: int) -> dict[str, float]:
     kv = LevelKV(workdir / "smt")
+    cache = NodeCache()  # one per chain, as ledger.chain keeps it
     root = EMPTY_ROOT
     rng = random.Random(7)
     fill_batch = 10_000
@@ -65,7 +66,7 @@ def bench_state(workdir: Path, keys: int, batch: int, measured_batches: int) -> 
     start = time.perf_counter()
     for base in range(0, keys, fill_batch):
         overlay = Overlay(kv)
-        tree = SparseMerkleTree(Prefixed(overlay, b"smt/"))
+        tree = SparseMerkleTree(Prefixed(overlay, b"smt/"), cache=cache)
         root = tree.update(root, {f"key-{i}".encode(): rng.randbytes(100) for i in range(base, min(keys, base + fill_batch))})
         overlay.commit_to(kv, sync=False)
         if (base // fill_batch) % 10 == 9:
@@ -83,14 +84,14 @@ def bench_state(workdir: Path, keys: int, batch: int, measured_batches: int) -> 
             next_key += 1
         t0 = time.perf_counter()
         overlay = Overlay(kv)
-        tree = SparseMerkleTree(Prefixed(overlay, b"smt/"))
+        tree = SparseMerkleTree(Prefixed(overlay, b"smt/"), cache=cache)
         root = tree.update(root, changes)
         overlay.commit_to(kv, sync=True)
         times.append(time.perf_counter() - t0)
         total_keys = next_key
     updates_per_s = batch / statistics.median(times)
 
-    tree = SparseMerkleTree(Prefixed(kv, b"smt/"))
+    tree = SparseMerkleTree(Prefixed(kv, b"smt/"), cache=cache)
     sample = [f"key-{rng.randrange(total_keys)}".encode() for _ in range(1000)]
     t0 = time.perf_counter()
     proofs = [tree.prove(root, k) for k in sample]
@@ -197,7 +198,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--keys", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=1000)
-    parser.add_argument("--batches", type=int, default=20)
+    parser.add_argument("--batches", type=int, default=100)
     parser.add_argument("--leaves", type=int, default=1_000_000)
     parser.add_argument("--blocks", type=int, default=20)
     parser.add_argument("--block-txs", type=int, default=1000)

@@ -23,7 +23,7 @@ from ledger.genesis import Genesis
 from ledger.identity import NO_EXPIRY, Identity, Role, key_state_key
 from ledger.kv import KVStore, Overlay, Prefixed
 from ledger.merkle import MerkleLog
-from ledger.smt import EMPTY_ROOT
+from ledger.smt import EMPTY_ROOT, NodeCache
 from ledger.state import FLAT_PREFIX, State
 from ledger.tx import Tx
 from ledger.validators import ValidatorSet
@@ -93,6 +93,7 @@ class Chain:
             raise StoreError("store has a genesis but no tip record", code="store.no_tip")
         self.tip = Tip.from_bytes(raw_tip)
         self._validators: ValidatorSet | None = None
+        self._nodes = NodeCache()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -139,7 +140,7 @@ class Chain:
         """Execute `txs` (skipping those that fail) and make the next block. For a proposer."""
         self._check_time(time)
         overlay = Overlay(self.kv)
-        state = State(overlay, self.tip.state_root)
+        state = State(overlay, self.tip.state_root, self._nodes)
         ctx = Context(self.genesis.chain_id, self.tip.height + 1, time)
         limit = self.genesis.params.max_block_txs
         accepted, rejected = execute_txs(state, list(txs)[:limit], ctx, self.committed, strict=False)
@@ -189,7 +190,7 @@ class Chain:
         if block.last_commit is not None:
             block.last_commit.verify(self.genesis.chain_id, validators, tip.height, tip.hash)
         overlay = Overlay(self.kv)
-        state = State(overlay, tip.state_root)
+        state = State(overlay, tip.state_root, self._nodes)
         execute_txs(state, block.txs, Context(self.genesis.chain_id, h.height, h.time), self.committed, strict=True, deferred=deferred)
         log = self.log(overlay)
         for tx in block.txs:

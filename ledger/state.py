@@ -5,7 +5,9 @@ the state root and membership / non-membership proofs at any committed root. Rea
 value through the tree costs a walk of ~log2(n) nodes, so the latest values are also kept in a
 flat index (one KV entry per state key) updated in the same write batch; historical reads go
 through the tree. Writes are buffered and applied to the tree once per block (`commit`).
-Never read the flat index for a root other than the latest.
+Never read the flat index for a root other than the latest. A `NodeCache` shared across blocks
+(one per chain) keeps the tree's upper levels in memory; nodes are content-addressed, so a cached
+node is right for its hash whatever block produced it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ledger.kv import Overlay, Prefixed
-from ledger.smt import SparseMerkleTree
+from ledger.smt import NodeCache, SparseMerkleTree
 
 SMT_PREFIX = b"smt/"
 FLAT_PREFIX = b"st/"
@@ -22,10 +24,10 @@ FLAT_PREFIX = b"st/"
 class State:
     """Latest state over an `Overlay` (whose changes the caller commits in one batch)."""
 
-    def __init__(self, kv: Overlay, root: bytes) -> None:
+    def __init__(self, kv: Overlay, root: bytes, cache: NodeCache | None = None) -> None:
         self._kv = kv
         self._flat = Prefixed(kv, FLAT_PREFIX)
-        self.tree = SparseMerkleTree(Prefixed(kv, SMT_PREFIX))
+        self.tree = SparseMerkleTree(Prefixed(kv, SMT_PREFIX), cache=cache)
         self.root = root
         self._pending: dict[bytes, bytes | None] = {}
 

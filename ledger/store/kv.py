@@ -15,6 +15,13 @@ import plyvel
 from ledger.errors import StoreError
 
 
+# Most reads are of Merkle nodes by their (random) hash: a bloom filter per table saves the disk
+# reads of tables that do not hold the key, and a larger block cache keeps hot tables in memory.
+BLOOM_FILTER_BITS = 10
+BLOCK_CACHE_BYTES = 64 << 20
+WRITE_BUFFER_BYTES = 16 << 20
+
+
 class LevelKV:
     """A LevelDB database opened at `path` (created if absent unless `create=False`)."""
 
@@ -22,7 +29,10 @@ class LevelKV:
         self.path = Path(path)
         self._verify = verify_checksums
         try:
-            self._db = plyvel.DB(str(self.path), create_if_missing=create, paranoid_checks=True)
+            self._db = plyvel.DB(
+                str(self.path), create_if_missing=create, paranoid_checks=True,
+                bloom_filter_bits=BLOOM_FILTER_BITS, lru_cache_size=BLOCK_CACHE_BYTES, write_buffer_size=WRITE_BUFFER_BYTES,
+            )
         except plyvel.IOError as exc:
             raise StoreError(f"cannot open LevelDB at {self.path}: {exc}", code="store.open_failed", path=str(self.path)) from exc
         except plyvel.Error as exc:
