@@ -90,17 +90,23 @@ def read_ca_region(cert: x509.Certificate) -> str:
     return region
 
 
-def _parse_identity_urn(cert: x509.Certificate) -> tuple[str, str, str]:
+def extension(cert: x509.Certificate, kind: type) -> object | None:
+    """The value of `cert`'s extension of class `kind`, or None if absent; CertError
+    "cert.malformed" if the extensions cannot be decoded."""
     try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        return cert.extensions.get_extension_for_class(kind).value
     except x509.ExtensionNotFound:
-        san = x509.SubjectAlternativeName([])
+        return None
     except ValueError as exc:
         raise CertError(
             f"{_subject(cert)} has undecodable extensions: {exc}",
             code="cert.malformed",
             subject=_subject(cert),
         ) from None
+
+
+def _parse_identity_urn(cert: x509.Certificate) -> tuple[str, str, str]:
+    san = extension(cert, x509.SubjectAlternativeName) or x509.SubjectAlternativeName([])
     urns = [
         u
         for u in san.get_values_for_type(x509.UniformResourceIdentifier)

@@ -19,7 +19,7 @@ from cryptography.x509 import verification
 from cryptography.x509.oid import ExtensionOID
 
 from certs.errors import CertError
-from certs.identity import Identity, read_ca_region, read_identity
+from certs.identity import Identity, extension, read_ca_region, read_identity
 from certs.roles import KEY_USAGE_BITS, PROFILES, Role, parse_role
 
 #: §5.1: at most this many intermediate CAs between an end-entity and its root.
@@ -257,7 +257,7 @@ def _check_profile(cert: x509.Certificate, role: Role) -> None:
             subject=_subject(cert),
         )
     profile = PROFILES[role]
-    usage = _extension(cert, x509.KeyUsage)
+    usage = extension(cert, x509.KeyUsage)
     bits = frozenset(b for b in KEY_USAGE_BITS if usage is not None and getattr(usage, b))
     if bits != profile.key_usage:
         raise CertError(
@@ -268,7 +268,7 @@ def _check_profile(cert: x509.Certificate, role: Role) -> None:
             expected=sorted(profile.key_usage),
             actual=sorted(bits),
         )
-    extended = _extension(cert, x509.ExtendedKeyUsage)
+    extended = extension(cert, x509.ExtendedKeyUsage)
     purposes = frozenset(extended) if extended is not None else frozenset()
     if purposes != profile.extended_key_usage:
         raise CertError(
@@ -302,35 +302,22 @@ def _verify_rfc5280(cert: x509.Certificate, chain: list[x509.Certificate], at: d
 
 def _is_ca(cert: x509.Certificate) -> bool:
     constraints = _basic_constraints(cert)
-    usage = _extension(cert, x509.KeyUsage)
+    usage = extension(cert, x509.KeyUsage)
     return bool(constraints and constraints.ca and usage is not None and usage.key_cert_sign)
 
 
 def _basic_constraints(cert: x509.Certificate) -> x509.BasicConstraints | None:
-    return _extension(cert, x509.BasicConstraints)
+    return extension(cert, x509.BasicConstraints)
 
 
 def _authority_key_id(cert: x509.Certificate) -> bytes | None:
-    value = _extension(cert, x509.AuthorityKeyIdentifier)
+    value = extension(cert, x509.AuthorityKeyIdentifier)
     return value.key_identifier if value is not None else None
 
 
 def _subject_key_id(cert: x509.Certificate) -> bytes | None:
-    value = _extension(cert, x509.SubjectKeyIdentifier)
+    value = extension(cert, x509.SubjectKeyIdentifier)
     return value.digest if value is not None else None
-
-
-def _extension(cert: x509.Certificate, kind: type) -> object | None:
-    try:
-        return cert.extensions.get_extension_for_class(kind).value
-    except x509.ExtensionNotFound:
-        return None
-    except ValueError as exc:
-        raise CertError(
-            f"{_subject(cert)} has undecodable extensions: {exc}",
-            code="cert.malformed",
-            subject=_subject(cert),
-        ) from None
 
 
 def _oids(oids: frozenset[x509.ObjectIdentifier]) -> list[str]:
