@@ -33,11 +33,16 @@ class Context:
 
 
 class TxView:
-    """One transaction's reads and buffered writes; merged into the state only on success."""
+    """One transaction's reads and buffered writes; merged into the state only on success.
+
+    `put`/`delete` change the authenticated state. `index` adds an entry to a secondary index
+    (licences by holder, by issuer, by type, ...): kept in the store beside the state, not in the
+    state tree, and derived from it, so never part of a root or a proof."""
 
     def __init__(self, state: State) -> None:
         self._state = state
         self.writes: dict[bytes, bytes | None] = {}
+        self.indexes: dict[bytes, bytes | None] = {}
 
     def get(self, key: bytes) -> bytes | None:
         if key in self.writes:
@@ -49,6 +54,13 @@ class TxView:
 
     def delete(self, key: bytes) -> None:
         self.writes[key] = None
+
+    def index(self, key: bytes, value: bytes = b"") -> None:
+        """Add secondary-index entry `key` (docs/spec/domain.md §8)."""
+        self.indexes[key] = value
+
+    def unindex(self, key: bytes) -> None:
+        self.indexes[key] = None
 
 
 Handler = Callable[[TxView, Tx, Identity, Context], None]
@@ -127,6 +139,7 @@ def execute_tx(
     view = TxView(state)
     kind.handler(view, tx, signer, ctx)
     state.apply(view.writes)
+    state.apply_indexes(view.indexes)
     in_block.add(tx.id)
 
 

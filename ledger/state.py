@@ -19,6 +19,7 @@ from ledger.smt import NodeCache, SparseMerkleTree
 
 SMT_PREFIX = b"smt/"
 FLAT_PREFIX = b"st/"
+INDEX_PREFIX = b"idx/"
 
 
 class State:
@@ -40,6 +41,14 @@ class State:
     def apply(self, changes: Mapping[bytes, bytes | None]) -> None:
         """Buffer `changes` (None deletes) for the next `commit`."""
         self._pending.update(changes)
+
+    def apply_indexes(self, changes: Mapping[bytes, bytes | None]) -> None:
+        """Write secondary-index entries (outside the tree) with this block's batch."""
+        for key, value in changes.items():
+            if value is None:
+                self._kv.delete(INDEX_PREFIX + key)
+            else:
+                self._kv.put(INDEX_PREFIX + key, value)
 
     def commit(self) -> bytes:
         """Apply buffered changes to the tree and the flat index; returns the new state root."""
