@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ledger.errors import ValidationError
 from ledger.execute import Context, TxKind, TxView, register
+from ledger.governance import org_of_signer
 from ledger.fields import expect_keys, get_bytes, get_str
 from ledger.identity import Identity, Role
 from ledger.tx import Tx
@@ -27,6 +28,8 @@ def _anchor(view: TxView, tx: Tx, signer: Identity, ctx: Context) -> None:
     expect_keys(tx.body, where, ("document_hash",), ("label",))
     document_hash = get_bytes(tx.body, "document_hash", where, size=32)
     label = get_str(tx.body, "label", where, max_len=128, min_len=0) if "label" in tx.body else ""
+    if signer.role is Role.ISSUER:
+        org_of_signer(view, signer)  # a suspended department anchors nothing
     key = anchor_key(document_hash)
     if view.get(key) is not None:
         raise ValidationError("this document hash is already anchored", code="anchor.exists", field=f"{where}.document_hash")

@@ -12,6 +12,7 @@ predicate over tx ids (the store's tx index); no clock, no I/O.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -103,8 +104,18 @@ def register(kind: TxKind) -> TxKind:
     return kind
 
 
+DOMAIN_MODULES = ("ledger.anchors", "ledger.governance", "ledger.seals")
+
+
 def _load_domain() -> None:
-    import ledger.anchors  # noqa: F401  (registers its kinds)
+    """Import the modules that register transaction kinds (once; later calls are cheap)."""
+    if not _loaded:
+        for name in DOMAIN_MODULES:
+            importlib.import_module(name)
+        _loaded.append(True)
+
+
+_loaded: list[bool] = []
 
 
 def execute_tx(
