@@ -16,9 +16,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 
 from ledger.block import Block
-from ledger.chain import BLOCK_PREFIX, COMMIT_PREFIX, TIP_KEY, Chain, Tip, height_key
+from ledger.chain import BLOCK_PREFIX, COMMIT_PREFIX, HEADER_PREFIX, TIP_KEY, Chain, Tip, height_key
 from ledger.commit import Commit
-from ledger.encoding import decode
+from ledger.encoding import decode, encode
 from ledger.crypto.pool import SignaturePool
 from ledger.errors import AuditError, CryptoError, LedgerError, StoreError
 from ledger.execute import DeferredSignatures
@@ -112,6 +112,7 @@ def _read(store: KVReader, height: int) -> tuple[Block, Commit]:
     try:
         raw_block = store.get(height_key(BLOCK_PREFIX, height))
         raw_commit = store.get(height_key(COMMIT_PREFIX, height))
+        raw_header = store.get(height_key(HEADER_PREFIX, height))
     except StoreError as exc:
         raise AuditError(f"height {height}: the store cannot be read: {exc}", code="audit.unreadable", height=height, reason=exc.code) from exc
     if raw_block is None:
@@ -122,6 +123,8 @@ def _read(store: KVReader, height: int) -> tuple[Block, Commit]:
         block = Block.from_bytes(raw_block)
     except LedgerError as exc:
         raise AuditError(f"height {height}: block does not decode: {exc.code}: {exc}", code="audit.bad_block", height=height, reason=exc.code) from exc
+    if raw_header != encode(block.header.to_json()):
+        raise AuditError(f"height {height}: stored header differs from the block's header", code="audit.bad_header", height=height, reason="header_mismatch")
     try:
         commit = Commit.from_json(decode(raw_commit))
     except LedgerError as exc:

@@ -31,6 +31,7 @@ from ledger.validators import ValidatorSet
 GENESIS_KEY = b"meta/genesis"
 TIP_KEY = b"meta/tip"
 BLOCK_PREFIX = b"blk/"
+HEADER_PREFIX = b"hdr/"
 COMMIT_PREFIX = b"cmt/"
 TX_INDEX_PREFIX = b"txi/"
 LOG_PREFIX = b"log/"
@@ -127,6 +128,11 @@ class Chain:
         raw = self.block_bytes(height)
         return None if raw is None else Block.from_bytes(raw)
 
+    def header(self, height: int) -> Header | None:
+        """The header of committed block `height` (stored apart from the block: light reads)."""
+        raw = self.kv.get(height_key(HEADER_PREFIX, height))
+        return None if raw is None else Header.from_json(decode(raw), "header")
+
     def commit(self, height: int) -> Commit | None:
         raw = self.kv.get(height_key(COMMIT_PREFIX, height))
         return None if raw is None else Commit.from_json(decode(raw))
@@ -209,6 +215,7 @@ class Chain:
         commit.verify(self.genesis.chain_id, self.validators(), h.height, block.hash)
         overlay = pending.overlay
         overlay.put(height_key(BLOCK_PREFIX, h.height), block.to_bytes())
+        overlay.put(height_key(HEADER_PREFIX, h.height), encode(h.to_json()))
         overlay.put(height_key(COMMIT_PREFIX, h.height), commit.to_bytes())
         for index, tx in enumerate(block.txs):
             overlay.put(TX_INDEX_PREFIX + tx.id, h.height.to_bytes(8, "big") + index.to_bytes(4, "big"))

@@ -4,7 +4,7 @@ import pytest
 
 from ledger.audit import audit_chain
 from ledger.encoding import b64encode
-from ledger.chain import BLOCK_PREFIX, COMMIT_PREFIX, height_key
+from ledger.chain import BLOCK_PREFIX, COMMIT_PREFIX, HEADER_PREFIX, height_key
 from ledger.errors import AuditError
 from ledger.store import LevelKV
 
@@ -50,6 +50,16 @@ def test_flipped_byte_in_a_commit_names_that_height(store, net):
     with pytest.raises(AuditError) as err:
         audit_chain(store, net.genesis)
     assert err.value.height == 3
+
+
+def test_stored_header_that_differs_from_its_block_is_named(store, net):
+    key = height_key(HEADER_PREFIX, 5)
+    raw = bytearray(store.get(key))
+    raw[raw.index(b'"time":') + 8] ^= 0x01
+    store.write({key: bytes(raw)})
+    with pytest.raises(AuditError) as err:
+        audit_chain(store, net.genesis)
+    assert err.value.height == 5 and err.value.code == "audit.bad_header"
 
 
 def test_missing_block_is_named(store, net):
