@@ -104,7 +104,7 @@ def register(kind: TxKind) -> TxKind:
     return kind
 
 
-DOMAIN_MODULES = ("ledger.anchors", "ledger.governance", "ledger.seals")
+DOMAIN_MODULES = ("ledger.anchors", "ledger.governance", "ledger.seals", "ledger.licences")
 
 
 def _load_domain() -> None:

@@ -1,0 +1,417 @@
+"""Licence transactions and licence state (docs/spec/domain.md §5, §8).
+
+Kinds: licence.issue, licence.change, licence.renew (a new version that supersedes the last) and
+the status operations licence.suspend / resume / revoke / annul / cancel / confirm, whose
+allowed moves are the data table `TRANSITIONS`. State: `lic/<id>` = the licence record; beside
+the state, the secondary indexes of §8 (holder, issuer, type, pending commitment deadline) point
+at the latest version of each licence. Read helpers answer what a record means at a time
+(`status_at`, `is_lapsed`, `is_overdue`) and walk a version chain.
+
+Handlers only read state through the view and never see personal data: a person holder is a
+commitment (§6). Lapse is derived from the validity window and never written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from enum import Enum
+from functools import partial
+
+from ledger.calendar import format_date, parse_date, window_covers
+from ledger.document import LicenceDocument, LicencePart
+from ledger.encoding import decode
+from ledger.errors import ValidationError
+from ledger.execute import Context, TxKind, TxView, register
+from ledger.fields import expect_keys, expect_object, get_bytes, get_str
+from ledger.governance import MAX_NOTE, get_reason, org_of_signer, read_ltype, read_org
+from ledger.identity import Identity, Role
+from ledger.ids import next_version, parse_licence_id, validate_uscc
+from ledger.kv import KVReader, KVStore
+from ledger.seals import SealSignature, require_seal_signature
+from ledger.state import INDEX_PREFIX
+from ledger.tx import Tx
+
+PREFIX = b"lic/"
+FIRST_VERSION = "001"
+
+_WHERE = "tx.body"
+
+
+class Status(str, Enum):
+    """Licence status (§5). LAPSED is derived from the validity window and never stored."""
+
+    VALID = "valid"
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"
+    ANNULLED = "annulled"
+    CANCELLED = "cancelled"
+    LAPSED = "lapsed"
+
+
+class CommitmentState(str, Enum):
+    """State of a notification-commitment (告知承诺) inspection (§5)."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    FAILED = "failed"  # annulled while pending: the inspection failed
+    VOID = "void"  # revoked or cancelled while pending: no inspection is due any more
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One status operation: the statuses it applies to, the status it leaves (None: unchanged),
+    and how it moves a commitment (`needs_commitment`: it must move one, licence.confirm)."""
+
+    sources: frozenset[Status]
+    target: Status | None
+    commitment: Mapping[CommitmentState, CommitmentState] = field(default_factory=dict)
+    needs_commitment: bool = False
+
+
+_LIVE = frozenset({Status.VALID, Status.SUSPENDED})
+
+# §5 status operations. Revoked, annulled and cancelled appear in no `sources`: they are final.
+TRANSITIONS: dict[str, Transition] = {
+    "licence.suspend": Transition(frozenset({Status.VALID}), Status.SUSPENDED),
+    "licence.resume": Transition(frozenset({Status.SUSPENDED}), Status.VALID),
+    "licence.revoke": Transition(_LIVE, Status.REVOKED, {CommitmentState.PENDING: CommitmentState.VOID}),
+    "licence.annul": Transition(_LIVE, Status.ANNULLED, {CommitmentState.PENDING: CommitmentState.FAILED}),
+    "licence.cancel": Transition(_LIVE, Status.CANCELLED, {CommitmentState.PENDING: CommitmentState.VOID}),
+    "licence.confirm": Transition(_LIVE, None, {CommitmentState.PENDING: CommitmentState.CONFIRMED}, needs_commitment=True),
+}
+
+ISSUE_FIELDS = ("id", "holder", "document_hash", "issue_date", "valid_from", "valid_until", "commitment_deadline", "seal_signature")
+NEW_VERSION_FIELDS = ("document_hash", "issue_date", "valid_from", "valid_until", "seal_signature")
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+def licence_key(licence_id: str) -> bytes:
+    """State key of a licence record: b"lic/" + id."""
+    return PREFIX + licence_id.encode("ascii")
+
+
+def read_licence(reader: KVReader, licence_id: str) -> dict[str, object] | None:
+    """The stored record of `licence_id` (any version), or None. `reader` reads state keys."""
+    raw = reader.get(licence_key(licence_id))
+    return None if raw is None else decode(raw)  # type: ignore[return-value]
+
+
+def version_chain(reader: KVReader, licence_id: str) -> list[dict[str, object]]:
+    """Every version of the licence `licence_id` belongs to, oldest first ([] if unknown)."""
+    record = read_licence(reader, licence_id)
+    if record is None:
+        return []
+    older: list[dict[str, object]] = []
+    current = record
+    while current["supersedes"] is not None:
+        current = read_licence(reader, current["supersedes"])  # type: ignore[arg-type, assignment]
+        older.append(current)
+    chain = older[::-1] + [record]
+    current = record
+    while current["superseded_by"] is not None:
+        current = read_licence(reader, current["superseded_by"])  # type: ignore[arg-type, assignment]
+        chain.append(current)
+    return chain
+
+
+def is_lapsed(record: Mapping[str, object], time_ms: int) -> bool:
+    """Whether the record's validity window does not cover `time_ms` (失效, §1, §5)."""
+    valid_until = record["valid_until"]
+    return not window_covers(
+        parse_date(record["valid_from"], "licence.valid_from"),
+        None if valid_until is None else parse_date(valid_until, "licence.valid_until"),
+        time_ms,
+    )
+
+
+def status_at(record: Mapping[str, object], time_ms: int) -> Status:
+    """The status a verifier reports at `time_ms`: the stored one, or LAPSED for a valid licence
+    whose window does not cover that time."""
+    status = Status(record["status"])
+    if status is Status.VALID and is_lapsed(record, time_ms):
+        return Status.LAPSED
+    return status
+
+
+def is_overdue(record: Mapping[str, object], day: date | str) -> bool:
+    """Whether a current commitment licence's inspection is pending and its deadline before `day`."""
+    commitment = record["commitment"]
+    if commitment is None or record["superseded_by"] is not None:
+        return False
+    return commitment["state"] == CommitmentState.PENDING.value and commitment["deadline"] < _day_text(day)  # type: ignore[index]
+
+
+def index_key(index: str, part: str, licence_id: str) -> bytes:
+    """Secondary-index entry (§8) below the store's `idx/` prefix: `<index>/<part>/<id>`."""
+    return f"{index}/{part}/{licence_id}".encode("ascii")
+
+
+def list_index(store: KVStore, index: str, part: str) -> list[str]:
+    """Ids (latest versions) in secondary index `index` ("holder", "issuer", "type", "deadline")
+    under `part`, in id order, from a committed store."""
+    prefix = INDEX_PREFIX + f"{index}/{part}/".encode("ascii")
+    return [key[len(prefix):].decode("ascii") for key, _ in store.iterate(prefix)]
+
+
+def list_overdue(store: KVStore, day: date | str) -> list[str]:
+    """Ids of current licences whose commitment is pending with a deadline before `day`,
+    by deadline then id, from the `deadline` index of a committed store."""
+    limit = _day_text(day)
+    prefix = INDEX_PREFIX + b"deadline/"
+    out: list[str] = []
+    for key, _ in store.iterate(prefix):
+        deadline, licence_id = key[len(prefix):].decode("ascii").split("/", 1)
+        if deadline >= limit:
+            break
+        out.append(licence_id)
+    return out
+
+
+def _day_text(day: date | str) -> str:
+    return day if isinstance(day, str) else format_date(day)
+
+
+# -- bodies ------------------------------------------------------------------------------------
+
+
+def issue_body(document: LicenceDocument) -> dict[str, object]:
+    """The licence.issue body (§5) for a sealed document: only the ledger's part of the holder."""
+    part = document.licence
+    return {
+        "id": part.id, "holder": part.holder.to_ledger(), "document_hash": document.hash,
+        **_body_dates(part), "commitment_deadline": _optional_date(part.commitment_deadline),
+        "seal_signature": document.seal_signature.to_json(),
+    }
+
+
+def version_body(document: LicenceDocument, previous_id: str, reason: str, *, note: str | None = None, with_holder: bool = False) -> dict[str, object]:
+    """The licence.change / licence.renew body (§5) making `document` the next version of
+    `previous_id`; `with_holder` (change only) sends the document's holder as the new holder.
+
+    Precondition: the document's id is `next_version(previous_id)` (ValueError otherwise)."""
+    part = document.licence
+    if part.id != next_version(previous_id):
+        raise ValueError(f"the document's id {part.id} is not the next version of {previous_id}")
+    new: dict[str, object] = {"document_hash": document.hash, **_body_dates(part), "seal_signature": document.seal_signature.to_json()}
+    if with_holder:
+        new["holder"] = part.holder.to_ledger()
+    body: dict[str, object] = {"id": previous_id, "reason": reason, "new": new}
+    if note is not None:
+        body["note"] = note
+    return body
+
+
+def _body_dates(part: LicencePart) -> dict[str, object]:
+    return {"issue_date": format_date(part.issue_date), "valid_from": format_date(part.valid_from), "valid_until": _optional_date(part.valid_until)}
+
+
+def _optional_date(day: date | None) -> str | None:
+    return None if day is None else format_date(day)
+
+
+# -- handlers ------------------------------------------------------------------------------------
+
+
+def _issue(view: TxView, tx: Tx, signer: Identity, ctx: Context) -> None:
+    """licence.issue (§5)."""
+    body = tx.body
+    expect_keys(body, _WHERE, ISSUE_FIELDS)
+    org = org_of_signer(view, signer)
+    licence_id = parse_licence_id(get_str(body, "id", _WHERE, max_len=128), f"{_WHERE}.id")
+    if licence_id.issuer != org["uscc"]:
+        raise ValidationError(f"the licence id names issuer {licence_id.issuer}, not the signer's organisation {org['uscc']}", code="licence.issuer_mismatch", field=f"{_WHERE}.id")
+    if licence_id.type not in org["licence_types"]:
+        raise ValidationError(f"licence type {licence_id.type} is not granted to {org['uscc']}", code="licence.type_not_granted", field=f"{_WHERE}.id")
+    if licence_id.version != FIRST_VERSION:
+        raise ValidationError(f"a new licence has version {FIRST_VERSION}; change or renew makes later versions", code="licence.bad_id", field=f"{_WHERE}.id")
+    key = licence_key(licence_id.text)
+    if view.get(key) is not None:
+        raise ValidationError(f"licence {licence_id.text} already exists", code="licence.exists", field=f"{_WHERE}.id")
+    holder = _parse_holder(body["holder"], f"{_WHERE}.holder")
+    dates = _parse_dates(view, body, _WHERE, licence_id.type)
+    deadline = None
+    if body["commitment_deadline"] is not None:
+        deadline = parse_date(body["commitment_deadline"], f"{_WHERE}.commitment_deadline")
+        if deadline < dates[0]:
+            raise ValidationError("commitment_deadline is before issue_date", code="licence.bad_dates", field=f"{_WHERE}.commitment_deadline")
+    seal_signature = _check_seal(view, ctx, body, _WHERE, org["uscc"])
+    record = {
+        "id": licence_id.text, "type": licence_id.type, "issuer": licence_id.issuer, "serial": licence_id.serial,
+        "version": licence_id.version, "holder": holder, "document_hash": body["document_hash"],
+        "issue_date": body["issue_date"], "valid_from": body["valid_from"], "valid_until": body["valid_until"],
+        "status": Status.VALID.value, "reason": None,
+        "commitment": None if deadline is None else {"deadline": body["commitment_deadline"], "state": CommitmentState.PENDING.value},
+        "supersedes": None, "superseded_by": None, "seal_signature": seal_signature,
+        "issued_at": ctx.time, "updated_at": ctx.time,
+    }
+    view.put(key, record)
+    _index(view, record)
+
+
+def _new_version(view: TxView, tx: Tx, signer: Identity, ctx: Context, *, holder_may_change: bool) -> None:
+    """licence.change / licence.renew (§5): a new version superseding the latest one."""
+    body = tx.body
+    expect_keys(body, _WHERE, ("id", "reason", "new"), ("note",))
+    reason = get_reason(body, _WHERE)
+    old = _read_record(view, body)
+    org = _require_authority(view, signer, old)
+    if old["type"] not in org["licence_types"]:
+        raise ValidationError(f"licence type {old['type']} is not granted to {org['uscc']}", code="licence.type_not_granted", field=f"{_WHERE}.id")
+    if old["status"] != Status.VALID.value:
+        raise ValidationError(f"only a valid licence can get a new version; this one is {old['status']}", code="licence.status", field=f"{_WHERE}.id", status=old["status"])
+    where = f"{_WHERE}.new"
+    new = expect_object(body["new"], where)
+    expect_keys(new, where, NEW_VERSION_FIELDS, ("holder",) if holder_may_change else ())
+    holder = _parse_holder(new["holder"], f"{where}.holder") if "holder" in new else old["holder"]
+    _parse_dates(view, new, where, old["type"])  # type: ignore[arg-type]
+    seal_signature = _check_seal(view, ctx, new, where, org["uscc"])
+    new_id = parse_licence_id(next_version(old["id"]), f"{_WHERE}.id")  # type: ignore[arg-type]
+    record = {
+        **old, "id": new_id.text, "version": new_id.version, "holder": holder, "document_hash": new["document_hash"],
+        "issue_date": new["issue_date"], "valid_from": new["valid_from"], "valid_until": new["valid_until"],
+        "reason": reason, "supersedes": old["id"], "seal_signature": seal_signature,
+        "issued_at": ctx.time, "updated_at": ctx.time,
+    }
+    _unindex(view, old)
+    view.put(licence_key(old["id"]), {**old, "superseded_by": new_id.text, "updated_at": ctx.time})  # type: ignore[arg-type]
+    view.put(licence_key(new_id.text), record)
+    _index(view, record)
+
+
+def _transition(view: TxView, tx: Tx, signer: Identity, ctx: Context) -> None:
+    """A status operation of TRANSITIONS (§5)."""
+    body = tx.body
+    rule = TRANSITIONS[tx.kind]
+    reason = None
+    if rule.target is None:
+        expect_keys(body, _WHERE, ("id",), ("note",))
+        if "note" in body:
+            get_str(body, "note", _WHERE, max_len=MAX_NOTE, min_len=0)
+    else:
+        expect_keys(body, _WHERE, ("id", "reason"), ("note",))
+        reason = get_reason(body, _WHERE)
+    record = _read_record(view, body)
+    _require_authority(view, signer, record)
+    if Status(record["status"]) not in rule.sources:
+        allowed = ", ".join(sorted(s.value for s in rule.sources))
+        raise ValidationError(f"{tx.kind} applies to a licence that is {allowed}; this one is {record['status']}", code="licence.status", field=f"{_WHERE}.id", status=record["status"])
+    commitment = record["commitment"]
+    state = None if commitment is None else CommitmentState(commitment["state"])  # type: ignore[index]
+    moved = rule.commitment.get(state) if state is not None else None
+    if rule.needs_commitment and moved is None:
+        shown = "no commitment" if state is None else f"a commitment that is {state.value}"
+        raise ValidationError(f"{tx.kind} needs a pending commitment; this licence has {shown}", code="licence.commitment", field=f"{_WHERE}.id")
+    updated = {**record, "updated_at": ctx.time}
+    if rule.target is not None:
+        updated["status"] = rule.target.value
+        updated["reason"] = reason
+    if moved is not None:
+        updated["commitment"] = {"deadline": commitment["deadline"], "state": moved.value}  # type: ignore[index]
+        view.unindex(index_key("deadline", commitment["deadline"], record["id"]))  # type: ignore[index, arg-type]
+    view.put(licence_key(record["id"]), updated)  # type: ignore[arg-type]
+
+
+# -- checks --------------------------------------------------------------------------------------
+
+
+def _read_record(view: TxView, body: Mapping[str, object]) -> dict[str, object]:
+    """The latest version named by body.id (licence.unknown, licence.superseded)."""
+    licence_id = parse_licence_id(get_str(body, "id", _WHERE, max_len=128), f"{_WHERE}.id")
+    record = read_licence(view, licence_id.text)
+    if record is None:
+        raise ValidationError(f"licence {licence_id.text} does not exist", code="licence.unknown", field=f"{_WHERE}.id")
+    if record["superseded_by"] is not None:
+        raise ValidationError(f"licence {licence_id.text} was superseded by {record['superseded_by']}; act on the latest version", code="licence.superseded", field=f"{_WHERE}.id", latest=record["superseded_by"])
+    return record
+
+
+def _require_authority(view: TxView, signer: Identity, record: Mapping[str, object]) -> dict[str, object]:
+    """The issuing org, if `signer` is one of its keys (org active) or its region's admin (§5)."""
+    if signer.role is Role.REGION_ADMIN:
+        org = read_org(view, record["issuer"])  # type: ignore[arg-type]
+        if org is None or org["region"] != signer.region:
+            raise ValidationError(f"licence {record['id']} was issued outside region {signer.region}", code="gov.other_region", field=f"{_WHERE}.id")
+        return org
+    org = org_of_signer(view, signer)
+    if org["uscc"] != record["issuer"]:
+        raise ValidationError(f"licence {record['id']} was issued by {record['issuer']}, not by {org['uscc']}", code="licence.other_issuer", field=f"{_WHERE}.id")
+    return org
+
+
+def _parse_holder(obj: object, where: str) -> dict[str, object]:
+    obj = expect_object(obj, where)
+    kind = obj.get("kind")
+    if kind == "enterprise":
+        expect_keys(obj, where, ("kind", "uscc"))
+        validate_uscc(get_str(obj, "uscc", where, max_len=18, min_len=18), f"{where}.uscc")
+    elif kind == "person":
+        expect_keys(obj, where, ("kind", "commitment"))
+        get_bytes(obj, "commitment", where, size=32)
+    else:
+        raise ValidationError(f"{where}.kind must be \"enterprise\" or \"person\"", code="licence.bad_holder", field=f"{where}.kind")
+    return obj
+
+
+def _parse_dates(view: TxView, obj: Mapping[str, object], where: str, type_code: str) -> tuple[date, date, date | None]:
+    """issue_date, valid_from, valid_until of `obj`; valid_until ≥ valid_from, and present when
+    the licence type requires it (licence.bad_dates)."""
+    issue_date = parse_date(obj["issue_date"], f"{where}.issue_date")
+    valid_from = parse_date(obj["valid_from"], f"{where}.valid_from")
+    valid_until = None if obj["valid_until"] is None else parse_date(obj["valid_until"], f"{where}.valid_until")
+    if valid_until is None:
+        ltype = read_ltype(view, type_code)
+        if ltype is None:
+            raise ValidationError(f"licence type {type_code} is not registered", code="ltype.unknown", field=f"{where}.valid_until")
+        if ltype["validity_required"]:
+            raise ValidationError(f"licence type {type_code} requires valid_until", code="licence.bad_dates", field=f"{where}.valid_until")
+    elif valid_until < valid_from:
+        raise ValidationError("valid_until is before valid_from", code="licence.bad_dates", field=f"{where}.valid_until")
+    return issue_date, valid_from, valid_until
+
+
+def _check_seal(view: TxView, ctx: Context, obj: Mapping[str, object], where: str, owner: str) -> object:
+    """The seal signature of `obj`, checked against §4 at the block time (licence.bad_seal)."""
+    field_name = f"{where}.seal_signature"
+    signature = SealSignature.from_json(obj["seal_signature"], field_name)
+    document_hash = get_bytes(obj, "document_hash", where, size=32)  # type: ignore[arg-type]
+    try:
+        require_seal_signature(view, ctx.chain_id, signature, document_hash, owner, ctx.time, field_name)
+    except ValidationError as exc:
+        raise ValidationError(f"seal signature rejected: {exc}", code="licence.bad_seal", field=exc.fields.get("field", field_name), check=exc.code) from exc
+    return obj["seal_signature"]
+
+
+def _index(view: TxView, record: Mapping[str, object]) -> None:
+    for key in _index_keys(record):
+        view.index(key)
+
+
+def _unindex(view: TxView, record: Mapping[str, object]) -> None:
+    for key in _index_keys(record):
+        view.unindex(key)
+
+
+def _index_keys(record: Mapping[str, object]) -> list[bytes]:
+    """§8 entries of a record: holder, issuer, type, and deadline while its commitment is pending."""
+    holder = record["holder"]
+    part = holder["uscc"] if holder["kind"] == "enterprise" else holder["commitment"]  # type: ignore[index]
+    licence_id = record["id"]
+    keys = [index_key("holder", part, licence_id), index_key("issuer", record["issuer"], licence_id), index_key("type", record["type"], licence_id)]  # type: ignore[arg-type]
+    commitment = record["commitment"]
+    if commitment is not None and commitment["state"] == CommitmentState.PENDING.value:  # type: ignore[index]
+        keys.append(index_key("deadline", commitment["deadline"], licence_id))  # type: ignore[index, arg-type]
+    return keys
+
+
+_ISSUER = frozenset({Role.ISSUER})
+_ISSUER_OR_ADMIN = frozenset({Role.ISSUER, Role.REGION_ADMIN})
+
+register(TxKind("licence.issue", _ISSUER, _issue))
+register(TxKind("licence.change", _ISSUER, partial(_new_version, holder_may_change=True)))
+register(TxKind("licence.renew", _ISSUER, partial(_new_version, holder_may_change=False)))
+for _kind in TRANSITIONS:
+    register(TxKind(_kind, _ISSUER_OR_ADMIN, _transition))

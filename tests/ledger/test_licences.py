@@ -1,0 +1,394 @@
+"""ledger.licences: issue, new versions and status operations through real blocks
+(docs/spec/domain.md §5, §8), with the secondary indexes checked against a reference."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+
+import ledger.governance  # noqa: F401  (registers the governance kinds)
+import ledger.licences  # noqa: F401  (registers the licence kinds)
+import ledger.seals  # noqa: F401  (registers the seal kinds)
+from ledger.crypto import PrivateKey
+from ledger.document import EnterpriseHolder, LicenceDocument, PersonHolder, build_licence, seal_document
+from ledger.encoding import b64encode, decode, encode
+from ledger.ids import format_licence_id, mod37_36_check, next_version, parse_licence_id
+from ledger.licences import (
+    Status, is_lapsed, is_overdue, issue_body, list_index, list_overdue, read_licence, status_at,
+    version_body, version_chain,
+)
+from ledger.state import FLAT_PREFIX, INDEX_PREFIX
+from ledger.tx import Tx
+
+from .conftest import GENESIS_TIME
+from .test_governance import Ledger, grant, type_code, uscc
+from .test_seals import seal_body
+
+VECTOR_ID = "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F"
+VECTOR_ISSUER = "11220000013544541J"
+T_DATED = type_code(32)  # validity_required: the type of the GB/T 36904 vector
+T_OPEN = type_code(2)  # may be permanent
+HOLDER = EnterpriseHolder(uscc(700), "北京某某餐饮有限公司")
+
+
+@dataclasses.dataclass
+class Dept:
+    uscc: str
+    key: PrivateKey  # listed in the seal
+    other: PrivateKey  # a key of the department the seal does not list
+    seal_id: str
+
+
+def make_depts(ledger: Ledger, specs: list[tuple[str, str, list[str], str]]) -> list[Dept]:
+    """Admit departments (uscc, region, types, seal id) and register one seal each, in two blocks."""
+    depts = [Dept(code, PrivateKey.generate(), PrivateKey.generate(), seal) for code, _, _, seal in specs]
+    ledger.accept(*(
+        ledger.admin(region, "org.admit", {"uscc": d.uscc, "name": f"dept {d.uscc}", "keys": [grant(d.key), grant(d.other)], "licence_types": types})
+        for d, (_, region, types, _) in zip(depts, specs)
+    ))
+    ledger.accept(*(ledger.signed(d.key, "seal.register", seal_body(d.seal_id, d.uscc, d.key)) for d in depts))
+    return depts
+
+
+@pytest.fixture
+def world(net) -> tuple[Ledger, Dept, Dept]:
+    """Beijing department A (both types, the vector's USCC) and B (T_DATED only), each with a seal."""
+    ledger = Ledger(net)
+    ledger.accept(
+        ledger.admin("beijing", "ltype.register", {"code": T_DATED, "name": "食品经营许可证", "validity_required": True}),
+        ledger.admin("beijing", "ltype.register", {"code": T_OPEN, "name": "open type", "validity_required": False}),
+    )
+    a, b = make_depts(ledger, [(VECTOR_ISSUER, "beijing", [T_DATED, T_OPEN], "BJSEALA001"), (uscc(2), "beijing", [T_DATED], "BJSEALB001")])
+    return ledger, a, b
+
+
+def make_doc(
+    ledger: Ledger, dept: Dept, serial: int | str, *, type: str = T_DATED, version: str = "001", holder=HOLDER,
+    valid_from: str = "2026-01-01", valid_until: str | None = "2027-12-31", deadline: str | None = None,
+    issuer: str | None = None, seal_key: PrivateKey | None = None, seal_id: str | None = None,
+) -> LicenceDocument:
+    licence_id = format_licence_id(type, issuer or dept.uscc, str(serial), version)
+    part = build_licence(
+        id=licence_id, type_name="食品经营许可证", issuer_name="北京市某区市场监督管理局", holder=holder,
+        issue_date=dt.date(2026, 1, 1), valid_from=dt.date.fromisoformat(valid_from),
+        valid_until=None if valid_until is None else dt.date.fromisoformat(valid_until),
+        commitment_deadline=None if deadline is None else dt.date.fromisoformat(deadline), fields={"经营场所": "北京市东城区"},
+    )
+    return seal_document(part, seal_key or dept.key, ledger.net.genesis.chain_id, seal_id or dept.seal_id, ledger.time)
+
+
+def issue(ledger: Ledger, dept: Dept, doc: LicenceDocument, key: PrivateKey | None = None, **changes: object) -> Tx:
+    return ledger.signed(key or dept.key, "licence.issue", issue_body(doc) | changes)
+
+
+def op(ledger: Ledger, key: PrivateKey, kind: str, licence_id: str, reason: str | None = "inspection") -> Tx:
+    body: dict[str, object] = {"id": licence_id}
+    if reason is not None and kind != "licence.confirm":
+        body["reason"] = reason
+    return ledger.signed(key, kind, body)
+
+
+def check_indexes(ledger: Ledger) -> None:
+    """Reference for §8: the idx/ entries are exactly those derived from the latest records."""
+    kv = ledger.local.chain.kv
+    expected: set[bytes] = set()
+    for _, raw in kv.iterate(FLAT_PREFIX + b"lic/"):
+        record = decode(raw)
+        if record["superseded_by"] is not None:
+            continue
+        holder = record["holder"]
+        part = holder["uscc"] if holder["kind"] == "enterprise" else holder["commitment"]
+        expected |= {f"holder/{part}/{record['id']}".encode(), f"issuer/{record['issuer']}/{record['id']}".encode(), f"type/{record['type']}/{record['id']}".encode()}
+        if record["commitment"] is not None and record["commitment"]["state"] == "pending":
+            expected.add(f"deadline/{record['commitment']['deadline']}/{record['id']}".encode())
+    assert {key[len(INDEX_PREFIX):] for key, _ in kv.iterate(INDEX_PREFIX)} == expected
+
+
+# -- issue ---------------------------------------------------------------------------------------
+
+
+def test_issue_stores_the_record_under_the_gbt36904_vector_id(world):
+    ledger, a, _ = world
+    doc = make_doc(ledger, a, 2430599)
+    assert doc.licence.id == VECTOR_ID
+    signed_at = ledger.time
+    ledger.accept(issue(ledger, a, doc))
+    record = read_licence(ledger.state, VECTOR_ID)
+    assert record == {
+        "id": VECTOR_ID, "type": T_DATED, "issuer": VECTOR_ISSUER, "serial": "2430599", "version": "001",
+        "holder": {"kind": "enterprise", "uscc": HOLDER.uscc}, "document_hash": b64encode(doc.hash),
+        "issue_date": "2026-01-01", "valid_from": "2026-01-01", "valid_until": "2027-12-31",
+        "status": "valid", "reason": None, "commitment": None, "supersedes": None, "superseded_by": None,
+        "seal_signature": {
+            "seal_id": a.seal_id, "document_hash": b64encode(doc.hash), "signer": b64encode(a.key.public_key.key_id),
+            "signing_time": signed_at, "signature": doc.seal_signature.signature.to_json(),
+        },
+        "issued_at": ledger.time, "updated_at": ledger.time,
+    }
+    # §5's layout measures 842 bytes here, the seal signature 326 of them; guard against growth.
+    assert len(encode(record)) <= 900
+    kv = ledger.local.chain.kv
+    assert list_index(kv, "holder", HOLDER.uscc) == list_index(kv, "issuer", VECTOR_ISSUER) == list_index(kv, "type", T_DATED) == [VECTOR_ID]
+    assert list_index(kv, "type", T_OPEN) == []
+    check_indexes(ledger)
+    assert ledger.reject(issue(ledger, a, make_doc(ledger, a, 2430599))).code == "licence.exists"
+
+
+def test_issue_to_a_person_stores_only_the_commitment(world):
+    ledger, a, _ = world
+    person = PersonHolder("张三", "110101199003071234", bytes(range(16)))
+    doc = make_doc(ledger, a, 9, holder=person, deadline="2026-03-01")
+    ledger.accept(issue(ledger, a, doc))
+    record = read_licence(ledger.state, doc.licence.id)
+    assert record["holder"] == {"kind": "person", "commitment": b64encode(person.commitment)}
+    assert record["commitment"] == {"deadline": "2026-03-01", "state": "pending"}
+    assert len(encode(record)) <= 900  # 896: person commitment and pending inspection
+    assert list_index(ledger.local.chain.kv, "holder", b64encode(person.commitment)) == [doc.licence.id]
+    check_indexes(ledger)
+
+
+def test_issue_rejections_name_their_reason(world):
+    ledger, a, b = world
+    doc = make_doc(ledger, a, 1)
+    sealed_by_b = make_doc(ledger, a, 2, seal_key=b.key, seal_id=b.seal_id)
+    bad_check = doc.licence.id[:-1] + ("A" if doc.licence.id[-1] != "A" else "B")
+    errors = [
+        (issue(ledger, b, make_doc(ledger, b, 1, type=T_OPEN)), "licence.type_not_granted"),
+        (issue(ledger, b, make_doc(ledger, b, 1, issuer=a.uscc)), "licence.issuer_mismatch"),
+        (issue(ledger, a, make_doc(ledger, a, 1, version="002")), "licence.bad_id"),
+        (issue(ledger, a, doc, id=bad_check), "ids.bad_check_character"),
+        (issue(ledger, a, doc, id="1.2.156.3005.2.x"), "ids.bad_licence_id"),
+        (issue(ledger, a, doc, valid_until=None), "licence.bad_dates"),
+        (issue(ledger, a, doc, valid_until="2025-12-31"), "licence.bad_dates"),
+        (issue(ledger, a, doc, commitment_deadline="2025-12-31"), "licence.bad_dates"),
+        (issue(ledger, a, doc, valid_from="2026-02-30"), "validation.date"),
+        (issue(ledger, a, sealed_by_b), "licence.bad_seal"),
+        (issue(ledger, a, doc, document_hash=bytes(32)), "licence.bad_seal"),
+        (issue(ledger, a, make_doc(ledger, a, 3, seal_key=a.other)), "licence.bad_seal"),
+        (issue(ledger, a, make_doc(ledger, a, 4, seal_id="NOSUCHSEAL")), "licence.bad_seal"),
+        (issue(ledger, a, doc, holder={"kind": "robot"}), "licence.bad_holder"),
+        (issue(ledger, a, doc, holder={"kind": "person", "commitment": bytes(31)}), "validation.length"),
+        (issue(ledger, a, doc, holder={"kind": "enterprise", "uscc": HOLDER.uscc, "name": "x"}), "validation.unknown_field"),
+        (issue(ledger, a, doc, holder={"kind": "enterprise", "uscc": HOLDER.uscc[:-1] + "0"}), "ids.bad_uscc"),
+        (ledger.signed(a.key, "licence.issue", {k: v for k, v in issue_body(doc).items() if k != "commitment_deadline"}), "validation.missing_field"),
+        (issue(ledger, a, doc, key=ledger.net.admin_keys["beijing"]), "tx.forbidden"),
+    ]
+    pending = ledger.produce(*(tx for tx, _ in errors))
+    assert pending.block.txs == ()
+    assert [r.error.code for r in pending.rejected] == [code for _, code in errors]
+    seal_checks = [r.error.check for r in pending.rejected if r.error.code == "licence.bad_seal"]
+    assert seal_checks == ["seal.owner", "seal.document_hash", "seal.signer_allowed", "seal.registered"]
+    assert pending.rejected[9].error.field == "tx.body.seal_signature.seal_id"
+    assert read_licence(ledger.state, doc.licence.id) is None
+    assert list(ledger.local.chain.kv.iterate(INDEX_PREFIX)) == []
+
+
+def test_expired_revoked_and_suspended_issuers_cannot_issue(world):
+    ledger, a, b = world
+    short = PrivateKey.generate()
+    ledger.accept(ledger.admin("beijing", "org.key_add", {"uscc": a.uscc, "key": grant(short, GENESIS_TIME, ledger.next_time)}))
+    ledger.accept(ledger.admin("beijing", "org.key_revoke", {"uscc": a.uscc, "key_id": a.other.public_key.key_id, "reason": "key_lost"}))
+    ledger.accept(ledger.admin("beijing", "org.suspend", {"uscc": b.uscc, "reason": "inspection"}))
+    assert ledger.codes(
+        issue(ledger, a, make_doc(ledger, a, 1), key=short),
+        issue(ledger, a, make_doc(ledger, a, 2), key=a.other),
+        issue(ledger, b, make_doc(ledger, b, 3)),
+    ) == ["tx.signer_expired", "tx.signer_revoked", "org.status"]
+
+
+def test_a_revoked_seal_cannot_issue(world):
+    ledger, a, _ = world
+    doc = make_doc(ledger, a, 1)
+    ledger.accept(ledger.signed(a.key, "seal.revoke", {"seal_id": a.seal_id, "reason": "replaced"}))
+    error = ledger.reject(issue(ledger, a, doc))
+    assert (error.code, error.check) == ("licence.bad_seal", "seal.valid_at_signing")
+
+
+# -- status operations -----------------------------------------------------------------------
+
+SETUP = {"valid": [], "suspended": ["licence.suspend"], "revoked": ["licence.revoke"], "annulled": ["licence.annul"], "cancelled": ["licence.cancel"]}
+# Literal §5 table: kind -> (statuses it applies to, resulting status or None = unchanged, commitment after).
+EXPECTED = {
+    "licence.suspend": ({"valid"}, "suspended", "pending"),
+    "licence.resume": ({"suspended"}, "valid", "pending"),
+    "licence.revoke": ({"valid", "suspended"}, "revoked", "void"),
+    "licence.annul": ({"valid", "suspended"}, "annulled", "failed"),
+    "licence.cancel": ({"valid", "suspended"}, "cancelled", "void"),
+    "licence.confirm": ({"valid", "suspended"}, None, "confirmed"),
+}
+
+
+def test_every_status_operation_from_every_status(world):
+    ledger, a, _ = world
+    cases = [(kind, status) for kind in EXPECTED for status in SETUP]
+    docs = [make_doc(ledger, a, 100 + i, deadline="2026-06-30") for i in range(len(cases))]
+    ledger.accept(*(issue(ledger, a, d) for d in docs))
+    ids = [d.licence.id for d in docs]
+    ledger.accept(*(op(ledger, a.key, k, i) for (_, status), i in zip(cases, ids) for k in SETUP[status]))
+    before = {i: read_licence(ledger.state, i) for i in ids}
+    pending = ledger.produce(*(op(ledger, a.key, kind, i, reason="decided") for (kind, _), i in zip(cases, ids)))
+    rejected = {r.tx.body["id"]: r.error for r in pending.rejected}
+    for (kind, status), licence_id in zip(cases, ids):
+        sources, target, commitment = EXPECTED[kind]
+        record = read_licence(ledger.state, licence_id)
+        if status in sources:
+            assert licence_id not in rejected, (kind, status)
+            assert record["status"] == (target or status)
+            assert record["commitment"] == {"deadline": "2026-06-30", "state": commitment}
+            assert record["reason"] == (before[licence_id]["reason"] if target is None else {"code": "decided", "note": None})
+            assert record["updated_at"] == ledger.time
+        else:
+            assert (rejected[licence_id].code, rejected[licence_id].status) == ("licence.status", status), (kind, status)
+            assert record == before[licence_id]
+    assert len(pending.block.txs) == sum(len(EXPECTED[k][0]) for k in EXPECTED)
+    check_indexes(ledger)
+
+
+def test_status_operation_authority_and_errors(world, net):
+    ledger, a, b = world
+    docs = [make_doc(ledger, a, n) for n in (1, 2, 3)]
+    ledger.accept(*(issue(ledger, a, d) for d in docs))
+    first, second, third = (d.licence.id for d in docs)
+    ledger.accept(
+        op(ledger, net.admin_keys["beijing"], "licence.suspend", first),
+        op(ledger, a.other, "licence.suspend", second),
+        ledger.signed(a.key, "licence.revoke", {"id": third, "reason": "fraud", "note": "查实提供虚假材料"}),
+    )
+    assert read_licence(ledger.state, first)["status"] == read_licence(ledger.state, second)["status"] == "suspended"
+    assert read_licence(ledger.state, third)["reason"] == {"code": "fraud", "note": "查实提供虚假材料"}
+    unknown = format_licence_id(T_DATED, a.uscc, "999", "001")
+    assert ledger.codes(
+        op(ledger, net.admin_keys["tianjin"], "licence.resume", first),
+        op(ledger, b.key, "licence.resume", first),
+        op(ledger, a.key, "licence.resume", unknown),
+        op(ledger, a.key, "licence.confirm", first),
+        op(ledger, a.key, "licence.resume", first, reason="Bad Reason"),
+        op(ledger, a.key, "licence.resume", first, reason=None),
+        ledger.signed(a.key, "licence.confirm", {"id": first, "reason": "x"}),
+        op(ledger, net.validator_keys[0], "licence.resume", first),
+    ) == ["gov.other_region", "licence.other_issuer", "licence.unknown", "licence.commitment", "validation.format",
+          "validation.missing_field", "validation.unknown_field", "tx.forbidden"]
+    ledger.accept(op(ledger, net.admin_keys["beijing"], "licence.resume", first))
+    assert read_licence(ledger.state, first)["status"] == "valid"
+
+
+def test_admin_acts_on_licences_of_a_suspended_department(world, net):
+    ledger, a, _ = world
+    doc = make_doc(ledger, a, 1)
+    ledger.accept(issue(ledger, a, doc))
+    ledger.accept(ledger.admin("beijing", "org.suspend", {"uscc": a.uscc, "reason": "inspection"}))
+    assert ledger.reject(op(ledger, a.key, "licence.suspend", doc.licence.id)).code == "org.status"
+    ledger.accept(op(ledger, net.admin_keys["beijing"], "licence.revoke", doc.licence.id))
+    assert read_licence(ledger.state, doc.licence.id)["status"] == "revoked"
+
+
+# -- versions --------------------------------------------------------------------------------
+
+
+def test_change_and_renew_make_new_versions_in_one_chain(world):
+    ledger, a, _ = world
+    v1 = make_doc(ledger, a, 2430599, deadline="2026-05-01")
+    ledger.accept(issue(ledger, a, v1))
+    new_holder = EnterpriseHolder(uscc(701), "北京新某餐饮有限公司")
+    v2 = make_doc(ledger, a, 2430599, version="002", holder=new_holder, deadline="2026-05-01")
+    assert v2.licence.id == next_version(VECTOR_ID)
+    parsed = parse_licence_id(v2.licence.id)
+    assert parsed.version == "002" and parsed.check == mod37_36_check(T_DATED + VECTOR_ISSUER + "2430599002")
+    ledger.accept(ledger.signed(a.key, "licence.change", version_body(v2, VECTOR_ID, "holder_renamed", note="名称变更", with_holder=True)))
+    changed_at = ledger.time
+    v3 = make_doc(ledger, a, 2430599, version="003", holder=new_holder, valid_until="2030-12-31", deadline="2026-05-01")
+    ledger.accept(ledger.signed(a.other, "licence.renew", version_body(v3, v2.licence.id, "expiry")))
+    chain = version_chain(ledger.state, VECTOR_ID)
+    assert [r["id"] for r in chain] == [VECTOR_ID, v2.licence.id, v3.licence.id]
+    assert version_chain(ledger.state, v3.licence.id) == version_chain(ledger.state, v2.licence.id) == chain
+    first, second, third = chain
+    assert (first["superseded_by"], first["updated_at"], first["status"]) == (v2.licence.id, changed_at, "valid")
+    assert (second["supersedes"], second["superseded_by"], second["reason"]) == (VECTOR_ID, v3.licence.id, {"code": "holder_renamed", "note": "名称变更"})
+    assert second["holder"] == {"kind": "enterprise", "uscc": new_holder.uscc} and second["document_hash"] == b64encode(v2.hash)
+    assert (third["supersedes"], third["superseded_by"], third["valid_until"], third["holder"]) == (v2.licence.id, None, "2030-12-31", second["holder"])
+    assert third["commitment"] == first["commitment"] == {"deadline": "2026-05-01", "state": "pending"}
+    kv = ledger.local.chain.kv
+    assert list_index(kv, "holder", HOLDER.uscc) == [] and list_index(kv, "holder", new_holder.uscc) == [v3.licence.id]
+    assert list_index(kv, "issuer", VECTOR_ISSUER) == [v3.licence.id]
+    assert list_overdue(kv, "2026-05-02") == [v3.licence.id]
+    assert not is_overdue(first, "2026-05-02") and is_overdue(third, "2026-05-02")
+    check_indexes(ledger)
+    assert version_chain(ledger.state, format_licence_id(T_DATED, a.uscc, "1", "001")) == []
+
+
+def test_new_version_errors(world, net):
+    ledger, a, b = world
+    v1 = make_doc(ledger, a, 7)
+    other = make_doc(ledger, a, 8)
+    ledger.accept(issue(ledger, a, v1), issue(ledger, a, other))
+    v2 = make_doc(ledger, a, 7, version="002")
+    change = version_body(v2, v1.licence.id, "correction")
+    ledger.accept(ledger.signed(a.key, "licence.change", change))
+    v3 = make_doc(ledger, a, 7, version="003")
+    other2 = make_doc(ledger, a, 8, version="002")
+    ledger.accept(op(ledger, a.key, "licence.suspend", other.licence.id))
+    b_doc = make_doc(ledger, a, 7, version="003", seal_key=b.key, seal_id=b.seal_id)
+    assert ledger.codes(
+        ledger.signed(a.key, "licence.change", change),
+        op(ledger, a.key, "licence.suspend", v1.licence.id),
+        ledger.signed(a.key, "licence.change", version_body(other2, other.licence.id, "correction")),
+        ledger.signed(a.key, "licence.renew", version_body(v3, v2.licence.id, "expiry", with_holder=True)),
+        ledger.signed(b.key, "licence.change", version_body(v3, v2.licence.id, "correction")),
+        ledger.signed(net.admin_keys["beijing"], "licence.change", version_body(v3, v2.licence.id, "correction")),
+        ledger.signed(a.key, "licence.change", version_body(b_doc, v2.licence.id, "correction")),
+        ledger.signed(a.key, "licence.renew", version_body(v3, v2.licence.id, "expiry") | {"reason": "Expiry"}),
+    ) == ["licence.superseded", "licence.superseded", "licence.status", "validation.unknown_field", "licence.other_issuer",
+          "tx.forbidden", "licence.bad_seal", "validation.format"]
+    check_indexes(ledger)
+
+
+# -- derived states ----------------------------------------------------------------------------
+
+
+def _cst_ms(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, ms: int = 0) -> int:
+    moment = dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    return int(moment.timestamp()) * 1000 + ms
+
+
+def test_lapse_is_derived_from_the_window_at_the_time_asked(world):
+    ledger, a, _ = world
+    dated = make_doc(ledger, a, 1, valid_from="2026-01-01", valid_until="2026-06-30")
+    permanent = make_doc(ledger, a, 2, type=T_OPEN, valid_until=None)
+    ledger.accept(issue(ledger, a, dated), issue(ledger, a, permanent))
+    record = read_licence(ledger.state, dated.licence.id)
+    forever = read_licence(ledger.state, permanent.licence.id)
+    assert record["status"] == "valid"  # lapse is never stored
+    before, first, last, after = _cst_ms(2025, 12, 31, 23, 59, 59, 999), _cst_ms(2026, 1, 1), _cst_ms(2026, 6, 30, 23, 59, 59, 999), _cst_ms(2026, 7, 1)
+    assert [is_lapsed(record, t) for t in (before, first, last, after)] == [True, False, False, True]
+    assert [status_at(record, t) for t in (before, last, after)] == [Status.LAPSED, Status.VALID, Status.LAPSED]
+    assert [is_lapsed(forever, t) for t in (first, _cst_ms(2999, 1, 1))] == [False, False]
+    assert is_lapsed(forever, before)
+    assert status_at({**record, "status": "suspended"}, after) is Status.SUSPENDED
+
+
+def test_overdue_commitments_are_listed_by_date_through_the_index(world):
+    ledger, a, _ = world
+    deadlines = ["2026-03-01", "2026-03-15", "2026-04-01", None]
+    docs = [make_doc(ledger, a, 10 + i, deadline=d) for i, d in enumerate(deadlines)]
+    ledger.accept(*(issue(ledger, a, d) for d in docs))
+    ids = [d.licence.id for d in docs]
+    kv = ledger.local.chain.kv
+    assert list_index(kv, "deadline", "2026-03-15") == [ids[1]]
+    assert [list_overdue(kv, day) for day in ("2026-03-01", "2026-03-02", "2026-03-16", dt.date(2026, 4, 2))] == [
+        [], [ids[0]], [ids[0], ids[1]], [ids[0], ids[1], ids[2]],
+    ]
+    ledger.accept(op(ledger, a.key, "licence.confirm", ids[0]), op(ledger, a.key, "licence.annul", ids[1], reason="inspection_failed"))
+    assert list_overdue(kv, "2026-12-31") == [ids[2]]
+    records = [read_licence(ledger.state, i) for i in ids]
+    assert [r["commitment"] for r in records] == [
+        {"deadline": "2026-03-01", "state": "confirmed"}, {"deadline": "2026-03-15", "state": "failed"},
+        {"deadline": "2026-04-01", "state": "pending"}, None,
+    ]
+    assert records[1]["status"] == "annulled"
+    assert [is_overdue(r, "2026-12-31") for r in records] == [False, False, True, False]
+    assert [is_overdue(records[2], d) for d in ("2026-04-01", "2026-04-02")] == [False, True]
+    assert ledger.reject(op(ledger, a.key, "licence.confirm", ids[0])).code == "licence.commitment"
+    check_indexes(ledger)
+
