@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from certs.cli import certs_app
+from eledger.commands import register_commands
 from ledger.audit import audit_chain
 from ledger.errors import AuditError, LedgerError
 from ledger.genesis import Genesis
@@ -20,6 +21,7 @@ from ledger.store import LevelKV
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="eledger: BFT ledger for electronic licences and seals.")
 app.add_typer(certs_app, name="certs")
+register_commands(app)
 console = Console()
 err_console = Console(stderr=True)
 

@@ -1,0 +1,343 @@
+"""Proof bundles: state entries at one committed height, checkable offline (docs/spec/proofs.md).
+
+A bundle carries a block header, the commit certificate stored for it and, for each requested
+state key, its value (or absence) with a sparse Merkle proof against the header's state root.
+`build_bundle` reads them from a `Chain`; `verify_bundle` checks a bundle against nothing but a
+trusted genesis and returns what it proves. Verification is generic over state entries: what a
+record *means* is decided by the domain rules over the verified entries (a `VerifiedBundle` is a
+read-only KV reader); `licence_verdict_from_bundle` does so for licences (proofs.md §7).
+
+Never reads the clock, opens files or touches the network; never trusts a field of the bundle
+that the genesis, a signature or a hash does not vouch for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from ledger.block import Header
+from ledger.chain import Chain
+from ledger.checks import Check, first_failure
+from ledger.commit import Commit
+from ledger.encoding import decode, encode
+from ledger.errors import LedgerError, ProofError, StoreError, ValidationError
+from ledger.fields import expect_keys, expect_object, get_bytes, get_list
+from ledger.genesis import Genesis
+from ledger.kv import Prefixed
+from ledger.smt import MAX_KEY_BYTES, MAX_PROOF_BYTES, MAX_VALUE_BYTES, SparseMerkleTree, StateProof, verify_proof
+from ledger.state import SMT_PREFIX
+
+FORMAT = "eledger-bundle/1"
+MAX_BUNDLE_BYTES = 64 * 1024
+MAX_ENTRIES = 64
+_FIELDS = ("format", "genesis_hash", "header", "commit", "validator_proofs", "entries")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One state key, its value at the bundle's root (None: absent) and the proof of that."""
+
+    key: bytes
+    value: bytes | None
+    proof: StateProof
+
+    def to_json(self) -> dict[str, object]:
+        return {"key": self.key, "value": self.value, "proof": self.proof.to_bytes()}
+
+    @classmethod
+    def from_json(cls, obj: object, where: str) -> Entry:
+        """Parse one entry (§2); raises ValidationError naming the field, ProofError for the proof's form."""
+        obj = expect_object(obj, where)
+        expect_keys(obj, where, ("key", "value", "proof"))
+        key = get_bytes(obj, "key", where, max_size=MAX_KEY_BYTES)
+        value = None if obj["value"] is None else get_bytes(obj, "value", where, max_size=MAX_VALUE_BYTES)
+        raw_proof = get_bytes(obj, "proof", where, max_size=MAX_PROOF_BYTES)
+        try:
+            proof = StateProof.from_bytes(raw_proof)
+        except ProofError as exc:
+            raise ProofError(f"{where}.proof: {exc}", code=exc.code, **{**exc.fields, "field": f"{where}.proof"}) from exc
+        return cls(key, value, proof)
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A parsed bundle (§2). Parsing checks form only; `verify_bundle` checks meaning.
+
+    `entries` are sorted by key, without repeats (checked by `from_json`; `build_bundle` makes them so).
+    """
+
+    genesis_hash: bytes
+    header: Header
+    commit: Commit
+    entries: tuple[Entry, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "format": FORMAT,
+            "genesis_hash": self.genesis_hash,
+            "header": self.header.to_json(),
+            "commit": self.commit.to_json(),
+            "validator_proofs": [],
+            "entries": [e.to_json() for e in self.entries],
+        }
+
+    def to_bytes(self) -> bytes:
+        """The canonical bytes of the bundle (the form written to files and served)."""
+        return encode(self.to_json())
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Bundle:
+        """Parse canonical bundle bytes of at most MAX_BUNDLE_BYTES.
+
+        Raises ValidationError "bundle.too_large" (checked before anything is read), EncodingError
+        (not canonical JSON, docs/spec/encoding.md §7) and whatever `from_json` raises.
+        """
+        if len(data) > MAX_BUNDLE_BYTES:
+            raise ValidationError(
+                f"bundle is {len(data)} bytes; at most {MAX_BUNDLE_BYTES} are accepted",
+                code="bundle.too_large", field="bundle", size=len(data), limit=MAX_BUNDLE_BYTES,
+            )
+        return cls.from_json(decode(data, max_bytes=MAX_BUNDLE_BYTES))
+
+    @classmethod
+    def from_json(cls, obj: object) -> Bundle:
+        """Parse a decoded bundle (§2, §3 step 2).
+
+        Raises ValidationError: "bundle.unsupported_format", "bundle.validator_change_unsupported"
+        (a non-empty `validator_proofs`), "bundle.no_entries", "bundle.too_many_entries",
+        "bundle.entries_unsorted", "bundle.duplicate_entry", the `validation.*` codes of
+        ledger.fields naming the field, and the form errors of Header and Commit;
+        ProofError for an entry's proof that is not in strict compact form (state.md §8).
+        """
+        where = "bundle"
+        obj = expect_object(obj, where)
+        fmt = obj.get("format")
+        if fmt != FORMAT:
+            shown = repr(fmt)[:80] if isinstance(fmt, str) else "missing or not a string"
+            raise ValidationError(
+                f"bundle format {shown} is not supported; this verifier reads {FORMAT!r}",
+                code="bundle.unsupported_format", field="bundle.format",
+            )
+        expect_keys(obj, where, _FIELDS)
+        validator_proofs = obj["validator_proofs"]
+        if not isinstance(validator_proofs, list):
+            raise ValidationError("bundle.validator_proofs must be a list", code="validation.type", field="bundle.validator_proofs")
+        if validator_proofs:
+            raise ValidationError(
+                "bundle carries validator-set change proofs; this verifier trusts only the genesis "
+                "validator set and cannot follow changes yet",
+                code="bundle.validator_change_unsupported", field="bundle.validator_proofs",
+            )
+        genesis_hash = get_bytes(obj, "genesis_hash", where, size=32)
+        header = Header.from_json(obj["header"], "bundle.header")
+        commit = Commit.from_json(obj["commit"], "bundle.commit")
+        items = get_list(obj, "entries", where, max_items=MAX_BUNDLE_BYTES)
+        if not items:
+            raise ValidationError("bundle proves no entries", code="bundle.no_entries", field="bundle.entries")
+        if len(items) > MAX_ENTRIES:
+            raise ValidationError(f"bundle has {len(items)} entries; at most {MAX_ENTRIES}", code="bundle.too_many_entries", field="bundle.entries")
+        entries = tuple(Entry.from_json(item, f"bundle.entries[{i}]") for i, item in enumerate(items))
+        for i in range(1, len(entries)):
+            if entries[i].key == entries[i - 1].key:
+                raise ValidationError(f"bundle.entries[{i}] repeats the key of the entry before it", code="bundle.duplicate_entry", field=f"bundle.entries[{i}].key")
+            if entries[i].key < entries[i - 1].key:
+                raise ValidationError(f"bundle.entries[{i}] is out of order; entries are sorted by key bytes", code="bundle.entries_unsorted", field=f"bundle.entries[{i}].key")
+        return cls(genesis_hash, header, commit, entries)
+
+
+@dataclass(frozen=True)
+class VerifiedBundle:
+    """What a bundle proves: at committed `height` (block `block_hash`, block time `time` in ms)
+    of chain `chain_id`, each key of `entries` held its value (None: the key was absent).
+    `signers` names the validators whose precommits the commit carries."""
+
+    chain_id: str
+    height: int
+    time: int
+    block_hash: bytes
+    state_root: bytes
+    signers: tuple[str, ...]
+    entries: Mapping[bytes, bytes | None]
+
+    def get(self, key: bytes) -> bytes | None:
+        """The proven value of `key` (None: proven absent). With this method a verified bundle
+        is a `ledger.kv.KVReader`, so the domain's read helpers work over it unchanged.
+
+        Raises ValidationError "bundle.key_not_proven" when the bundle says nothing about `key`
+        (absence must be proven, never inferred from a missing entry).
+        """
+        if key not in self.entries:
+            raise ValidationError(f"the bundle carries no proof for key {key!r}", code="bundle.key_not_proven", field="bundle.entries", key=key)
+        return self.entries[key]
+
+
+@dataclass(frozen=True)
+class LicenceVerdict:
+    """What a verified bundle says about licence `licence_id` at time `at` (ms): the record
+    proven at `height` (None: proven absent) and the checks, in order, "licence.recorded",
+    "licence.current" (not superseded by a later version), "licence.status" (valid at `at`;
+    lapsed when the validity window does not cover it)."""
+
+    licence_id: str
+    height: int
+    at: int
+    record: Mapping[str, object] | None
+    checks: tuple[Check, ...]
+
+    @property
+    def valid(self) -> bool:
+        return first_failure(self.checks) is None
+
+    def require_valid(self) -> None:
+        """Raise ValidationError whose code is the first failed check's name, or return."""
+        failed = first_failure(self.checks)
+        if failed is not None:
+            raise ValidationError(
+                f"licence {self.licence_id} at height {self.height}: {failed.name} failed: {failed.detail}",
+                code=failed.name, field="licence", check=failed.name,
+            )
+
+
+def build_bundle(chain: Chain, keys: Sequence[bytes], height: int | None = None) -> Bundle:
+    """A bundle proving `keys` (1..MAX_ENTRIES, repeats ignored) at committed `height` (default: the tip).
+
+    Raises ValidationError "bundle.no_entries", "bundle.too_many_entries", "bundle.unknown_height"
+    (not a committed height ≥ 1), "bundle.too_large" (the result would exceed MAX_BUNDLE_BYTES) and
+    the `smt.key_*` codes for a malformed key; StoreError "store.missing_block",
+    "store.missing_commit", "store.corrupt_block" and the `smt.*` store errors if the store is damaged.
+    """
+    unique = sorted(set(keys))
+    if not unique:
+        raise ValidationError("a bundle needs at least one key", code="bundle.no_entries", field="keys")
+    if len(unique) > MAX_ENTRIES:
+        raise ValidationError(f"a bundle proves at most {MAX_ENTRIES} keys, {len(unique)} asked", code="bundle.too_many_entries", field="keys")
+    h = chain.height if height is None else height
+    if not 1 <= h <= chain.height:
+        raise ValidationError(
+            f"height {h} is not committed (committed heights are 1..{chain.height})",
+            code="bundle.unknown_height", field="height", height=h, tip=chain.height,
+        )
+    commit = chain.commit(h)
+    if commit is None:
+        raise StoreError(f"the store lacks the commit of block {h}", code="store.missing_commit", height=h)
+    header = _read_header(chain, h, commit)
+    root = header.state_root
+    tree = SparseMerkleTree(Prefixed(chain.kv, SMT_PREFIX))
+    entries = tuple(Entry(key, tree.get(root, key), tree.prove(root, key)) for key in unique)
+    bundle = Bundle(chain.genesis.hash, header, commit, entries)
+    size = len(bundle.to_bytes())
+    if size > MAX_BUNDLE_BYTES:
+        raise ValidationError(
+            f"the bundle would be {size} bytes; at most {MAX_BUNDLE_BYTES}: prove fewer keys",
+            code="bundle.too_large", field="keys", size=size, limit=MAX_BUNDLE_BYTES,
+        )
+    return bundle
+
+
+def _read_header(chain: Chain, height: int, commit: Commit) -> Header:
+    """The stored header of block `height`, checked against the stored commit.
+
+    Raises StoreError "store.missing_block" or "store.corrupt_block"."""
+    try:
+        header = chain.header(height)
+    except LedgerError as exc:
+        raise StoreError(f"stored header {height} is unreadable: {exc}", code="store.corrupt_block", height=height) from exc
+    if header is None:
+        raise StoreError(f"the store lacks block {height}", code="store.missing_block", height=height)
+    if header.hash() != commit.block_hash or header.height != height:
+        raise StoreError(f"stored block {height} does not match its stored commit", code="store.corrupt_block", height=height)
+    return header
+
+
+def verify_bundle(bundle: bytes | Mapping[str, object] | Bundle, genesis: Genesis) -> VerifiedBundle:
+    """Check `bundle` (canonical bytes, decoded JSON or a parsed Bundle) against the trusted
+    `genesis` alone (docs/spec/proofs.md §3) and return what it proves.
+
+    Raises, at the first failed check: ValidationError "bundle.too_large" and EncodingError for
+    bytes that are not a bundle's canonical JSON; the form errors of `Bundle.from_json`;
+    ValidationError "bundle.wrong_genesis", "bundle.wrong_chain", "bundle.time_before_genesis",
+    "bundle.genesis_link", "bundle.untrusted_validators", and the `commit.*` codes of
+    Commit.verify (unknown validator, bad signature, insufficient power, wrong block or height);
+    ProofError `proof.*` (with `field` naming the entry) for an entry the state root does not back.
+    """
+    if isinstance(bundle, (bytes, bytearray)):
+        parsed = Bundle.from_bytes(bytes(bundle))
+    elif isinstance(bundle, Bundle):
+        parsed = bundle
+    else:
+        parsed = Bundle.from_json(bundle)
+        size = len(parsed.to_bytes())
+        if size > MAX_BUNDLE_BYTES:
+            raise ValidationError(f"bundle is {size} bytes; at most {MAX_BUNDLE_BYTES} are accepted", code="bundle.too_large", field="bundle", size=size, limit=MAX_BUNDLE_BYTES)
+    header = parsed.header
+    if parsed.genesis_hash != genesis.hash:
+        raise ValidationError(
+            "bundle was made from another genesis than the trusted one", code="bundle.wrong_genesis",
+            field="bundle.genesis_hash", expected=genesis.hash.hex(), got=parsed.genesis_hash.hex(),
+        )
+    if header.chain_id != genesis.chain_id:
+        raise ValidationError(f"header is of chain {header.chain_id!r}, the trusted genesis is of {genesis.chain_id!r}", code="bundle.wrong_chain", field="bundle.header.chain_id")
+    if header.time <= genesis.genesis_time:
+        raise ValidationError("header time is not after the genesis time", code="bundle.time_before_genesis", field="bundle.header.time")
+    if header.height == 1 and header.previous_hash != genesis.hash:
+        raise ValidationError("block 1 does not link to the trusted genesis", code="bundle.genesis_link", field="bundle.header.previous_hash")
+    validators = genesis.validators
+    if header.validators_hash != validators.hash():
+        raise ValidationError(
+            "header names a validator set other than the genesis set (no change proofs given)",
+            code="bundle.untrusted_validators", field="bundle.header.validators_hash",
+            expected=validators.hash().hex(), got=header.validators_hash.hex(),
+        )
+    block_hash = header.hash()
+    parsed.commit.verify(genesis.chain_id, validators, header.height, block_hash)
+    for i, entry in enumerate(parsed.entries):
+        try:
+            verify_proof(header.state_root, entry.key, entry.value, entry.proof)
+        except ProofError as exc:
+            where = f"bundle.entries[{i}]"
+            raise ProofError(f"{where}: {exc}", code=exc.code, **{**exc.fields, "field": where, "key": entry.key}) from exc
+    signers = tuple(v.name for v in (validators.get(s.validator) for s in parsed.commit.signatures) if v is not None)
+    return VerifiedBundle(
+        chain_id=header.chain_id, height=header.height, time=header.time, block_hash=block_hash,
+        state_root=header.state_root, signers=signers,
+        entries=MappingProxyType({e.key: e.value for e in parsed.entries}),
+    )
+
+
+def licence_verdict_from_bundle(verified: VerifiedBundle, licence_id: str, *, at: int | None = None) -> LicenceVerdict:
+    """Judge licence `licence_id` from a verified bundle, at time `at` (ms; default: the bundle's
+    block time). The record is the one proven at the bundle's height: a later suspension or
+    revocation needs a later bundle to be seen.
+
+    Raises ValidationError "bundle.key_not_proven" when the bundle carries no entry for the
+    licence (docs/spec/proofs.md §1), and the `ids.*` codes for a malformed identifier.
+    """
+    # The licence rules are imported here so that the generic verifier above does not depend on
+    # the domain modules (proofs.md §1: interpretation is the domain's).
+    from ledger.ids import parse_licence_id
+    from ledger.licences import Status, read_licence, status_at
+
+    licence_id = parse_licence_id(licence_id, "licence_id").text
+    when = verified.time if at is None else at
+    record = read_licence(verified, licence_id)
+    if record is None:
+        why = f"no licence {licence_id} exists at height {verified.height}"
+        checks = (Check("licence.recorded", False, why), Check("licence.current", None, f"cannot be decided: {why}"), Check("licence.status", None, f"cannot be decided: {why}"))
+        return LicenceVerdict(licence_id, verified.height, when, None, checks)
+    successor = record["superseded_by"]
+    status = status_at(record, when)
+    if status is Status.VALID:
+        detail = f"valid at {when}"
+    elif status is Status.LAPSED:
+        detail = f"lapsed: its validity {record['valid_from']}..{record['valid_until'] or 'permanent'} does not cover {when}"
+    else:
+        reason = record["reason"]
+        detail = status.value + (f" (reason {reason['code']})" if isinstance(reason, dict) else "")
+    checks = (
+        Check("licence.recorded", True, f"licence {licence_id} is recorded at height {verified.height}"),
+        Check("licence.current", successor is None, "the latest version" if successor is None else f"superseded by {successor}"),
+        Check("licence.status", status is Status.VALID, detail),
+    )
+    return LicenceVerdict(licence_id, verified.height, when, MappingProxyType(record), checks)

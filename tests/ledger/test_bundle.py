@@ -1,0 +1,471 @@
+"""Proof bundles (ledger/bundle.py, docs/spec/proofs.md): build from a chain, verify offline
+against genesis alone, and reject every forgery with a precise code; then the licence verdict
+over a verified bundle.
+
+Generic entries are `document.anchor` records; the licence tests issue real licences through
+governance, seal and licence transactions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger.anchors import anchor_key
+import ledger.governance  # noqa: F401  (registers the governance kinds)
+import ledger.licences  # noqa: F401  (registers the licence kinds)
+import ledger.seals  # noqa: F401  (registers the seal kinds)
+from ledger.bundle import MAX_BUNDLE_BYTES, MAX_ENTRIES, Bundle, Entry, build_bundle, licence_verdict_from_bundle, verify_bundle
+from ledger.commit import make_commit, sign_precommit
+from ledger.crypto import PrivateKey, Signature
+from ledger.encoding import b64decode, b64encode, decode, encode
+from ledger.errors import EncodingError, LedgerError, ProofError, StoreError, ValidationError
+from ledger.ids import complete_uscc, format_licence_id
+from ledger.seals import SealSignature
+from ledger.tx import Tx
+from ledger.smt import StateProof
+
+from .conftest import GENESIS_TIME, make_net
+
+DOCS = [hashlib.sha256(b"bundle test document %d" % i).digest() for i in range(3)]
+ABSENT = anchor_key(hashlib.sha256(b"never anchored").digest())
+
+
+@pytest.fixture(scope="module")
+def chain(net):
+    """Height 1 anchors DOCS[0]; height 2 anchors DOCS[1] and DOCS[2] among other anchors."""
+    local = net.local()
+    local.produce([net.anchor(document=DOCS[0], label="first")] + [net.anchor() for _ in range(5)], GENESIS_TIME + 1000)
+    local.produce([net.anchor(document=DOCS[1]), net.anchor(region="hebei", document=DOCS[2])] + [net.anchor() for _ in range(20)], GENESIS_TIME + 2000)
+    return local.chain
+
+
+@pytest.fixture(scope="module")
+def bundle(chain):
+    return build_bundle(chain, [anchor_key(DOCS[1]), ABSENT, anchor_key(DOCS[0])])
+
+
+def mutated(bundle: Bundle, **changes) -> Bundle:
+    return dataclasses.replace(bundle, **changes)
+
+
+def with_header(bundle: Bundle, **changes) -> Bundle:
+    return mutated(bundle, header=dataclasses.replace(bundle.header, **changes))
+
+
+def code_of(bundle, genesis) -> str:
+    with pytest.raises(LedgerError) as err:
+        verify_bundle(bundle, genesis)
+    return err.value.code
+
+
+# -- valid bundles ---------------------------------------------------------------------------
+
+
+def test_verify_bundle_accepts_a_valid_bundle_with_only_the_genesis(net, chain, bundle):
+    raw = bundle.to_bytes()
+    verified = verify_bundle(raw, net.genesis)
+    assert (verified.chain_id, verified.height, verified.time) == ("test-chain", 2, GENESIS_TIME + 2000)
+    assert verified.block_hash == chain.block(2).hash and verified.state_root == chain.tip.state_root
+    assert sorted(verified.signers) == sorted(v.name for v in net.genesis.validators)
+    assert verified.get(anchor_key(DOCS[0])) == chain.kv.get(b"st/" + anchor_key(DOCS[0]))
+    assert decode(verified.get(anchor_key(DOCS[0])))["label"] == "first"
+    assert decode(verified.get(anchor_key(DOCS[1])))["height"] == 2
+    assert verified.get(ABSENT) is None
+
+
+def test_verify_bundle_accepts_bytes_decoded_json_and_parsed_bundles_alike(net, bundle):
+    raw = bundle.to_bytes()
+    assert Bundle.from_bytes(raw) == bundle
+    assert verify_bundle(decode(raw), net.genesis) == verify_bundle(bundle, net.genesis) == verify_bundle(raw, net.genesis)
+
+
+def test_get_refuses_a_key_the_bundle_does_not_prove(net, bundle):
+    verified = verify_bundle(bundle, net.genesis)
+    with pytest.raises(ValidationError) as err:
+        verified.get(anchor_key(DOCS[2]))
+    assert err.value.code == "bundle.key_not_proven"
+
+
+def test_build_bundle_sorts_keys_and_drops_repeats(chain):
+    keys = [anchor_key(DOCS[2]), anchor_key(DOCS[0]), anchor_key(DOCS[2])]
+    built = build_bundle(chain, keys)
+    assert [e.key for e in built.entries] == sorted({anchor_key(DOCS[0]), anchor_key(DOCS[2])})
+
+
+def test_bundle_at_an_earlier_height_proves_the_state_of_that_height(net, chain):
+    early = build_bundle(chain, [anchor_key(DOCS[0]), anchor_key(DOCS[1])], height=1)
+    verified = verify_bundle(early.to_bytes(), net.genesis)
+    assert verified.height == 1
+    assert verified.get(anchor_key(DOCS[0])) is not None
+    assert verified.get(anchor_key(DOCS[1])) is None  # anchored only at height 2
+
+
+def test_three_of_four_signatures_are_a_quorum(net, bundle):
+    commit = dataclasses.replace(bundle.commit, signatures=bundle.commit.signatures[1:])
+    assert len(verify_bundle(mutated(bundle, commit=commit), net.genesis).signers) == 3
+
+
+# -- tampered records and proofs -------------------------------------------------------------
+
+
+def _index_of(bundle: Bundle, key: bytes) -> int:
+    return next(i for i, e in enumerate(bundle.entries) if e.key == key)
+
+
+def _replace_entry(bundle: Bundle, key: bytes, **changes) -> Bundle:
+    entries = list(bundle.entries)
+    i = _index_of(bundle, key)
+    entries[i] = dataclasses.replace(entries[i], **changes)
+    return mutated(bundle, entries=tuple(entries))
+
+
+def test_tampered_record_fails_with_root_mismatch_naming_the_entry(net, bundle):
+    key = anchor_key(DOCS[0])
+    record = decode(bundle.entries[_index_of(bundle, key)].value)
+    record["label"] = "forged"
+    with pytest.raises(ProofError) as err:
+        verify_bundle(_replace_entry(bundle, key, value=encode(record)).to_bytes(), net.genesis)
+    assert err.value.code == "proof.root_mismatch"
+    assert err.value.field == f"bundle.entries[{_index_of(bundle, key)}]" and err.value.key == key
+
+
+def test_present_record_claimed_absent_fails(net, bundle):
+    assert code_of(_replace_entry(bundle, anchor_key(DOCS[1]), value=None), net.genesis) == "proof.root_mismatch"
+
+
+def test_absent_key_claimed_present_fails(net, bundle):
+    code = code_of(_replace_entry(bundle, ABSENT, value=b'{"label":"forged"}'), net.genesis)
+    assert code in {"proof.root_mismatch", "proof.unexpected_other_leaf"}  # by where the walk ended
+
+
+def test_forged_non_membership_pointing_at_the_keys_own_leaf_fails(net, bundle):
+    key = anchor_key(DOCS[1])
+    entry = bundle.entries[_index_of(bundle, key)]
+    forged = StateProof(entry.proof.siblings, hashlib.sha256(key).digest(), hashlib.sha256(entry.value).digest())
+    assert code_of(_replace_entry(bundle, key, value=None, proof=forged), net.genesis) == "proof.other_leaf_is_key"
+
+
+def test_proof_of_another_absent_key_does_not_prove_this_one_absent(net, chain, bundle):
+    other = build_bundle(chain, [anchor_key(os.urandom(32))]).entries[0]
+    assert code_of(_replace_entry(bundle, anchor_key(DOCS[1]), value=None, proof=other.proof), net.genesis).startswith("proof.")
+
+
+def test_tampered_state_root_breaks_the_commit(net, bundle):
+    assert code_of(with_header(bundle, state_root=hashlib.sha256(b"x").digest()), net.genesis) == "commit.wrong_block"
+
+
+# -- forged commits --------------------------------------------------------------------------
+
+
+def test_commit_signed_by_non_validators_fails(net, bundle):
+    h = bundle.header
+    strangers = [PrivateKey.generate() for _ in range(4)]
+    forged = make_commit(h.height, 0, h.hash(), [sign_precommit(k, h.chain_id, h.height, 0, h.hash()) for k in strangers])
+    assert code_of(mutated(bundle, commit=forged), net.genesis) == "commit.unknown_validator"
+
+
+def test_commit_with_too_little_power_fails(net, bundle):
+    commit = dataclasses.replace(bundle.commit, signatures=bundle.commit.signatures[:2])
+    with pytest.raises(ValidationError) as err:
+        verify_bundle(mutated(bundle, commit=commit), net.genesis)
+    assert err.value.code == "commit.insufficient_power" and (err.value.power, err.value.total) == (2, 4)
+
+
+@pytest.mark.parametrize("index", [0, 3])
+def test_commit_with_a_flipped_signature_fails(net, bundle, index):
+    sigs = list(bundle.commit.signatures)
+    value = bytearray(sigs[index].signature.value)
+    value[10] ^= 0x01
+    sigs[index] = dataclasses.replace(sigs[index], signature=Signature(sigs[index].signature.suite, bytes(value)))
+    commit = dataclasses.replace(bundle.commit, signatures=tuple(sigs))
+    assert code_of(mutated(bundle, commit=commit), net.genesis) == "commit.bad_signature"
+
+
+def test_commit_for_another_round_than_signed_fails(net, bundle):
+    commit = dataclasses.replace(bundle.commit, round=1)
+    assert code_of(mutated(bundle, commit=commit), net.genesis) == "commit.bad_signature"
+
+
+# -- other chains ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def foreign():
+    """A bundle from another network that uses the same chain id."""
+    other = make_net()
+    local = other.local()
+    local.produce([other.anchor(document=DOCS[0])], GENESIS_TIME + 1000)
+    local.produce([other.anchor()], GENESIS_TIME + 2000)
+    return other, build_bundle(local.chain, [anchor_key(DOCS[0])])
+
+
+def test_bundle_of_another_genesis_fails_at_every_layer(net, foreign):
+    other, bundle = foreign
+    verify_bundle(bundle, other.genesis)
+    assert code_of(bundle, net.genesis) == "bundle.wrong_genesis"
+    relabelled = mutated(bundle, genesis_hash=net.genesis.hash)
+    assert code_of(relabelled, net.genesis) == "bundle.untrusted_validators"
+    linked = with_header(relabelled, validators_hash=net.genesis.validators.hash())
+    assert code_of(linked, net.genesis) == "commit.wrong_block"
+    h = linked.header
+    resigned = make_commit(h.height, 0, h.hash(), [sign_precommit(k, h.chain_id, h.height, 0, h.hash()) for k in other.validator_keys])
+    assert code_of(mutated(linked, commit=resigned), net.genesis) == "commit.unknown_validator"
+
+
+def test_header_of_another_chain_id_fails(net, bundle):
+    assert code_of(with_header(bundle, chain_id="other-chain"), net.genesis) == "bundle.wrong_chain"
+
+
+def test_block_one_must_link_to_the_trusted_genesis(net, chain):
+    first = build_bundle(chain, [anchor_key(DOCS[0])], height=1)
+    verify_bundle(first, net.genesis)
+    assert code_of(with_header(first, previous_hash=bytes(32)), net.genesis) == "bundle.genesis_link"
+
+
+def test_header_time_before_genesis_fails(net, bundle):
+    assert code_of(with_header(bundle, time=GENESIS_TIME), net.genesis) == "bundle.time_before_genesis"
+
+
+# -- form ------------------------------------------------------------------------------------
+
+
+def _edit(bundle: Bundle, edit) -> dict:
+    obj = decode(bundle.to_bytes())
+    edit(obj)
+    return obj
+
+
+@pytest.mark.parametrize(
+    "edit, code",
+    [
+        (lambda o: o.update(format="eledger-bundle/2"), "bundle.unsupported_format"),
+        (lambda o: o.pop("format"), "bundle.unsupported_format"),
+        (lambda o: o.update(validator_proofs=[{"height": 5}]), "bundle.validator_change_unsupported"),
+        (lambda o: o.update(entries=[]), "bundle.no_entries"),
+        (lambda o: o.update(entries=o["entries"] * (MAX_ENTRIES // 3 + 1)), "bundle.too_many_entries"),
+        (lambda o: o["entries"].reverse(), "bundle.entries_unsorted"),
+        (lambda o: o["entries"].insert(0, o["entries"][0]), "bundle.duplicate_entry"),
+        (lambda o: o.update(extra=1), "validation.unknown_field"),
+        (lambda o: o.pop("commit"), "validation.missing_field"),
+        (lambda o: o["entries"][0].update(proof="AAA"), "proof.truncated"),
+        (lambda o: o["entries"][0].update(proof=b64encode(b64decode(o["entries"][0]["proof"]) + b"\x00")), "proof.trailing_bytes"),
+    ],
+)
+def test_malformed_bundle_is_refused_with_a_precise_code(net, bundle, edit, code):
+    assert code_of(_edit(bundle, edit), net.genesis) == code
+    assert code_of(encode(_edit(bundle, edit)), net.genesis) == code
+
+
+def test_oversized_bundle_is_refused_before_parsing(net):
+    with pytest.raises(ValidationError) as err:
+        verify_bundle(b" " * (MAX_BUNDLE_BYTES + 1), net.genesis)
+    assert err.value.code == "bundle.too_large"
+
+
+def test_non_canonical_bytes_are_refused(net, bundle):
+    with pytest.raises(EncodingError) as err:
+        verify_bundle(bundle.to_bytes() + b"\n", net.genesis)
+    assert err.value.code == "encoding.not_canonical"
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_any_single_byte_change_is_rejected(net, bundle, data):
+    raw = bytearray(bundle.to_bytes())
+    at = data.draw(st.integers(0, len(raw) - 1))
+    raw[at] = data.draw(st.integers(0, 255).filter(lambda b: b != raw[at]))
+    with pytest.raises(LedgerError):
+        verify_bundle(bytes(raw), net.genesis)
+
+
+# -- building --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("height", [0, 3])
+def test_build_bundle_refuses_an_uncommitted_height(chain, height):
+    with pytest.raises(ValidationError) as err:
+        build_bundle(chain, [ABSENT], height=height)
+    assert err.value.code == "bundle.unknown_height"
+
+
+def test_build_bundle_refuses_no_keys_and_too_many_keys(chain):
+    with pytest.raises(ValidationError) as err:
+        build_bundle(chain, [])
+    assert err.value.code == "bundle.no_entries"
+    with pytest.raises(ValidationError) as err:
+        build_bundle(chain, [b"k%d" % i for i in range(MAX_ENTRIES + 1)])
+    assert err.value.code == "bundle.too_many_entries"
+
+
+def test_build_bundle_on_a_chain_without_blocks_has_no_height_to_prove(net):
+    with pytest.raises(ValidationError) as err:
+        build_bundle(net.local().chain, [ABSENT])
+    assert err.value.code == "bundle.unknown_height"
+
+
+def test_build_bundle_reports_a_missing_commit_as_store_damage(net):
+    local = net.local()
+    local.produce([net.anchor()], GENESIS_TIME + 1000)
+    local.chain.kv.write({}, [b"cmt/" + (1).to_bytes(8, "big")])
+    with pytest.raises(StoreError) as err:
+        build_bundle(local.chain, [ABSENT])
+    assert err.value.code == "store.missing_commit"
+
+
+def test_entry_json_round_trips(bundle):
+    for entry in bundle.entries:
+        assert Entry.from_json(decode(encode(entry.to_json())), "e") == entry
+
+
+def _flip_state_root(raw: bytes) -> bytes:
+    at = raw.index(b'"state_root":"') + len(b'"state_root":"') + 5
+    return raw[:at] + (b"B" if raw[at:at + 1] != b"B" else b"C") + raw[at + 1:]
+
+
+@pytest.mark.parametrize(
+    "damage, code",
+    [
+        (lambda raw: None, "store.missing_block"),
+        (_flip_state_root, "store.corrupt_block"),
+        (lambda raw: b'{"txs":[]}', "store.corrupt_block"),
+        (lambda raw: raw[:40], "store.corrupt_block"),
+    ],
+)
+def test_build_bundle_reports_a_damaged_header_as_store_damage(net, damage, code):
+    local = net.local()
+    local.produce([net.anchor()], GENESIS_TIME + 1000)
+    key = b"hdr/" + (1).to_bytes(8, "big")
+    replacement = damage(local.chain.kv.get(key))
+    if replacement is None:
+        local.chain.kv.write({}, [key])
+    else:
+        local.chain.kv.write({key: replacement})
+    with pytest.raises(StoreError) as err:
+        build_bundle(local.chain, [ABSENT])
+    assert err.value.code == code
+
+
+# -- licence verdicts ------------------------------------------------------------------------
+
+ISSUER = complete_uscc("91110000000000123")
+HOLDER = complete_uscc("91120000000000456")
+TYPE = complete_uscc("11100000000013338") + "032"
+SEAL = "LICSEAL001"
+VALID_ID, REVOKED_ID, UNKNOWN_ID, CHANGED_ID = (format_licence_id(TYPE, ISSUER, serial, "001") for serial in ("1", "2", "3", "5"))
+CHANGED_V2 = format_licence_id(TYPE, ISSUER, "5", "002")
+DAY_MS = 86_400_000
+
+
+def issue_licences(net, local) -> None:
+    """On a fresh chain of `net`, through real transactions: ISSUER issues VALID_ID (valid until
+    2026-12-31), REVOKED_ID (then revoked) and CHANGED_ID (then changed into CHANGED_V2)."""
+    issuer = PrivateKey.generate()
+    chain_id = net.genesis.chain_id
+    time = local.chain.tip.time
+
+    def produce(key, kind, body):
+        nonlocal time
+        time += 1000
+        pending = local.produce([Tx.create(chain_id, kind, body, key, os.urandom(16))], time)
+        assert not pending.rejected, pending.rejected[0].error.to_dict()
+
+    def sealed(document: bytes) -> dict[str, object]:
+        document_hash = hashlib.sha256(document).digest()
+        dates = {"issue_date": "2026-01-01", "valid_from": "2026-01-01", "valid_until": None}
+        return {"document_hash": document_hash, **dates, "seal_signature": SealSignature.create(issuer, chain_id, SEAL, document_hash, time).to_json()}
+
+    admin = net.admin_keys["beijing"]
+    produce(admin, "ltype.register", {"code": TYPE, "name": "business licence", "validity_required": False})
+    grant = {"public_key": issuer.public_key.to_json(), "not_before": GENESIS_TIME, "not_after": GENESIS_TIME + 400 * DAY_MS}
+    produce(admin, "org.admit", {"uscc": ISSUER, "name": "market regulator", "keys": [grant], "licence_types": [TYPE]})
+    produce(issuer, "seal.register", {
+        "seal_id": SEAL, "owner": ISSUER, "name": "licence seal", "type": "licence", "image_hash": bytes(32),
+        "signers": [issuer.public_key.key_id], "valid_from": GENESIS_TIME, "valid_until": GENESIS_TIME + 400 * DAY_MS,
+    })
+    for licence_id in (VALID_ID, REVOKED_ID, CHANGED_ID):
+        body = {"id": licence_id, "holder": {"kind": "enterprise", "uscc": HOLDER}, "commitment_deadline": None, **sealed(licence_id.encode())}
+        produce(issuer, "licence.issue", {**body, "valid_until": "2026-12-31" if licence_id == VALID_ID else None})
+    produce(issuer, "licence.revoke", {"id": REVOKED_ID, "reason": "fraud"})
+    produce(issuer, "licence.change", {"id": CHANGED_ID, "reason": "new_address", "new": sealed(b"changed")})
+
+
+@pytest.fixture(scope="module")
+def licences(net):
+    local = net.local()
+    issue_licences(net, local)
+    keys = [b"lic/" + i.encode() for i in (VALID_ID, REVOKED_ID, UNKNOWN_ID, CHANGED_ID, CHANGED_V2)]
+    return local.chain, verify_bundle(build_bundle(local.chain, keys).to_bytes(), net.genesis)
+
+
+def _failed(verdict) -> list[str]:
+    return [c.name for c in verdict.checks if c.ok is not True]
+
+
+def test_licence_verdict_accepts_a_valid_licence(licences):
+    _, verified = licences
+    verdict = licence_verdict_from_bundle(verified, VALID_ID)
+    assert verdict.valid and _failed(verdict) == []
+    verdict.require_valid()
+    assert verdict.record["holder"] == {"kind": "enterprise", "uscc": HOLDER} and verdict.at == verified.time
+
+
+def test_licence_verdict_fails_a_revoked_licence(licences):
+    _, verified = licences
+    verdict = licence_verdict_from_bundle(verified, REVOKED_ID)
+    assert not verdict.valid and _failed(verdict) == ["licence.status"]
+    assert "revoked (reason fraud)" in verdict.checks[-1].detail
+    with pytest.raises(ValidationError) as err:
+        verdict.require_valid()
+    assert err.value.code == "licence.status"
+
+
+def test_licence_verdict_at_an_earlier_height_sees_the_licence_before_its_revocation(net, licences):
+    chain, _ = licences
+    before = verify_bundle(build_bundle(chain, [b"lic/" + REVOKED_ID.encode()], height=chain.height - 2), net.genesis)
+    assert licence_verdict_from_bundle(before, REVOKED_ID).valid
+
+
+def test_licence_verdict_fails_a_superseded_version_and_accepts_its_successor(licences):
+    _, verified = licences
+    old = licence_verdict_from_bundle(verified, CHANGED_ID)
+    assert _failed(old) == ["licence.current"] and old.checks[1].detail == f"superseded by {CHANGED_V2}"
+    assert licence_verdict_from_bundle(verified, CHANGED_V2).valid
+
+
+def test_licence_verdict_reports_a_lapsed_licence_at_a_later_time(licences):
+    _, verified = licences
+    after_expiry = 1_798_848_000_000  # 2027-01-01T00:00:00Z, 08:00 in UTC+8: past 2026-12-31
+    verdict = licence_verdict_from_bundle(verified, VALID_ID, at=after_expiry)
+    assert _failed(verdict) == ["licence.status"] and verdict.checks[-1].detail.startswith("lapsed")
+
+
+def test_licence_verdict_fails_a_proven_absent_licence(licences):
+    _, verified = licences
+    verdict = licence_verdict_from_bundle(verified, UNKNOWN_ID)
+    assert verdict.record is None
+    assert [(c.name, c.ok) for c in verdict.checks] == [("licence.recorded", False), ("licence.current", None), ("licence.status", None)]
+    with pytest.raises(ValidationError) as err:
+        verdict.require_valid()
+    assert err.value.code == "licence.recorded"
+
+
+def test_licence_verdict_refuses_a_licence_the_bundle_does_not_carry(licences):
+    _, verified = licences
+    with pytest.raises(ValidationError) as err:
+        licence_verdict_from_bundle(verified, format_licence_id(TYPE, ISSUER, "4", "001"))
+    assert err.value.code == "bundle.key_not_proven"
+
+
+def test_tampered_licence_status_fails_the_bundle_before_any_verdict(net, licences):
+    chain, _ = licences
+    bundle = build_bundle(chain, [b"lic/" + REVOKED_ID.encode()])
+    record = decode(bundle.entries[0].value)
+    record["status"] = "valid"
+    forged = mutated(bundle, entries=(dataclasses.replace(bundle.entries[0], value=encode(record)),))
+    assert code_of(forged.to_bytes(), net.genesis) == "proof.root_mismatch"
