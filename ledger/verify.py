@@ -1,0 +1,413 @@
+"""Licence verification: one verdict with every named check (docs/spec/domain.md §9).
+
+`verify_licence` answers a window clerk or a partner region: is this licence (given by its id,
+or as the document the holder presents) valid here, at this time? It runs every check of §9 in
+a fixed order over one state (`StateAt`: the state committed at a height; or any reader, e.g. a
+verified proof bundle) and reports each as passed, failed, undecided or not applicable, with the
+recognition rule that applied. A licence that fails a check is a verdict, not an error: only
+misuse (nothing presented, a malformed id, an unknown region) raises.
+
+Pure: it reads state only through the reader and never reads the clock (the time asked about is
+a parameter). It never puts a person's name or ID number into a verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from types import MappingProxyType
+from typing import TypeVar
+
+from ledger.calendar import day_of, format_date
+from ledger.chain import REGION_PREFIX, Chain
+from ledger.checks import Check
+from ledger.document import EnterpriseHolder, LicenceDocument, PersonHolder
+from ledger.encoding import b64decode, b64encode
+from ledger.errors import LedgerError, StoreError, ValidationError
+from ledger.governance import read_org, read_recognition
+from ledger.identity import KEY_PREFIX
+from ledger.ids import parse_licence_id
+from ledger.kv import KVReader, Prefixed
+from ledger.licences import CommitmentState, Status, is_lapsed, read_licence
+from ledger.seals import SealSignature, seal_checks
+from ledger.smt import NodeCache, SparseMerkleTree
+from ledger.state import SMT_PREFIX
+from ledger.validators import NAME_RE
+
+#: §9: the checks of a verdict, in this order.
+CHECK_NAMES = (
+    "on_ledger", "document_matches", "holder_matches", "issuer_authorised", "seal_valid",
+    "signature_valid", "status", "within_validity", "latest_version", "commitment", "recognised",
+)
+#: Codes by which a reader says its state does not tell the value of a key (§9.3): a verified
+#: proof bundle (ledger.bundle.VerifiedBundle) raises this for a key it carries no proof for.
+UNPROVEN_CODES = frozenset({"bundle.key_not_proven"})
+
+_STATUS_NAMES = {
+    Status.VALID: "有效", Status.SUSPENDED: "暂扣", Status.REVOKED: "吊销",
+    Status.ANNULLED: "撤销", Status.CANCELLED: "注销", Status.LAPSED: "失效",
+}
+_T = TypeVar("_T")
+
+
+class Outcome(str, Enum):
+    """The one verdict (§9.2)."""
+
+    VALID = "valid"
+    INVALID = "invalid"
+    INDETERMINATE = "indeterminate"
+
+
+@dataclass(frozen=True)
+class _Unproven:
+    """The reader cannot tell the value of `key` (see UNPROVEN_CODES)."""
+
+    key: bytes
+
+    def __str__(self) -> str:
+        key = self.key
+        shown = "id/key/" + b64encode(key[len(KEY_PREFIX):]) if key.startswith(KEY_PREFIX) else key.decode("ascii", "backslashreplace")
+        return f"cannot be decided: the state at hand does not prove {shown}"
+
+
+class StateAt:
+    """The state of `chain` as committed at `height` (default: the tip), read through the sparse
+    Merkle tree at that height's state root, so it never changes as the chain grows.
+
+    `height`, `time` (the block time, ms) and `state_root` say which state it is. Raises
+    ValidationError "verify.unknown_height" when `height` is not the tip nor a committed block
+    1..tip, StoreError "store.missing_block" when the store lacks that block. Pass one `cache`
+    to many StateAt objects to share the tree's upper levels between them.
+    """
+
+    __slots__ = ("chain_id", "height", "time", "state_root", "_tree")
+
+    def __init__(self, chain: Chain, height: int | None = None, *, cache: NodeCache | None = None) -> None:
+        tip = chain.tip
+        h = tip.height if height is None else height
+        if isinstance(h, bool) or not isinstance(h, int) or not (h == tip.height or 1 <= h < tip.height):
+            raise ValidationError(f"height {h!r} is not committed (the tip is {tip.height})", code="verify.unknown_height", field="height", tip=tip.height)
+        if h == tip.height:
+            self.time, self.state_root = tip.time, tip.state_root
+        else:
+            header = chain.header(h)
+            if header is None:
+                raise StoreError(f"the store lacks block {h}", code="store.missing_block", height=h)
+            self.time, self.state_root = header.time, header.state_root
+        self.chain_id = chain.genesis.chain_id
+        self.height = h
+        self._tree = SparseMerkleTree(Prefixed(chain.kv, SMT_PREFIX), cache=cache)
+
+    def get(self, key: bytes) -> bytes | None:
+        """The value of state key `key` at this height, or None."""
+        return self._tree.get(self.state_root, key)
+
+
+def _outcome_name(check: Check, not_applicable: frozenset[str]) -> str:
+    if check.ok is None:
+        return "not_applicable" if check.name in not_applicable else "undecided"
+    return "passed" if check.ok else "failed"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The answer to one verification (§9).
+
+    `checks` holds one Check per name of CHECK_NAMES, in that order; `not_applicable` names the
+    checks whose `ok` is None because they do not apply (they never make a verdict
+    indeterminate). `seal_checks` are the seal signature's own checks (§4) behind `seal_valid`
+    and `signature_valid`. `recognition` is the rule that made the licence count in
+    `asking_region` (None when issued there, or when no rule applied); `record` the licence
+    record judged (None when absent or unproven). `height` is the reader's height, if it has one.
+    """
+
+    verdict: Outcome
+    licence_id: str
+    asking_region: str
+    at_time: int
+    height: int | None
+    checks: tuple[Check, ...]
+    not_applicable: frozenset[str]
+    seal_checks: tuple[Check, ...]
+    recognition: Mapping[str, object] | None
+    record: Mapping[str, object] | None
+
+    def check(self, name: str) -> Check:
+        """The check called `name` (KeyError if no such check)."""
+        for check in self.checks:
+            if check.name == name:
+                return check
+        raise KeyError(name)
+
+    def to_json(self) -> dict[str, object]:
+        """The verdict as canonical-encodable JSON (§9.4); each check carries its outcome."""
+        def shown(checks: tuple[Check, ...]) -> list[dict[str, object]]:
+            return [{"name": c.name, "ok": c.ok, "outcome": _outcome_name(c, self.not_applicable), "detail": c.detail} for c in checks]
+
+        return {
+            "verdict": self.verdict.value, "licence_id": self.licence_id, "asking_region": self.asking_region,
+            "at_time": self.at_time, "height": self.height, "checks": shown(self.checks),
+            "seal_checks": shown(self.seal_checks),
+            "recognition": None if self.recognition is None else dict(self.recognition),
+            "record": None if self.record is None else dict(self.record),
+        }
+
+
+def verify_licence(
+    reader: KVReader, *, chain_id: str, at_time: int, asking_region: str,
+    licence_id: str | None = None, document: LicenceDocument | None = None,
+) -> Verdict:
+    """Judge the licence `licence_id`, or the one `document` is of, for `asking_region` at
+    `at_time` (ms) against the state `reader` (§9). Never raises for a bad licence: it reports.
+
+    Preconditions: `document` is a parsed LicenceDocument. Raises ValidationError
+    "verify.nothing_presented" (neither given), "verify.id_mismatch" (both given, naming
+    different licences), "validation.type" (`at_time` not an integer), "verify.bad_region"
+    (not a region name), "verify.unknown_region" (the state has no such region), the `ids.*`
+    codes for a malformed id; and what the reader raises for a damaged store.
+    """
+    presented = _presented_id(licence_id, document)
+    if isinstance(at_time, bool) or not isinstance(at_time, int):
+        raise ValidationError("at_time must be an integer time in ms", code="validation.type", field="at_time")
+    if not isinstance(asking_region, str) or not NAME_RE.fullmatch(asking_region):
+        raise ValidationError(f"asking_region {asking_region!r} is not a region name", code="verify.bad_region", field="asking_region")
+    if _lookup(reader.get, REGION_PREFIX + asking_region.encode("ascii")) is None:
+        raise ValidationError(f"{asking_region} is not a region of this chain", code="verify.unknown_region", field="asking_region")
+    height = getattr(reader, "height", None)
+    record = _lookup(read_licence, reader, presented)
+    if not isinstance(record, dict):
+        return _without_record(presented, record, document, asking_region, at_time, height)
+    report = _Report()
+    report.add(Check("on_ledger", True, f"licence {presented} is recorded, issued at {record['issued_at']}"))
+    if document is None:
+        report.not_applicable("document_matches", "no document presented")
+        report.not_applicable("holder_matches", "no document presented")
+    else:
+        report.add(_document_matches(record, document))
+        report.add(_holder_matches(record, document))
+    org = _lookup(read_org, reader, record["issuer"])  # type: ignore[arg-type]
+    report.add(_issuer_authorised(record, org))
+    seal = _seal_checks(reader, chain_id, record)
+    report.checks += _seal_summary(record, seal)
+    seal = seal if isinstance(seal, list) else []
+    report.add(_status(record))
+    report.add(_within_validity(record, at_time))
+    report.add(_latest_version(record))
+    _commitment(report, record, at_time)
+    recognised, rule = _recognised(reader, record, org, asking_region)
+    report.add(recognised)
+    return report.verdict(presented, asking_region, at_time, height, seal, rule, record)
+
+
+class _Report:
+    """Checks in the making, with the names of those that do not apply."""
+
+    def __init__(self) -> None:
+        self.checks: list[Check] = []
+        self.skipped: set[str] = set()
+
+    def add(self, check: Check) -> None:
+        self.checks.append(check)
+
+    def not_applicable(self, name: str, detail: str) -> None:
+        self.checks.append(Check(name, None, detail))
+        self.skipped.add(name)
+
+    def verdict(
+        self, licence_id: str, region: str, at_time: int, height: int | None, seal: list[Check],
+        rule: dict[str, object] | None, record: dict[str, object] | None,
+    ) -> Verdict:
+        """§9.2: invalid if a check failed; else indeterminate if an applicable one is undecided."""
+        assert tuple(c.name for c in self.checks) == CHECK_NAMES
+        if any(c.ok is False for c in self.checks):
+            outcome = Outcome.INVALID
+        elif any(c.ok is None and c.name not in self.skipped for c in self.checks):
+            outcome = Outcome.INDETERMINATE
+        else:
+            outcome = Outcome.VALID
+        return Verdict(
+            outcome, licence_id, region, at_time, height, tuple(self.checks), frozenset(self.skipped), tuple(seal),
+            None if rule is None else MappingProxyType(rule), None if record is None else MappingProxyType(record),
+        )
+
+
+def _presented_id(licence_id: str | None, document: LicenceDocument | None) -> str:
+    if licence_id is None and document is None:
+        raise ValidationError("present a licence id or a licence document", code="verify.nothing_presented", field="licence_id")
+    text = parse_licence_id(licence_id, "licence_id").text if licence_id is not None else None
+    if document is None:
+        return text  # type: ignore[return-value]
+    if text is not None and text != document.licence.id:
+        raise ValidationError(f"licence_id {text} is not the id of the presented document", code="verify.id_mismatch", field="licence_id")
+    return document.licence.id
+
+
+def _lookup(read: Callable[..., _T], *args: object) -> _T | _Unproven:
+    """`read(*args)`, or _Unproven when the reader cannot tell (UNPROVEN_CODES)."""
+    try:
+        return read(*args)
+    except LedgerError as exc:
+        if exc.code in UNPROVEN_CODES:
+            key = exc.fields.get("key")
+            return _Unproven(key if isinstance(key, bytes) else b"a key it needs")
+        raise
+
+
+def _without_record(
+    licence_id: str, missing: None | _Unproven, document: LicenceDocument | None, region: str, at_time: int, height: int | None,
+) -> Verdict:
+    """The verdict when the record is absent (invalid) or the state does not tell (indeterminate)."""
+    report = _Report()
+    if missing is None:
+        why = f"no licence {licence_id} is recorded at this height"
+        report.add(Check("on_ledger", False, why))
+    else:
+        why = str(missing)
+        report.add(Check("on_ledger", None, why))
+    for name in CHECK_NAMES[1:]:
+        if document is None and name in ("document_matches", "holder_matches"):
+            report.not_applicable(name, "no document presented")
+        else:
+            report.add(Check(name, None, f"cannot be decided: {why}" if missing is None else why))
+    return report.verdict(licence_id, region, at_time, height, [], None, None)
+
+
+def _document_matches(record: Mapping[str, object], document: LicenceDocument) -> Check:
+    same = b64encode(document.hash) == record["document_hash"]
+    return Check("document_matches", same, "the presented document's hash " + (
+        "is the recorded document hash" if same else "differs from the recorded one: it is not the issued document (altered, or of another version)"))
+
+
+def _holder_matches(record: Mapping[str, object], document: LicenceDocument) -> Check:
+    """§6: a person's name, ID number and salt must reproduce the commitment; an enterprise's
+    USCC must be the recorded one. Details never repeat personal data."""
+    name = "holder_matches"
+    holder, shown = record["holder"], document.licence.holder
+    if holder["kind"] == "enterprise":  # type: ignore[index]
+        if not isinstance(shown, EnterpriseHolder):
+            return Check(name, False, "the document names a person; the record's holder is an enterprise")
+        same = shown.uscc == holder["uscc"]  # type: ignore[index]
+        return Check(name, same, f"the document names holder {shown.uscc}; the record names {holder['uscc']}")  # type: ignore[index]
+    if not isinstance(shown, PersonHolder):
+        return Check(name, False, "the document names an enterprise; the record's holder is a person")
+    if b64encode(shown.commitment) == holder["commitment"]:  # type: ignore[index]
+        return Check(name, True, "the document's name, ID number and salt reproduce the recorded holder commitment")
+    return Check(name, False, "the document's name, ID number and salt do not reproduce the recorded holder commitment")
+
+
+def _issuer_authorised(record: Mapping[str, object], org: dict[str, object] | None | _Unproven) -> Check:
+    """§9.1: the issuing organisation is admitted and holds the type in this state (grants are
+    never withdrawn, §3); its active status and the grant at issue were checked by execution."""
+    name, uscc, type_code = "issuer_authorised", record["issuer"], record["type"]
+    if isinstance(org, _Unproven):
+        return Check(name, None, str(org))
+    if org is None:
+        return Check(name, False, f"no organisation {uscc} is admitted in this state")
+    if type_code not in org["licence_types"]:  # type: ignore[operator]
+        return Check(name, False, f"organisation {uscc} of region {org['region']} does not hold licence type {type_code}")
+    now = "" if org["status"] == "active" else f"; it is {org['status']} now, which stops new acts, not its licences"
+    return Check(name, True, (
+        f"{uscc} ({org['name']}) of region {org['region']} is admitted and holds type {type_code}; execution checked"
+        f" that it was active and held the type when the record was made at {record['issued_at']}{now}"
+    ))
+
+
+def _seal_checks(reader: KVReader, chain_id: str, record: Mapping[str, object]) -> list[Check] | _Unproven:
+    """The §4 checks of the record's seal signature over the recorded document hash, judged for a
+    record made at `issued_at` (a later seal or key revocation does not count against it)."""
+    sig = SealSignature.from_json(record["seal_signature"], "record.seal_signature")
+    document_hash = b64decode(record["document_hash"], field="record.document_hash")  # type: ignore[arg-type]
+    return _lookup(lambda: seal_checks(reader, chain_id, sig, document_hash, owner=record["issuer"], at_time=record["issued_at"]))  # type: ignore[arg-type]
+
+
+def _seal_summary(record: Mapping[str, object], seal: list[Check] | _Unproven) -> list[Check]:
+    """seal_valid (every seal check but the signature) and signature_valid (seal.signature)."""
+    if isinstance(seal, _Unproven):
+        return [Check("seal_valid", None, str(seal)), Check("signature_valid", None, str(seal))]
+    policy = [c for c in seal if c.name != "seal.signature"]
+    signature = next(c for c in seal if c.name == "seal.signature")
+    failed = next((c for c in policy if c.ok is False), None) or next((c for c in policy if c.ok is None), None)
+    if failed is not None:
+        state = "failed" if failed.ok is False else "undecided"
+        summary = Check("seal_valid", failed.ok, f"{failed.name} {state}: {failed.detail}")
+    else:
+        sig = record["seal_signature"]
+        summary = Check("seal_valid", True, (
+            f"seal {sig['seal_id']} of {record['issuer']} sealed the recorded document at {sig['signing_time']}: registered,"  # type: ignore[index]
+            f" valid and the signer allowed and its key valid then, and not revoked before the record was made at {record['issued_at']}"
+        ))
+    return [summary, Check("signature_valid", signature.ok, signature.detail)]
+
+
+def _status(record: Mapping[str, object]) -> Check:
+    status = Status(record["status"])
+    if status is Status.VALID:
+        return Check("status", True, f"valid ({_STATUS_NAMES[status]})")
+    reason = record["reason"]
+    why = f", reason {reason['code']}" if isinstance(reason, dict) else ""
+    return Check("status", False, f"{status.value} ({_STATUS_NAMES[status]}){why}; record last updated at {record['updated_at']}")
+
+
+def _within_validity(record: Mapping[str, object], at_time: int) -> Check:
+    day = format_date(day_of(at_time))
+    window = f"{record['valid_from']}..{record['valid_until'] or 'permanent'}"
+    if not is_lapsed(record, at_time):
+        return Check("within_validity", True, f"its validity {window} covers {day}")
+    if day < record["valid_from"]:  # type: ignore[operator]
+        return Check("within_validity", False, f"not yet in force on {day}: its validity is {window}")
+    return Check("within_validity", False, f"lapsed ({_STATUS_NAMES[Status.LAPSED]}) on {day}: its validity was {window}")
+
+
+def _latest_version(record: Mapping[str, object]) -> Check:
+    successor = record["superseded_by"]
+    if successor is None:
+        return Check("latest_version", True, f"version {record['version']} is the latest")
+    return Check("latest_version", False, f"version {record['version']} was superseded by {successor}")
+
+
+def _commitment(report: _Report, record: Mapping[str, object], at_time: int) -> None:
+    """§5 notification-commitment (告知承诺): overdue at day d when the latest version's is pending
+    with a deadline before d; a superseded version's copy is not judged."""
+    name, commitment = "commitment", record["commitment"]
+    if commitment is None:
+        report.not_applicable(name, "not a notification-commitment (告知承诺) licence")
+        return
+    if record["superseded_by"] is not None:
+        report.not_applicable(name, f"the inspection is tracked on the latest version, not on this superseded one (superseded by {record['superseded_by']})")
+        return
+    state, deadline = CommitmentState(commitment["state"]), commitment["deadline"]  # type: ignore[index]
+    day = format_date(day_of(at_time))
+    if state is CommitmentState.PENDING:
+        if deadline < day:
+            report.add(Check(name, False, f"inspection overdue: pending past its deadline {deadline} (on {day})"))
+        else:
+            report.add(Check(name, True, f"inspection pending, due by {deadline}"))
+    elif state is CommitmentState.CONFIRMED:
+        report.add(Check(name, True, f"inspection confirmed (deadline was {deadline})"))
+    elif state is CommitmentState.FAILED:
+        report.add(Check(name, False, "the inspection failed: the licence was annulled while it was pending"))
+    else:
+        report.not_applicable(name, "no inspection is due any more: the licence was revoked or cancelled while it was pending")
+
+
+def _recognised(
+    reader: KVReader, record: Mapping[str, object], org: dict[str, object] | None | _Unproven, region: str,
+) -> tuple[Check, dict[str, object] | None]:
+    """§9.1: issued in the asking region, or a rule `recog/<asking>/<issuer region>/<type>` exists."""
+    name, type_code = "recognised", record["type"]
+    if isinstance(org, _Unproven):
+        return Check(name, None, str(org)), None
+    if org is None:
+        return Check(name, None, "cannot be decided: the issuer's region is unknown"), None
+    issued_in = org["region"]
+    if issued_in == region:
+        return Check(name, True, f"issued in {region}, the asking region"), None
+    rule = _lookup(read_recognition, reader, region, issued_in, type_code)  # type: ignore[arg-type]
+    if isinstance(rule, _Unproven):
+        return Check(name, None, str(rule)), None
+    if rule is None:
+        return Check(name, False, f"{region} has declared no rule recognising licence type {type_code} issued in {issued_in}"), None
+    conditions = f" on the conditions: {rule['conditions']}" if rule["conditions"] else ""
+    shown = {"region": region, "from_region": issued_in, "type": type_code, **rule}
+    return Check(name, True, f"{region} recognises type {type_code} issued in {issued_in} as its type {rule['as_type']}{conditions}"), shown
