@@ -1,0 +1,233 @@
+"""Benchmark of the licence state machine (issue: licences, seals, identities). Prints numbers, writes JSON.
+
+Measures, in one run on this machine:
+  - executing blocks of licence issuances (tx and seal signatures verified) in txs/s, beside the raw
+    P-256 verify rate measured in the same run
+  - a ledger of N licences (default 1,000,000) built through the real execution path, block by block:
+    bytes stored per licence (LevelDB directory after compaction / N)
+  - verify_licence calls/s and p99 latency on that ledger
+  - proof bundle size and offline verification time for one licence
+
+Usage: python benchmarks/domain.py [--licences 1000000] [--block-txs 1000] [--quick] [--json PATH].
+Never part of the test suite's pass/fail. Shows progress while it builds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from ledger.chain import Chain
+from ledger.crypto import PrivateKey
+from ledger.document import EnterpriseHolder, build_licence, seal_document
+from ledger.genesis import Genesis, Region
+from ledger.ids import complete_uscc, format_licence_id
+from ledger.licences import issue_body
+from ledger.store import LevelKV
+from ledger.tx import Tx
+from ledger.validators import Validator, ValidatorSet
+from ledger.verify import StateAt, verify_licence
+from node.local import LocalNetwork
+
+REGIONS = ("beijing", "tianjin", "hebei", "xiongan")
+GENESIS_TIME = 1_767_225_600_000  # 2026-01-01T00:00:00Z
+YEAR_MS = 366 * 24 * 3600 * 1000
+SEAL_ID = "BJSEAL0001"
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def raw_p256_verify_rate(seconds: float) -> float:
+    key = ec.generate_private_key(ec.SECP256R1())
+    pub = key.public_key()
+    msgs = [os.urandom(64) for _ in range(256)]
+    sigs = [key.sign(m, ec.ECDSA(hashes.SHA256())) for m in msgs]
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for m, s in zip(msgs, sigs):
+            pub.verify(s, m, ec.ECDSA(hashes.SHA256()))
+        n += len(msgs)
+    return n / (time.perf_counter() - start)
+
+
+class World:
+    """A four-region chain with one Beijing department allowed to issue one licence type."""
+
+    def __init__(self, kv: LevelKV) -> None:
+        self.validator_keys = [PrivateKey.generate() for _ in REGIONS]
+        self.admins = {r: PrivateKey.generate() for r in REGIONS}
+        validators = ValidatorSet.of(Validator(f"{r}-1", r, k.public_key, 1) for r, k in zip(REGIONS, self.validator_keys))
+        regions = tuple(Region(r, b"\x30\x00", (self.admins[r].public_key,)) for r in REGIONS)
+        self.genesis = Genesis("bench-domain", GENESIS_TIME, regions, validators)
+        self.local = LocalNetwork(Chain(kv, self.genesis), self.validator_keys)
+        self.time = GENESIS_TIME
+        self.dept_key = PrivateKey.generate()
+        self.uscc = complete_uscc("11110000000000001")
+        self.type = complete_uscc("11100000000013338") + "032"
+        grant = {"public_key": self.dept_key.public_key.to_json(), "not_before": GENESIS_TIME, "not_after": GENESIS_TIME + 10 * YEAR_MS}
+        seal = {
+            "seal_id": SEAL_ID, "owner": self.uscc, "name": "行政许可专用章", "type": "licence", "image_hash": bytes(32),
+            "signers": [self.dept_key.public_key.key_id], "valid_from": GENESIS_TIME, "valid_until": GENESIS_TIME + 10 * YEAR_MS,
+        }
+        self.commit_all([self.tx(self.admins["beijing"], "ltype.register", {"code": self.type, "name": "食品经营许可证", "validity_required": True})])
+        self.commit_all([self.tx(self.admins["beijing"], "org.admit", {"uscc": self.uscc, "name": "北京市市场监督管理局", "keys": [grant], "licence_types": [self.type]})])
+        self.commit_all([self.tx(self.dept_key, "seal.register", seal)])
+
+    def tx(self, key: PrivateKey, kind: str, body: dict[str, object]) -> Tx:
+        return Tx.create(self.genesis.chain_id, kind, body, key, os.urandom(16))
+
+    def next_time(self) -> int:
+        self.time += 1000
+        return self.time
+
+    def commit_all(self, txs: list[Tx]) -> None:
+        pending = self.local.produce(txs, self.next_time())
+        if pending.rejected:
+            raise RuntimeError(f"setup transaction rejected: {pending.rejected[0].error.to_dict()}")
+
+    def issuance(self, serial: int) -> tuple[str, Tx]:
+        licence_id = format_licence_id(self.type, self.uscc, str(serial), "001")
+        holder = EnterpriseHolder(complete_uscc(f"91110000{serial:09d}"), f"企业{serial}")
+        part = build_licence(
+            id=licence_id, type_name="食品经营许可证", issuer_name="北京市市场监督管理局", holder=holder,
+            issue_date=date(2026, 1, 1), valid_from=date(2026, 1, 1), valid_until=date(2031, 1, 1),
+            fields={"经营场所": f"北京市东城区示例路{serial}号", "经营项目": "预包装食品销售"},
+        )
+        document = seal_document(part, self.dept_key, self.genesis.chain_id, SEAL_ID, self.time)
+        return licence_id, self.tx(self.dept_key, "licence.issue", issue_body(document))
+
+
+def dir_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.iterdir() if f.is_file())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--licences", type=int, default=1_000_000)
+    parser.add_argument("--block-txs", type=int, default=1000)
+    parser.add_argument("--verifies", type=int, default=5000)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, to check the benchmark runs")
+    parser.add_argument("--json", type=Path, default=Path(__file__).resolve().parent / "results" / "domain.json")
+    args = parser.parse_args()
+    if args.quick:
+        args.licences, args.block_txs, args.verifies = 600, 200, 200
+
+    workdir = Path(tempfile.mkdtemp(prefix="eledger-bench-domain-"))
+    results: dict[str, float] = {"cpu_count": os.cpu_count() or 0}
+    try:
+        say("raw P-256 verify rate (cryptography, one core) ...")
+        raw = raw_p256_verify_rate(1.0 if args.quick else 3.0)
+        results["raw_p256_verifies_per_s"] = raw
+        store = workdir / "ledger"
+        kv = LevelKV(store)
+        world = World(kv)
+        base_size = dir_size(store)
+        say(f"building a ledger of {args.licences:,} licences in blocks of {args.block_txs:,} (signing, then executing each block) ...")
+        ids: list[str] = []
+        sign_s = exec_s = 0.0
+        block_rates = []
+        serial = 0
+        started = time.perf_counter()
+        while serial < args.licences:
+            t0 = time.perf_counter()
+            batch = []
+            for _ in range(min(args.block_txs, args.licences - serial)):
+                serial += 1
+                licence_id, tx = world.issuance(serial)
+                ids.append(licence_id)
+                batch.append(tx)
+            t1 = time.perf_counter()
+            pending = world.local.produce(batch, world.next_time())
+            t2 = time.perf_counter()
+            if pending.rejected:
+                raise RuntimeError(f"issuance rejected: {pending.rejected[0].error.to_dict()}")
+            sign_s += t1 - t0
+            exec_s += t2 - t1
+            block_rates.append(len(batch) / (t2 - t1))
+            if len(block_rates) % 50 == 0 or serial == args.licences:
+                elapsed = time.perf_counter() - started
+                say(f"  {serial:,} licences, height {world.local.chain.height}, {serial / elapsed:,.0f}/s overall, executing {statistics.median(block_rates[-50:]):,.0f} txs/s")
+        execution = statistics.median(block_rates)
+        results.update({
+            "licences": args.licences,
+            "block_txs": args.block_txs,
+            "execution_txs_per_s": execution,
+            "execution_to_raw_verify_ratio": execution / raw,
+            "signing_licences_per_s": args.licences / sign_s,
+        })
+
+        chain = world.local.chain
+        say("verify_licence on random licences at the tip ...")
+        reader = StateAt(chain)
+        rng = random.Random(5)
+        sample = [rng.choice(ids) for _ in range(args.verifies)]
+        latencies = []
+        for licence_id in sample:
+            t0 = time.perf_counter()
+            verdict = verify_licence(reader, chain_id=world.genesis.chain_id, at_time=world.time, asking_region="beijing", licence_id=licence_id)
+            latencies.append(time.perf_counter() - t0)
+            if verdict.verdict.value != "valid":
+                raise RuntimeError(f"{licence_id}: {verdict.to_json()}")
+        latencies.sort()
+        results["verify_licence_per_s"] = len(latencies) / sum(latencies)
+        results["verify_licence_p99_ms"] = latencies[int(0.99 * (len(latencies) - 1))] * 1000
+
+        say("proof bundles for random licences ...")
+        from ledger.bundle import build_bundle, verify_bundle
+        from ledger.licences import licence_key
+
+        sizes, times = [], []
+        for licence_id in sample[:200]:
+            raw_bundle = build_bundle(chain, [licence_key(licence_id)]).to_bytes()
+            sizes.append(len(raw_bundle))
+            t0 = time.perf_counter()
+            verify_bundle(raw_bundle, world.genesis)
+            times.append(time.perf_counter() - t0)
+        times.sort()
+        results["bundle_bytes_mean"] = statistics.mean(sizes)
+        results["bundle_bytes_max"] = max(sizes)
+        results["bundle_verify_ms_median"] = statistics.median(times) * 1000
+        results["bundle_verify_ms_p99"] = times[int(0.99 * (len(times) - 1))] * 1000
+
+        say("compacting the store to measure bytes per licence ...")
+        kv.compact()
+        kv.close()
+        results["store_bytes"] = dir_size(store)
+        results["stored_bytes_per_licence"] = (dir_size(store) - base_size) / args.licences
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    targets = {
+        "execution_to_raw_verify_ratio": (">=", 0.6),
+        "stored_bytes_per_licence": ("<=", 1536),
+        "bundle_bytes_max": ("<=", 4096),
+        "bundle_verify_ms_p99": ("<=", 2.0),
+    }
+    say("\nresults")
+    for key, value in results.items():
+        target = targets.get(key)
+        mark = ""
+        if target is not None:
+            ok = value >= target[1] if target[0] == ">=" else value <= target[1]
+            mark = f"   target {target[0]} {target[1]:,}: {'met' if ok else 'NOT met'}"
+        say(f"  {key:36s} {value:>14,.2f}{mark}")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=2) + "\n")
+    say(f"\nwrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
