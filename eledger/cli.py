@@ -14,6 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from certs.cli import certs_app
 from eledger.commands import register_commands
+from eledger.commands.licence import licence_app
+from eledger.commands.tx import tx_app
 from ledger.audit import audit_chain
 from ledger.errors import AuditError, LedgerError
 from ledger.genesis import Genesis
@@ -22,6 +24,8 @@ from ledger.store import LevelKV
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="eledger: BFT ledger for electronic licences and seals.")
 app.add_typer(certs_app, name="certs")
 register_commands(app)
+app.add_typer(tx_app, name="tx")
+app.add_typer(licence_app, name="licence")
 console = Console()
 err_console = Console(stderr=True)
 
