@@ -1,37 +1,56 @@
 """The demo of `make run` until the BFT network exists: a four-region network and a local ledger.
 
 Creates (or reuses) the network material under DIR (node.network), opens the local ledger at
-DIR/local/ledger, and commits blocks of real signed transactions: each region's administrator
-anchors the hashes of demo licence documents, blocks are signed by all four validators and
-committed through the same path a validator takes. A second run resumes on top.
+DIR/local/ledger, and commits blocks of real signed transactions through the path a validator
+takes (node.local): on the first run each region's administrator registers licence types,
+admits its demo department (whose key is the one in its PKI issuer certificate), the
+department registers its seal, and the regions declare mutual recognition of the national food
+business licence; then every run adds blocks of licences issued by the four departments to
+enterprises and to persons (whose names and ID numbers stay in the documents written to
+DIR/documents, never on the ledger). A second run resumes on top.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 import shutil
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from certs.layout import read_pki_manifest
+from certs.roles import Role as CertRole
+from eledger.client import AdminClient, DepartmentClient, KeyGrant
 from ledger.chain import Chain
+from ledger.crypto import read_private_key
+from ledger.document import EnterpriseHolder, write_document
+from ledger.governance import read_org
+from ledger.ids import complete_uscc
+from ledger.kv import Prefixed
+from ledger.state import FLAT_PREFIX
 from ledger.store import LevelKV
 from ledger.tx import Tx
 from node.local import LocalNetwork
-from node.network import GENESIS_FILE, create_network
+from node.network import GENESIS_FILE, Network, create_network
 
-DOCUMENT_TYPES = ("营业执照", "食品经营许可证", "道路运输经营许可证", "建筑业企业资质证书", "药品经营许可证")
+NATIONAL_AUTHORITY = "11100000000013338W"  # the defining authority of the national licence types
+FOOD = NATIONAL_AUTHORITY + "032"
+TYPES = {FOOD: ("食品经营许可证", True), NATIONAL_AUTHORITY + "041": ("道路运输经营许可证", True)}
+REGION_NAMES = {"beijing": "北京市", "tianjin": "天津市", "hebei": "河北省", "xiongan": "雄安新区"}
+SURNAMES = "王李张刘陈杨赵黄周吴"
+GIVEN = "伟芳娜敏静丽强磊军洋"
+CST = timezone(timedelta(hours=8))
 
 
-def demo_document(region: str, serial: int) -> bytes:
-    """The bytes of one demo licence document (its hash is what gets anchored)."""
-    kind = DOCUMENT_TYPES[serial % len(DOCUMENT_TYPES)]
-    return f"{region} {kind} No.{serial:08d}".encode()
+@dataclass
+class Department:
+    region: str
+    client: DepartmentClient
+    serial: int
 
 
 def run_demo(dir: Path, blocks: int, txs_per_block: int, now: datetime, console: Console, progress: Callable[[], Progress]) -> None:
@@ -41,8 +60,6 @@ def run_demo(dir: Path, blocks: int, txs_per_block: int, now: datetime, console:
     home.mkdir(parents=True, exist_ok=True)
     if not (home / GENESIS_FILE).exists():
         shutil.copyfile(dir / GENESIS_FILE, home / GENESIS_FILE)
-    regions = [r.name for r in genesis.regions]
-    keys = [network.validator_keys[v.name] for v in genesis.validators]
 
     table = Table(title=f"network {genesis.chain_id} in {dir}")
     for column in ("validator", "region", "key id"):
@@ -52,22 +69,104 @@ def run_demo(dir: Path, blocks: int, txs_per_block: int, now: datetime, console:
     console.print(table)
 
     with LevelKV(home / "ledger") as kv:
-        local = LocalNetwork(Chain(kv, genesis), keys)
+        local = LocalNetwork(Chain(kv, genesis), [network.validator_keys[v.name] for v in genesis.validators])
         start = local.chain.height
         console.print(f"local ledger at {home / 'ledger'}: resuming at height {start}" if start else f"local ledger at {home / 'ledger'}: new chain")
-        now_ms = int(now.timestamp() * 1000)
+        clock = _BlockClock(local, int(now.timestamp() * 1000))
+        departments = _departments(network, clock.now)
+        state = Prefixed(kv, FLAT_PREFIX)
+        if read_org(state, departments[0].client.uscc) is None:
+            _seed(network, departments, local, clock, console)
+        for dept in departments:
+            dept.serial = sum(1 for _ in kv.iterate(b"idx/issuer/" + dept.client.uscc.encode() + b"/"))
+        documents = dir / "documents"
         with progress() as bar:
-            task = bar.add_task("committing blocks", total=blocks, detail="")
-            for i in range(blocks):
-                height = local.chain.height + 1
-                txs = []
-                for j in range(txs_per_block):
-                    region = regions[j % len(regions)]
-                    serial = height * 10_000 + j
-                    body = {"document_hash": hashlib.sha256(demo_document(region, serial)).digest(), "label": f"{region}/{serial}"}
-                    txs.append(Tx.create(genesis.chain_id, "document.anchor", body, network.admin_keys[region], os.urandom(16)))
-                block_time = max(now_ms + i, local.chain.tip.time + 1)
-                pending = local.produce(txs, block_time)
-                bar.update(task, advance=1, detail=f"height {height}, {len(pending.block.txs)} txs")
+            task = bar.add_task("issuing licences", total=blocks, detail="")
+            for _ in range(blocks):
+                today = datetime.fromtimestamp(clock.now() / 1000, CST).date()
+                txs = [_issue(departments[j % len(departments)], documents, today) for j in range(txs_per_block)]
+                pending = clock.produce(txs)
+                bar.update(task, advance=1, detail=f"height {local.chain.height}, {len(pending.block.txs)} licences")
         tip = local.chain.tip
-        console.print(f"committed heights {start + 1}..{tip.height}; log holds {tip.log_size} transactions")
+        console.print(f"committed heights {start + 1}..{tip.height}; the log holds {tip.log_size} transactions; holder documents in {documents}")
+
+
+class _BlockClock:
+    """Block times: now, and strictly after the previous block."""
+
+    def __init__(self, local: LocalNetwork, now_ms: int) -> None:
+        self.local = local
+        self.time = max(now_ms, local.chain.tip.time + 1)
+
+    def now(self) -> int:
+        return self.time
+
+    def produce(self, txs: list[Tx]):
+        pending = self.local.produce(txs, self.time)
+        self.time += 1
+        if pending.rejected:
+            error = pending.rejected[0].error
+            raise RuntimeError(f"demo transaction rejected: {error.code}: {error}")
+        return pending
+
+
+def _departments(network: Network, clock: Callable[[], int]) -> list[Department]:
+    manifest = read_pki_manifest(network.dir / "pki", aggregate=True)
+    out = []
+    for region in (r.name for r in network.genesis.regions):
+        entry = manifest.find(region, CertRole.ISSUER)[0]
+        key = read_private_key(network.dir / "pki" / entry.private_key)
+        name = f"{REGION_NAMES.get(region, region)}市场监督管理局"
+        client = DepartmentClient(key, network.genesis.chain_id, entry.uscc, f"{region.upper()}0SEAL01", issuer_name=name, clock=clock)
+        out.append(Department(region, client, 0))
+    return out
+
+
+def _seed(network: Network, departments: list[Department], local: LocalNetwork, clock: _BlockClock, console: Console) -> None:
+    chain_id = network.genesis.chain_id
+    admins = {r: AdminClient(k, chain_id, clock=clock.now) for r, k in network.admin_keys.items()}
+    first = departments[0].region
+    clock.produce([admins[first].register_type(code, name, validity_required=required) for code, (name, required) in TYPES.items()])
+    manifest = read_pki_manifest(network.dir / "pki", aggregate=True)
+    admits = []
+    for dept in departments:
+        entry = manifest.find(dept.region, CertRole.ISSUER)[0]
+        grant = KeyGrant(dept.client.key.public_key, _ms(entry.not_before), _ms(entry.not_after))
+        admits.append(admins[dept.region].admit_org(dept.client.uscc, dept.client.issuer_name or dept.client.uscc, [grant], list(TYPES)))
+    clock.produce(admits)
+    year = 366 * 24 * 3600 * 1000
+    seals = [
+        dept.client.register_seal(dept.client.seal_id or "", name="行政许可专用章", type="licence", image_hash=bytes(32), valid_from=clock.now() - 1, valid_until=clock.now() + 5 * year)
+        for dept in departments
+    ]
+    rules = [
+        admins[asking].declare_recognition(dept.region, FOOD, FOOD, "京津冀食品经营许可互认")
+        for asking in admins for dept in departments if dept.region != asking
+    ]
+    clock.produce(seals + rules)
+    console.print(f"seeded {len(TYPES)} licence types, {len(departments)} departments with their seals, {len(rules)} recognition rules")
+
+
+def _issue(dept: Department, documents: Path, today: date) -> Tx:
+    dept.serial += 1
+    n = dept.serial
+    if n % 3 == 0:
+        holder = dept.client.person(SURNAMES[n % 10] + GIVEN[(n // 10) % 10], f"11010119900307{n % 1000:03d}X")
+    else:
+        holder = EnterpriseHolder(complete_uscc(f"91{_division(dept.region)}{n:09d}"), f"示例企业{n}有限公司")
+    tx, document = dept.client.issue_licence(
+        type=FOOD, serial=str(n), holder=holder, type_name=TYPES[FOOD][0], issue_date=today, valid_from=today,
+        valid_until=today.replace(year=today.year + 5), fields={"经营场所": f"{REGION_NAMES.get(dept.region, dept.region)}示例路{n}号", "经营项目": "预包装食品销售"},
+    )
+    path = documents / dept.region / f"{document.licence.id}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_document(path, document)
+    return tx
+
+
+def _division(region: str) -> str:
+    return {"beijing": "110000", "tianjin": "120000", "hebei": "130000", "xiongan": "133100"}.get(region, "110000")
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
