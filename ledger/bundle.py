@@ -5,7 +5,7 @@ state key, its value (or absence) with a sparse Merkle proof against the header'
 `build_bundle` reads them from a `Chain`; `verify_bundle` checks a bundle against nothing but a
 trusted genesis and returns what it proves. Verification is generic over state entries: what a
 record *means* is decided by the domain rules over the verified entries (a `VerifiedBundle` is a
-read-only KV reader); `licence_verdict_from_bundle` does so for licences (proofs.md §7).
+read-only KV reader); ledger/licence_bundle.py does so for licences with `verify_licence`.
 
 Never reads the clock, opens files or touches the network; never trusts a field of the bundle
 that the genesis, a signature or a hash does not vouch for.
@@ -13,23 +13,24 @@ that the genesis, a signature or a hash does not vouch for.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
 from ledger.block import Header
 from ledger.chain import Chain
-from ledger.checks import Check, first_failure
 from ledger.commit import Commit
 from ledger.encoding import decode, encode
-from ledger.errors import LedgerError, ProofError, StoreError, ValidationError
+from ledger.errors import EncodingError, LedgerError, ProofError, StoreError, ValidationError
 from ledger.fields import expect_keys, expect_object, get_bytes, get_list
 from ledger.genesis import Genesis
 from ledger.kv import Prefixed
 from ledger.smt import MAX_KEY_BYTES, MAX_PROOF_BYTES, MAX_VALUE_BYTES, SparseMerkleTree, StateProof, verify_proof
 from ledger.state import SMT_PREFIX
+from ledger.validators import ValidatorSet
 
-FORMAT = "eledger-bundle/1"
+FORMAT = "eledger-bundle/2"
 MAX_BUNDLE_BYTES = 64 * 1024
 MAX_ENTRIES = 64
 _FIELDS = ("format", "genesis_hash", "header", "commit", "validator_proofs", "entries")
@@ -37,14 +38,17 @@ _FIELDS = ("format", "genesis_hash", "header", "commit", "validator_proofs", "en
 
 @dataclass(frozen=True)
 class Entry:
-    """One state key, its value at the bundle's root (None: absent) and the proof of that."""
+    """One state key, its value at the bundle's root (None: absent) and the proof of that.
+
+    `value` holds the state's bytes: the canonical encoding of a JSON object (every state value
+    is one, docs/spec/domain.md); the bundle carries the object itself (§2)."""
 
     key: bytes
     value: bytes | None
     proof: StateProof
 
     def to_json(self) -> dict[str, object]:
-        return {"key": self.key, "value": self.value, "proof": self.proof.to_bytes()}
+        return {"key": self.key, "value": None if self.value is None else decode(self.value), "proof": self.proof.to_bytes()}
 
     @classmethod
     def from_json(cls, obj: object, where: str) -> Entry:
@@ -52,7 +56,11 @@ class Entry:
         obj = expect_object(obj, where)
         expect_keys(obj, where, ("key", "value", "proof"))
         key = get_bytes(obj, "key", where, max_size=MAX_KEY_BYTES)
-        value = None if obj["value"] is None else get_bytes(obj, "value", where, max_size=MAX_VALUE_BYTES)
+        value = None
+        if obj["value"] is not None:
+            value = encode(expect_object(obj["value"], f"{where}.value"))
+            if len(value) > MAX_VALUE_BYTES:
+                raise ValidationError(f"{where}.value encodes to {len(value)} bytes; at most {MAX_VALUE_BYTES}", code="validation.length", field=f"{where}.value")
         raw_proof = get_bytes(obj, "proof", where, max_size=MAX_PROOF_BYTES)
         try:
             proof = StateProof.from_bytes(raw_proof)
@@ -173,40 +181,14 @@ class VerifiedBundle:
         return self.entries[key]
 
 
-@dataclass(frozen=True)
-class LicenceVerdict:
-    """What a verified bundle says about licence `licence_id` at time `at` (ms): the record
-    proven at `height` (None: proven absent) and the checks, in order, "licence.recorded",
-    "licence.current" (not superseded by a later version), "licence.status" (valid at `at`;
-    lapsed when the validity window does not cover it)."""
-
-    licence_id: str
-    height: int
-    at: int
-    record: Mapping[str, object] | None
-    checks: tuple[Check, ...]
-
-    @property
-    def valid(self) -> bool:
-        return first_failure(self.checks) is None
-
-    def require_valid(self) -> None:
-        """Raise ValidationError whose code is the first failed check's name, or return."""
-        failed = first_failure(self.checks)
-        if failed is not None:
-            raise ValidationError(
-                f"licence {self.licence_id} at height {self.height}: {failed.name} failed: {failed.detail}",
-                code=failed.name, field="licence", check=failed.name,
-            )
-
-
 def build_bundle(chain: Chain, keys: Sequence[bytes], height: int | None = None) -> Bundle:
     """A bundle proving `keys` (1..MAX_ENTRIES, repeats ignored) at committed `height` (default: the tip).
 
     Raises ValidationError "bundle.no_entries", "bundle.too_many_entries", "bundle.unknown_height"
     (not a committed height ≥ 1), "bundle.too_large" (the result would exceed MAX_BUNDLE_BYTES) and
     the `smt.key_*` codes for a malformed key; StoreError "store.missing_block",
-    "store.missing_commit", "store.corrupt_block" and the `smt.*` store errors if the store is damaged.
+    "store.missing_commit", "store.corrupt_block", "store.corrupt_value" (a state value that is not
+    a canonical JSON object) and the `smt.*` store errors if the store is damaged.
     """
     unique = sorted(set(keys))
     if not unique:
@@ -225,8 +207,8 @@ def build_bundle(chain: Chain, keys: Sequence[bytes], height: int | None = None)
     header = _read_header(chain, h, commit)
     root = header.state_root
     tree = SparseMerkleTree(Prefixed(chain.kv, SMT_PREFIX))
-    entries = tuple(Entry(key, tree.get(root, key), tree.prove(root, key)) for key in unique)
-    bundle = Bundle(chain.genesis.hash, header, commit, entries)
+    entries = tuple(Entry(key, _stored_object(key, tree.get(root, key)), tree.prove(root, key)) for key in unique)
+    bundle = Bundle(chain.genesis.hash, header, quorum_of(commit, chain.genesis.validators), entries)
     size = len(bundle.to_bytes())
     if size > MAX_BUNDLE_BYTES:
         raise ValidationError(
@@ -234,6 +216,37 @@ def build_bundle(chain: Chain, keys: Sequence[bytes], height: int | None = None)
             code="bundle.too_large", field="keys", size=size, limit=MAX_BUNDLE_BYTES,
         )
     return bundle
+
+
+def quorum_of(commit: Commit, validators: ValidatorSet) -> Commit:
+    """`commit` with only the fewest signatures, highest voting power first, that still make a
+    quorum of `validators` (§5: a bundle needs no more), kept in key-id order. Returned unchanged
+    when it names a signer outside the set or holds no quorum (verification then says why)."""
+    members = [(validators.get(s.validator), s) for s in commit.signatures]
+    if any(v is None for v, _ in members):
+        return commit
+    kept, power = set(), 0
+    for validator, sig in sorted(members, key=lambda m: -m[0].power):  # type: ignore[union-attr]
+        if validators.is_quorum(power):
+            break
+        kept.add(sig.validator)
+        power += validator.power  # type: ignore[union-attr]
+    if not validators.is_quorum(power):
+        return commit
+    return dataclasses.replace(commit, signatures=tuple(s for s in commit.signatures if s.validator in kept))
+
+
+def _stored_object(key: bytes, value: bytes | None) -> bytes | None:
+    """`value` if it is the canonical encoding of a JSON object (every state value is), else
+    StoreError "store.corrupt_value"."""
+    if value is None:
+        return None
+    try:
+        if isinstance(decode(value), dict):
+            return value
+    except EncodingError:
+        pass
+    raise StoreError(f"the state value of {key!r} is not a canonical JSON object", code="store.corrupt_value", key=key)
 
 
 def _read_header(chain: Chain, height: int, commit: Commit) -> Header:
@@ -305,39 +318,3 @@ def verify_bundle(bundle: bytes | Mapping[str, object] | Bundle, genesis: Genesi
         entries=MappingProxyType({e.key: e.value for e in parsed.entries}),
     )
 
-
-def licence_verdict_from_bundle(verified: VerifiedBundle, licence_id: str, *, at: int | None = None) -> LicenceVerdict:
-    """Judge licence `licence_id` from a verified bundle, at time `at` (ms; default: the bundle's
-    block time). The record is the one proven at the bundle's height: a later suspension or
-    revocation needs a later bundle to be seen.
-
-    Raises ValidationError "bundle.key_not_proven" when the bundle carries no entry for the
-    licence (docs/spec/proofs.md §1), and the `ids.*` codes for a malformed identifier.
-    """
-    # The licence rules are imported here so that the generic verifier above does not depend on
-    # the domain modules (proofs.md §1: interpretation is the domain's).
-    from ledger.ids import parse_licence_id
-    from ledger.licences import Status, read_licence, status_at
-
-    licence_id = parse_licence_id(licence_id, "licence_id").text
-    when = verified.time if at is None else at
-    record = read_licence(verified, licence_id)
-    if record is None:
-        why = f"no licence {licence_id} exists at height {verified.height}"
-        checks = (Check("licence.recorded", False, why), Check("licence.current", None, f"cannot be decided: {why}"), Check("licence.status", None, f"cannot be decided: {why}"))
-        return LicenceVerdict(licence_id, verified.height, when, None, checks)
-    successor = record["superseded_by"]
-    status = status_at(record, when)
-    if status is Status.VALID:
-        detail = f"valid at {when}"
-    elif status is Status.LAPSED:
-        detail = f"lapsed: its validity {record['valid_from']}..{record['valid_until'] or 'permanent'} does not cover {when}"
-    else:
-        reason = record["reason"]
-        detail = status.value + (f" (reason {reason['code']})" if isinstance(reason, dict) else "")
-    checks = (
-        Check("licence.recorded", True, f"licence {licence_id} is recorded at height {verified.height}"),
-        Check("licence.current", successor is None, "the latest version" if successor is None else f"superseded by {successor}"),
-        Check("licence.status", status is Status.VALID, detail),
-    )
-    return LicenceVerdict(licence_id, verified.height, when, MappingProxyType(record), checks)

@@ -1,195 +1,252 @@
-"""`eledger prove` and `eledger verify-bundle` (eledger/commands/bundle.py): files, offline
-verification, licence verdicts and the exit codes 0 valid, 1 invalid, 2 unusable input."""
+"""`eledger prove` and `eledger verify-bundle` (eledger/commands/bundle.py): licence bundles
+written from a node home, verified offline against the genesis file, the verdict table, and the
+exit codes 0 valid, 1 invalid / indeterminate / unverifiable, 2 unusable input."""
 
 from __future__ import annotations
 
-import hashlib
+import re
 
 import pytest
 import typer
 from typer.testing import CliRunner
 
+import ledger.governance  # noqa: F401  (registers the governance kinds)
+import ledger.licences  # noqa: F401  (registers the licence kinds)
+import ledger.seals  # noqa: F401  (registers the seal kinds)
 from eledger.commands import register_commands
-from ledger.anchors import anchor_key
-from ledger.bundle import MAX_BUNDLE_BYTES, Bundle, build_bundle
-from ledger.chain import Chain
+from ledger.bundle import MAX_BUNDLE_BYTES, Bundle
+from ledger.crypto import PrivateKey
+from ledger.document import write_document
 from ledger.encoding import decode, encode
+from ledger.kv import Prefixed
+from ledger.state import FLAT_PREFIX
 from ledger.store import LevelKV
-from node.local import LocalNetwork
-from tests.ledger.conftest import GENESIS_TIME, make_net
-from tests.ledger.test_bundle import ISSUER, REVOKED_ID, UNKNOWN_ID, VALID_ID, issue_licences
-
-LICENCE_ID = UNKNOWN_ID
-DOCUMENT = hashlib.sha256(b"cli bundle document").digest()
+from tests.ledger.conftest import make_net
+from tests.ledger.test_governance import Ledger, grant, uscc
+from tests.ledger.test_seals import seal_body
+from tests.ledger.test_verify import HOLDER, PERSON, T, T_TJ, Dept, act, issue, make_doc
 
 app = typer.Typer()
 register_commands(app)
 runner = CliRunner()
+WIDE = {"COLUMNS": "220"}
 
 
 def text(output: str) -> str:
     return " ".join(output.split())
 
 
+def rows(output: str) -> dict[str, tuple[str, str]]:
+    """The verdict tables' rows: check name -> (outcome, first line of the detail)."""
+    found = {}
+    for line in output.splitlines():
+        cells = [c.strip() for c in re.split(r"[│┃|]", line)]
+        if len(cells) == 5 and cells[1] and cells[1] != "check":
+            found[cells[1]] = (cells[2], cells[3])
+    return found
+
+
 @pytest.fixture(scope="module")
 def home(tmp_path_factory):
-    """A node home (genesis.json + ledger/) and its network: an anchor of DOCUMENT at height 1,
-    then the licences of tests.ledger.test_bundle.issue_licences (heights 2..9)."""
+    """A node home (genesis.json + ledger/): a Beijing department issued an enterprise licence
+    (valid until 2027-12-31) and a person's licence (then revoked); Tianjin recognises the type.
+    Returns the home, the network and the licence documents, written beside it."""
     net = make_net()
     d = tmp_path_factory.mktemp("node")
     net.genesis.write(d / "genesis.json")
-    with LevelKV(d / "ledger") as kv:
-        local = LocalNetwork(Chain(kv, net.genesis), net.validator_keys)
-        local.produce([net.anchor(document=DOCUMENT, label="seal test")], GENESIS_TIME + 1000)
-        issue_licences(net, local)
-        assert local.chain.height == 9
-    return d, net
-
-
-@pytest.fixture(scope="module")
-def anchor_bundle(home, tmp_path_factory):
-    """A bundle file proving the anchor of DOCUMENT (a present entry)."""
-    d, net = home
-    with LevelKV(d / "ledger", create=False) as kv:
-        raw = build_bundle(Chain(kv, net.genesis), [anchor_key(DOCUMENT)]).to_bytes()
-    path = tmp_path_factory.mktemp("bundles") / "anchor.json"
-    path.write_bytes(raw)
-    return path
-
-
-def verify(path, trust):
-    return runner.invoke(app, ["verify-bundle", str(path), "--trust", str(trust)])
+    kv = LevelKV(d / "ledger")
+    ledger = Ledger(net)
+    ledger.local, ledger.state = net.local(kv), Prefixed(kv, FLAT_PREFIX)
+    ledger.accept(
+        ledger.admin("beijing", "ltype.register", {"code": T, "name": "食品经营许可证", "validity_required": False}),
+        ledger.admin("tianjin", "ltype.register", {"code": T_TJ, "name": "食品经营许可证(津)", "validity_required": False}),
+    )
+    dept = Dept(uscc(821), PrivateKey.generate(), "BJCLI0000001")
+    ledger.accept(ledger.admin("beijing", "org.admit", {"uscc": dept.uscc, "name": "北京市某区市场监督管理局", "keys": [grant(dept.key)], "licence_types": [T]}))
+    ledger.accept(ledger.signed(dept.key, "seal.register", seal_body(dept.seal_id, dept.uscc, dept.key)))
+    ledger.accept(ledger.admin("tianjin", "recognition.declare", {"from_region": "beijing", "type": T, "as_type": T_TJ, "conditions": ""}))
+    docs = {"enterprise": make_doc(ledger, dept, 1, holder=HOLDER), "person": make_doc(ledger, dept, 2, holder=PERSON), "missing": make_doc(ledger, dept, 3)}
+    issue(ledger, dept, docs["enterprise"], docs["person"])
+    act(ledger, dept, "licence.revoke", docs["person"].licence.id)
+    assert ledger.local.chain.height == 6
+    kv.close()
+    for name, doc in docs.items():
+        write_document(d / f"{name}.json", doc)
+    return d, net, docs
 
 
 def prove(home_dir, licence_id, *args):
     return runner.invoke(app, ["prove", "--home", str(home_dir), *args, licence_id])
 
 
-def test_prove_writes_a_bundle_of_a_valid_licence_that_verifies_offline(home, tmp_path):
-    d, _ = home
-    out = tmp_path / "lic.json"
-    result = prove(d, VALID_ID, "--out", str(out))
+def verify(path, trust, *args):
+    return runner.invoke(app, ["verify-bundle", str(path), "--trust", str(trust), *args], env=WIDE)
+
+
+@pytest.fixture(scope="module")
+def bundles(home, tmp_path_factory):
+    """Bundle files written by `eledger prove`: name -> path."""
+    d, _, docs = home
+    out = tmp_path_factory.mktemp("bundles")
+    made = {}
+    for name, doc, region in [("enterprise", docs["enterprise"], "beijing"), ("tianjin", docs["enterprise"], "tianjin"),
+                              ("person", docs["person"], "beijing"), ("missing", docs["missing"], "beijing")]:
+        made[name] = out / f"{name}.json"
+        result = prove(d, doc.licence.id, "--region", region, "--out", str(made[name]))
+        assert result.exit_code == 0, result.output
+    return made
+
+
+def test_prove_writes_the_bundle_of_every_key_the_verdict_reads(home, bundles):
+    d, _, docs = home
+    lic = "lic/" + docs["enterprise"].licence.id
+    keys = [e.key.decode("ascii", "replace") for e in Bundle.from_bytes(bundles["enterprise"].read_bytes()).entries]
+    assert [k.split("/")[0] for k in keys] == ["id", "lic", "org", "region", "seal"] and lic in keys and "region/beijing" in keys
+    cross = [e.key for e in Bundle.from_bytes(bundles["tianjin"].read_bytes()).entries]
+    assert len(cross) == 6 and f"recog/tianjin/beijing/{T}".encode() in cross
+    result = prove(d, docs["enterprise"].licence.id, "--region", "beijing")
     assert result.exit_code == 0, result.output
-    assert "height 9" in text(result.stderr) and "present" in text(result.stderr)
-    assert [e.key for e in Bundle.from_bytes(out.read_bytes()).entries] == [b"lic/" + VALID_ID.encode()]
-    checked = verify(out, d / "genesis.json")
-    assert checked.exit_code == 0, checked.output
-    out_text = text(checked.stdout)
-    assert "bundle valid" in out_text and f"licence valid: {VALID_ID}" in out_text and "pass licence.status" in out_text
+    assert Bundle.from_bytes(result.stdout_bytes) == Bundle.from_bytes(bundles["enterprise"].read_bytes())
+    assert "5 entries, at height 6" in text(result.stderr) and "present" in text(result.stderr)
 
 
-def test_verify_bundle_exits_one_for_a_revoked_licence(home, tmp_path):
-    d, _ = home
-    out = tmp_path / "revoked.json"
-    assert prove(d, REVOKED_ID, "--out", str(out)).exit_code == 0
-    result = verify(out, d / "genesis.json")
+def test_verify_bundle_prints_a_valid_verdict_with_height_time_and_signers(home, bundles):
+    d, net, docs = home
+    result = verify(bundles["enterprise"], d / "genesis.json", "--region", "beijing")
+    assert result.exit_code == 0, result.output
+    out = text(result.stdout)
+    assert "bundle verified against the trusted genesis: chain test-chain, height 6, block time 2026-01-01T08:00:06+08:00" in out
+    assert "(3 of 4 validators)" in out
+    assert f"proves lic/{docs['enterprise'].licence.id}: present" in out
+    table = rows(result.stdout)
+    assert table["status"] == ("passed", "valid (有效)") and table["document_matches"][0] == "n/a"
+    assert table["seal.signature"][0] == "passed" and out.endswith("VERDICT: valid")
+
+
+def test_verify_bundle_for_another_region_applies_its_recognition_rule(home, bundles):
+    d, _, _ = home
+    result = verify(bundles["tianjin"], d / "genesis.json", "--region", "tianjin")
+    assert result.exit_code == 0, result.output
+    assert rows(result.stdout)["recognised"][0] == "passed" and "recognition rule: tianjin accepts type" in text(result.stdout)
+
+
+def test_verify_bundle_exits_one_for_a_revoked_licence_and_never_shows_the_holder(home, bundles):
+    d, _, _ = home
+    result = verify(bundles["person"], d / "genesis.json", "--region", "beijing", "--document", str(d / "person.json"))
     assert result.exit_code == 1
-    assert "bundle valid" in text(result.stdout)
-    assert "LICENCE NOT VALID" in text(result.stdout) and "FAIL licence.status: revoked (reason fraud)" in text(result.stdout)
+    table = rows(result.stdout)
+    assert table["status"][0] == "FAILED" and table["status"][1].startswith("revoked (吊销), reason inspection")
+    assert table["holder_matches"][0] == "passed"
+    assert "VERDICT: INVALID: status failed: revoked" in text(result.stdout)
+    assert PERSON.name not in result.output and PERSON.id_number not in result.output
 
 
-def test_verify_bundle_judges_a_licence_at_a_given_time(home, tmp_path):
-    d, _ = home
-    out = tmp_path / "valid.json"
-    assert prove(d, VALID_ID, "--out", str(out)).exit_code == 0
-    trust = str(d / "genesis.json")
-    assert runner.invoke(app, ["verify-bundle", str(out), "--trust", trust, "--at", "2026-12-31"]).exit_code == 0
-    later = runner.invoke(app, ["verify-bundle", str(out), "--trust", trust, "--at", "2027-01-01"])
-    assert later.exit_code == 1 and "FAIL licence.status: lapsed" in text(later.stdout)
+def test_verify_bundle_with_a_document_of_another_licence_is_unusable_input(home, bundles):
+    d, _, docs = home
+    result = verify(bundles["enterprise"], d / "genesis.json", "--region", "beijing", "--id", docs["enterprise"].licence.id, "--document", str(d / "person.json"))
+    assert result.exit_code == 2 and "verify.id_mismatch" in text(result.stderr)
 
 
-def test_prove_of_an_absent_licence_proves_its_absence(home, tmp_path):
-    d, _ = home
-    out = tmp_path / "absent.json"
-    result = prove(d, LICENCE_ID, "--out", str(out))
+def test_verify_bundle_judges_at_a_given_time(home, bundles):
+    d, _, _ = home
+    trust = d / "genesis.json"
+    assert verify(bundles["enterprise"], trust, "--region", "beijing", "--at", "2027-12-31T23:59:59+08:00").exit_code == 0
+    later = verify(bundles["enterprise"], trust, "--region", "beijing", "--at", "2028-01-01")
+    assert later.exit_code == 1 and rows(later.stdout)["within_validity"][0] == "FAILED"
+    assert "at 2028-01-01T00:00:00+08:00" in text(later.stdout)
+
+
+def test_verify_bundle_is_indeterminate_when_the_bundle_lacks_a_fact(home, bundles):
+    d, _, docs = home
+    other_region = verify(bundles["enterprise"], d / "genesis.json", "--region", "tianjin")
+    assert other_region.exit_code == 1 and rows(other_region.stdout)["recognised"][0] == "undecided"
+    assert "VERDICT: INDETERMINATE: recognised undecided: cannot be decided" in text(other_region.stdout)
+    other_id = verify(bundles["enterprise"], d / "genesis.json", "--region", "beijing", "--id", docs["person"].licence.id)
+    assert other_id.exit_code == 1 and rows(other_id.stdout)["on_ledger"][0] == "undecided"
+
+
+def test_prove_of_an_absent_licence_proves_its_absence(home, bundles):
+    d, _, docs = home
+    result = verify(bundles["missing"], d / "genesis.json", "--region", "beijing")
+    assert result.exit_code == 1
+    assert f"proves lic/{docs['missing'].licence.id}: absent" in text(result.stdout) and rows(result.stdout)["on_ledger"][0] == "FAILED"
+
+
+def test_prove_at_an_earlier_height(home):
+    d, _, docs = home
+    result = prove(d, docs["enterprise"].licence.id, "--region", "beijing", "--height", "1")
     assert result.exit_code == 0, result.output
+    bundle = Bundle.from_bytes(result.stdout_bytes)
+    assert bundle.header.height == 1 and [e.value for e in bundle.entries][0] is None
     assert "ABSENT" in text(result.stderr)
-    checked = verify(out, d / "genesis.json")
-    assert checked.exit_code == 1
-    assert f"lic/{LICENCE_ID}: absent" in text(checked.stdout) and "FAIL licence.recorded" in text(checked.stdout)
-
-
-def test_prove_with_org_adds_the_issuer_when_it_exists(home):
-    d, _ = home
-    result = prove(d, VALID_ID, "--with-org")
-    assert result.exit_code == 0, result.output
-    bundle = Bundle.from_bytes(result.stdout_bytes)
-    assert [e.key for e in bundle.entries] == [b"lic/" + VALID_ID.encode(), b"org/" + ISSUER.encode()]
-    assert decode(bundle.entries[1].value)["name"] == "market regulator"
-
-
-def test_prove_writes_to_standard_output_and_proves_an_earlier_height(home):
-    d, _ = home
-    result = prove(d, VALID_ID, "--height", "1", "--with-org")
-    assert result.exit_code == 0, result.output
-    bundle = Bundle.from_bytes(result.stdout_bytes)
-    assert bundle.header.height == 1
-    assert [(e.key, e.value) for e in bundle.entries] == [(b"lic/" + VALID_ID.encode(), None)]  # no org yet: left out
 
 
 def test_prove_exits_one_when_the_height_is_not_committed(home):
-    d, _ = home
-    result = prove(d, VALID_ID, "--height", "10")
-    assert result.exit_code == 1
-    assert "bundle.unknown_height" in text(result.stderr)
+    d, _, docs = home
+    result = prove(d, docs["enterprise"].licence.id, "--region", "beijing", "--height", "7")
+    assert result.exit_code == 1 and "bundle.unknown_height" in text(result.stderr)
 
 
 def test_prove_refuses_unusable_input_with_exit_two(home, tmp_path):
-    d, _ = home
-    bad = prove(d, "lic/../x")
+    d, _, docs = home
+    licence_id = docs["enterprise"].licence.id
+    bad = prove(d, "lic/../x", "--region", "beijing")
     assert bad.exit_code == 2 and "ids.bad_licence_id" in text(bad.stderr)
-    assert prove(d, VALID_ID[:-1] + ("0" if VALID_ID[-1] != "0" else "1")).exit_code == 2  # wrong check character
-    missing = prove(tmp_path / "none", LICENCE_ID)
+    assert prove(d, licence_id[:-1] + ("0" if licence_id[-1] != "0" else "1"), "--region", "beijing").exit_code == 2
+    region = prove(d, licence_id, "--region", "shanghai")
+    assert region.exit_code == 2 and "verify.unknown_region" in text(region.stderr) and "beijing, tianjin" in text(region.stderr)
+    missing = prove(tmp_path / "none", licence_id, "--region", "beijing")
     assert missing.exit_code == 2 and "no ledger store" in text(missing.stderr)
+    assert prove(d, licence_id).exit_code == 2  # --region is required
 
 
-def test_verify_bundle_shows_a_present_record(home, anchor_bundle):
-    d, _ = home
-    result = verify(anchor_bundle, d / "genesis.json")
-    assert result.exit_code == 0, result.output
-    out = text(result.stdout)
-    assert f"anchor/{DOCUMENT.hex()}: present" in out and '"label": "seal test"' in out
-    assert "height 9" in out
-
-
-def test_verify_bundle_accepts_one_trailing_line_feed(home, anchor_bundle, tmp_path):
-    d, _ = home
+def test_verify_bundle_accepts_one_trailing_line_feed(home, bundles, tmp_path):
+    d, _, _ = home
     path = tmp_path / "newline.json"
-    path.write_bytes(anchor_bundle.read_bytes() + b"\n")
-    assert verify(path, d / "genesis.json").exit_code == 0
+    path.write_bytes(bundles["enterprise"].read_bytes() + b"\n")
+    assert verify(path, d / "genesis.json", "--region", "beijing").exit_code == 0
 
 
-def test_verify_bundle_exits_one_for_a_tampered_record(home, anchor_bundle, tmp_path):
-    d, _ = home
-    obj = decode(anchor_bundle.read_bytes())
-    record = decode(Bundle.from_json(obj).entries[0].value)
-    record["label"] = "forged"
-    obj["entries"][0]["value"] = encode(record)
+def test_verify_bundle_exits_one_for_a_tampered_record(home, bundles, tmp_path):
+    d, _, _ = home
+    obj = decode(bundles["person"].read_bytes())
+    entry = next(e for e in obj["entries"] if e["value"] is not None and e["value"].get("status") == "revoked")
+    entry["value"]["status"] = "valid"
     path = tmp_path / "tampered.json"
     path.write_bytes(encode(obj))
-    result = verify(path, d / "genesis.json")
-    assert result.exit_code == 1
-    assert "BUNDLE INVALID: proof.root_mismatch" in text(result.stderr)
+    result = verify(path, d / "genesis.json", "--region", "beijing")
+    assert result.exit_code == 1 and "BUNDLE INVALID: proof.root_mismatch" in text(result.stderr)
+    assert "VERDICT" not in result.stdout
 
 
-def test_verify_bundle_exits_one_against_another_trusted_genesis(anchor_bundle, tmp_path):
+def test_verify_bundle_exits_one_against_another_trusted_genesis(bundles, tmp_path):
     other = tmp_path / "other-genesis.json"
     make_net().genesis.write(other)
-    result = verify(anchor_bundle, other)
-    assert result.exit_code == 1
-    assert "bundle.wrong_genesis" in text(result.stderr)
+    result = verify(bundles["enterprise"], other, "--region", "beijing")
+    assert result.exit_code == 1 and "bundle.wrong_genesis" in text(result.stderr)
 
 
-def test_verify_bundle_exits_two_for_unusable_input(home, anchor_bundle, tmp_path):
-    d, _ = home
-    trust = d / "genesis.json"
-    assert verify(tmp_path / "missing.json", trust).exit_code == 2
-    assert verify(anchor_bundle, tmp_path / "missing-genesis.json").exit_code == 2
+def test_verify_bundle_exits_two_for_unusable_input(home, bundles, tmp_path):
+    d, _, _ = home
+    trust, good = d / "genesis.json", bundles["enterprise"]
+    assert verify(tmp_path / "missing.json", trust, "--region", "beijing").exit_code == 2
+    assert verify(good, tmp_path / "missing-genesis.json", "--region", "beijing").exit_code == 2
     not_json = tmp_path / "not.json"
     not_json.write_bytes(b"{bundle")
-    result = verify(not_json, trust)
+    result = verify(not_json, trust, "--region", "beijing")
     assert result.exit_code == 2 and "encoding.syntax" in text(result.stderr)
     big = tmp_path / "big.json"
     big.write_bytes(b"{" + b" " * (MAX_BUNDLE_BYTES + 8))
-    result = verify(big, trust)
+    result = verify(big, trust, "--region", "beijing")
     assert result.exit_code == 2 and "bundle.too_large" in text(result.stderr)
+    cases = [
+        (["--region", "beijing", "--document", str(tmp_path / "nope.json")], "document.not_found"),
+        (["--region", "shanghai"], "verify.unknown_region"),
+        (["--region", "Beijing"], "verify.bad_region"),
+        (["--region", "beijing", "--id", "1.2.156"], "ids.bad_licence_id"),
+    ]
+    for args, code in cases:
+        result = verify(good, trust, *args)
+        assert result.exit_code == 2 and code in text(result.stderr), args
+    assert verify(good, trust, "--region", "beijing", "--at", "next tuesday").exit_code == 2
+    assert verify(good, trust).exit_code == 2  # --region is required

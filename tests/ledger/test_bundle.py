@@ -1,6 +1,6 @@
 """Proof bundles (ledger/bundle.py, docs/spec/proofs.md): build from a chain, verify offline
-against genesis alone, and reject every forgery with a precise code; then the licence verdict
-over a verified bundle.
+against genesis alone, and reject every forgery with a precise code; then a verified bundle as
+the state `verify_licence` (ledger/verify.py, domain.md §9) judges a licence over.
 
 Generic entries are `document.anchor` records; the licence tests issue real licences through
 governance, seal and licence transactions.
@@ -20,15 +20,21 @@ from ledger.anchors import anchor_key
 import ledger.governance  # noqa: F401  (registers the governance kinds)
 import ledger.licences  # noqa: F401  (registers the licence kinds)
 import ledger.seals  # noqa: F401  (registers the seal kinds)
-from ledger.bundle import MAX_BUNDLE_BYTES, MAX_ENTRIES, Bundle, Entry, build_bundle, licence_verdict_from_bundle, verify_bundle
+from ledger.bundle import MAX_BUNDLE_BYTES, MAX_ENTRIES, Bundle, Entry, build_bundle, quorum_of, verify_bundle
 from ledger.commit import make_commit, sign_precommit
 from ledger.crypto import PrivateKey, Signature
 from ledger.encoding import b64decode, b64encode, decode, encode
 from ledger.errors import EncodingError, LedgerError, ProofError, StoreError, ValidationError
+from ledger.execute import TxKind, register
+from ledger.identity import Role
 from ledger.ids import complete_uscc, format_licence_id
+from ledger.licence_bundle import licence_bundle_keys
+from ledger.licences import licence_key
 from ledger.seals import SealSignature
-from ledger.tx import Tx
 from ledger.smt import StateProof
+from ledger.tx import Tx
+from ledger.validators import Validator, ValidatorSet
+from ledger.verify import Outcome, StateAt, verify_licence
 
 from .conftest import GENESIS_TIME, make_net
 
@@ -72,7 +78,7 @@ def test_verify_bundle_accepts_a_valid_bundle_with_only_the_genesis(net, chain, 
     verified = verify_bundle(raw, net.genesis)
     assert (verified.chain_id, verified.height, verified.time) == ("test-chain", 2, GENESIS_TIME + 2000)
     assert verified.block_hash == chain.block(2).hash and verified.state_root == chain.tip.state_root
-    assert sorted(verified.signers) == sorted(v.name for v in net.genesis.validators)
+    assert len(verified.signers) == 3 and set(verified.signers) < {v.name for v in net.genesis.validators}
     assert verified.get(anchor_key(DOCS[0])) == chain.kv.get(b"st/" + anchor_key(DOCS[0]))
     assert decode(verified.get(anchor_key(DOCS[0])))["label"] == "first"
     assert decode(verified.get(anchor_key(DOCS[1])))["height"] == 2
@@ -106,9 +112,28 @@ def test_bundle_at_an_earlier_height_proves_the_state_of_that_height(net, chain)
     assert verified.get(anchor_key(DOCS[1])) is None  # anchored only at height 2
 
 
-def test_three_of_four_signatures_are_a_quorum(net, bundle):
-    commit = dataclasses.replace(bundle.commit, signatures=bundle.commit.signatures[1:])
-    assert len(verify_bundle(mutated(bundle, commit=commit), net.genesis).signers) == 3
+def test_build_bundle_carries_three_of_four_precommits_and_the_full_commit_verifies_too(net, chain, bundle):
+    stored = chain.commit(2)
+    assert len(stored.signatures) == 4 and bundle.commit.signatures == stored.signatures[:3]
+    assert len(verify_bundle(mutated(bundle, commit=stored), net.genesis).signers) == 4
+
+
+def test_quorum_of_keeps_the_fewest_signatures_of_most_power_in_key_order():
+    keys = [PrivateKey.generate() for _ in range(4)]
+    validators = ValidatorSet.of(Validator(f"v{i}", "beijing", k.public_key, p) for i, (k, p) in enumerate(zip(keys, (1, 5, 1, 1))))
+    block = hashlib.sha256(b"block").digest()
+    sigs = [sign_precommit(k, "c", 1, 0, block) for k in keys]
+    full = make_commit(1, 0, block, sigs)
+    kept = quorum_of(full, validators).signatures  # 5 + 1 of 8 is a quorum (3 * 6 > 16), 5 alone is not
+    heavy = keys[1].public_key.key_id
+    assert len(kept) == 2 and heavy in [s.validator for s in kept] and list(kept) == sorted(kept, key=lambda s: s.validator)
+    assert set(kept) < set(full.signatures)
+    full.verify("c", validators, 1, block)
+    dataclasses.replace(full, signatures=kept).verify("c", validators, 1, block)
+    light = make_commit(1, 0, block, [sigs[0], sigs[2]])  # power 2 of 8: no quorum, left as it is
+    assert quorum_of(light, validators) == light
+    stranger = make_commit(1, 0, block, [*sigs, sign_precommit(PrivateKey.generate(), "c", 1, 0, block)])
+    assert quorum_of(stranger, validators) == stranger
 
 
 # -- tampered records and proofs -------------------------------------------------------------
@@ -177,7 +202,7 @@ def test_commit_with_too_little_power_fails(net, bundle):
     assert err.value.code == "commit.insufficient_power" and (err.value.power, err.value.total) == (2, 4)
 
 
-@pytest.mark.parametrize("index", [0, 3])
+@pytest.mark.parametrize("index", [0, 2])
 def test_commit_with_a_flipped_signature_fails(net, bundle, index):
     sigs = list(bundle.commit.signatures)
     value = bytearray(sigs[index].signature.value)
@@ -244,7 +269,8 @@ def _edit(bundle: Bundle, edit) -> dict:
 @pytest.mark.parametrize(
     "edit, code",
     [
-        (lambda o: o.update(format="eledger-bundle/2"), "bundle.unsupported_format"),
+        (lambda o: o.update(format="eledger-bundle/1"), "bundle.unsupported_format"),
+        (lambda o: o.update(format="eledger-bundle/3"), "bundle.unsupported_format"),
         (lambda o: o.pop("format"), "bundle.unsupported_format"),
         (lambda o: o.update(validator_proofs=[{"height": 5}]), "bundle.validator_change_unsupported"),
         (lambda o: o.update(entries=[]), "bundle.no_entries"),
@@ -253,6 +279,8 @@ def _edit(bundle: Bundle, edit) -> dict:
         (lambda o: o["entries"].insert(0, o["entries"][0]), "bundle.duplicate_entry"),
         (lambda o: o.update(extra=1), "validation.unknown_field"),
         (lambda o: o.pop("commit"), "validation.missing_field"),
+        (lambda o: o["entries"][0].update(value="eyJhIjoxfQ"), "validation.type"),
+        (lambda o: o["entries"][0].update(value=[1]), "validation.type"),
         (lambda o: o["entries"][0].update(proof="AAA"), "proof.truncated"),
         (lambda o: o["entries"][0].update(proof=b64encode(b64decode(o["entries"][0]["proof"]) + b"\x00")), "proof.trailing_bytes"),
     ],
@@ -323,6 +351,30 @@ def test_entry_json_round_trips(bundle):
         assert Entry.from_json(decode(encode(entry.to_json())), "e") == entry
 
 
+def test_entries_carry_the_state_values_as_json_objects(chain, bundle):
+    shown = decode(bundle.to_bytes())["entries"]
+    assert [e["value"] for e in shown] == [None if e.value is None else decode(chain.kv.get(b"st/" + e.key)) for e in bundle.entries]
+    values = [e["value"] for e in shown]
+    assert values.count(None) == 1 and sorted(v["label"] for v in values if v is not None) == ["", "first"]
+
+
+def _put_a_list(view, tx, signer, ctx) -> None:
+    view.put(b"test/list", [1, 2])  # not an object: no real kind writes one
+
+
+register(TxKind("test.bundle_list_value", frozenset({Role.REGION_ADMIN}), _put_a_list))
+
+
+def test_build_bundle_refuses_a_state_value_that_is_not_a_json_object(net):
+    local = net.local()
+    local.produce([Tx.create(net.genesis.chain_id, "test.bundle_list_value", {}, net.admin_keys["beijing"], os.urandom(16))], GENESIS_TIME + 1000)
+    assert local.chain.kv.get(b"st/test/list") == b"[1,2]"
+    with pytest.raises(StoreError) as err:
+        build_bundle(local.chain, [b"test/list"])
+    assert err.value.code == "store.corrupt_value" and err.value.key == b"test/list"
+    assert build_bundle(local.chain, [ABSENT]).entries[0].value is None
+
+
 def _flip_state_root(raw: bytes) -> bytes:
     at = raw.index(b'"state_root":"') + len(b'"state_root":"') + 5
     return raw[:at] + (b"B" if raw[at:at + 1] != b"B" else b"C") + raw[at + 1:]
@@ -351,7 +403,7 @@ def test_build_bundle_reports_a_damaged_header_as_store_damage(net, damage, code
     assert err.value.code == code
 
 
-# -- licence verdicts ------------------------------------------------------------------------
+# -- a verified bundle as the state of a licence verdict (domain.md §9.3) -----------------------
 
 ISSUER = complete_uscc("91110000000000123")
 HOLDER = complete_uscc("91120000000000456")
@@ -363,8 +415,8 @@ DAY_MS = 86_400_000
 
 
 def issue_licences(net, local) -> None:
-    """On a fresh chain of `net`, through real transactions: ISSUER issues VALID_ID (valid until
-    2026-12-31), REVOKED_ID (then revoked) and CHANGED_ID (then changed into CHANGED_V2)."""
+    """On a fresh chain of `net`, through real transactions: Beijing's ISSUER issues VALID_ID
+    (valid until 2026-12-31), REVOKED_ID (then revoked) and CHANGED_ID (then changed into CHANGED_V2)."""
     issuer = PrivateKey.generate()
     chain_id = net.genesis.chain_id
     time = local.chain.tip.time
@@ -399,72 +451,68 @@ def issue_licences(net, local) -> None:
 def licences(net):
     local = net.local()
     issue_licences(net, local)
-    keys = [b"lic/" + i.encode() for i in (VALID_ID, REVOKED_ID, UNKNOWN_ID, CHANGED_ID, CHANGED_V2)]
-    return local.chain, verify_bundle(build_bundle(local.chain, keys).to_bytes(), net.genesis)
+    return local.chain
+
+
+def offline(chain, genesis, licence_id: str, *, height: int | None = None, at: int | None = None, keys=None):
+    """verify_licence over the verified bundle of `licence_id`'s §9.3 keys (or of `keys`) for Beijing."""
+    state = StateAt(chain, height)
+    keys = licence_bundle_keys(state, licence_id, "beijing") if keys is None else keys
+    verified = verify_bundle(build_bundle(chain, keys, state.height).to_bytes(), genesis)
+    return verify_licence(verified, chain_id=genesis.chain_id, at_time=verified.time if at is None else at, asking_region="beijing", licence_id=licence_id)
 
 
 def _failed(verdict) -> list[str]:
-    return [c.name for c in verdict.checks if c.ok is not True]
+    return [c.name for c in verdict.checks if c.ok is False]
 
 
-def test_licence_verdict_accepts_a_valid_licence(licences):
-    _, verified = licences
-    verdict = licence_verdict_from_bundle(verified, VALID_ID)
-    assert verdict.valid and _failed(verdict) == []
-    verdict.require_valid()
-    assert verdict.record["holder"] == {"kind": "enterprise", "uscc": HOLDER} and verdict.at == verified.time
+@pytest.mark.parametrize("licence_id", [VALID_ID, REVOKED_ID, UNKNOWN_ID, CHANGED_ID, CHANGED_V2])
+def test_a_full_bundle_gives_the_verdict_of_the_full_state(net, licences, licence_id):
+    chain = licences
+    proven = offline(chain, net.genesis, licence_id)
+    direct = verify_licence(StateAt(chain), chain_id=net.genesis.chain_id, at_time=chain.tip.time, asking_region="beijing", licence_id=licence_id)
+    assert proven.to_json() == direct.to_json() and proven.height == chain.height
 
 
-def test_licence_verdict_fails_a_revoked_licence(licences):
-    _, verified = licences
-    verdict = licence_verdict_from_bundle(verified, REVOKED_ID)
-    assert not verdict.valid and _failed(verdict) == ["licence.status"]
-    assert "revoked (reason fraud)" in verdict.checks[-1].detail
-    with pytest.raises(ValidationError) as err:
-        verdict.require_valid()
-    assert err.value.code == "licence.status"
+def test_a_revoked_licences_bundle_gives_invalid_with_status_failed(net, licences):
+    verdict = offline(licences, net.genesis, REVOKED_ID)
+    assert (verdict.verdict, _failed(verdict)) == (Outcome.INVALID, ["status"])
+    assert verdict.check("status").detail.startswith("revoked (吊销), reason fraud")
 
 
-def test_licence_verdict_at_an_earlier_height_sees_the_licence_before_its_revocation(net, licences):
-    chain, _ = licences
-    before = verify_bundle(build_bundle(chain, [b"lic/" + REVOKED_ID.encode()], height=chain.height - 2), net.genesis)
-    assert licence_verdict_from_bundle(before, REVOKED_ID).valid
+def test_a_valid_licences_bundle_gives_valid(net, licences):
+    verdict = offline(licences, net.genesis, VALID_ID)
+    assert verdict.verdict is Outcome.VALID and verdict.record["holder"] == {"kind": "enterprise", "uscc": HOLDER}
 
 
-def test_licence_verdict_fails_a_superseded_version_and_accepts_its_successor(licences):
-    _, verified = licences
-    old = licence_verdict_from_bundle(verified, CHANGED_ID)
-    assert _failed(old) == ["licence.current"] and old.checks[1].detail == f"superseded by {CHANGED_V2}"
-    assert licence_verdict_from_bundle(verified, CHANGED_V2).valid
+def test_a_bundle_at_an_earlier_height_sees_the_licence_before_its_revocation(net, licences):
+    assert offline(licences, net.genesis, REVOKED_ID, height=licences.height - 2).verdict is Outcome.VALID  # revoked at height 7 of 8
 
 
-def test_licence_verdict_reports_a_lapsed_licence_at_a_later_time(licences):
-    _, verified = licences
-    after_expiry = 1_798_848_000_000  # 2027-01-01T00:00:00Z, 08:00 in UTC+8: past 2026-12-31
-    verdict = licence_verdict_from_bundle(verified, VALID_ID, at=after_expiry)
-    assert _failed(verdict) == ["licence.status"] and verdict.checks[-1].detail.startswith("lapsed")
+def test_a_bundle_judges_a_superseded_version_and_its_successor(net, licences):
+    old = offline(licences, net.genesis, CHANGED_ID)
+    assert _failed(old) == ["latest_version"] and old.check("latest_version").detail.endswith(f"superseded by {CHANGED_V2}")
+    assert offline(licences, net.genesis, CHANGED_V2).verdict is Outcome.VALID
 
 
-def test_licence_verdict_fails_a_proven_absent_licence(licences):
-    _, verified = licences
-    verdict = licence_verdict_from_bundle(verified, UNKNOWN_ID)
-    assert verdict.record is None
-    assert [(c.name, c.ok) for c in verdict.checks] == [("licence.recorded", False), ("licence.current", None), ("licence.status", None)]
-    with pytest.raises(ValidationError) as err:
-        verdict.require_valid()
-    assert err.value.code == "licence.recorded"
+def test_a_bundle_judged_after_the_validity_window_gives_lapsed(net, licences):
+    after_expiry = 1_798_732_800_000  # 2027-01-01T00:00:00 in UTC+8: past 2026-12-31
+    verdict = offline(licences, net.genesis, VALID_ID, at=after_expiry)
+    assert _failed(verdict) == ["within_validity"] and verdict.check("within_validity").detail.startswith("lapsed")
 
 
-def test_licence_verdict_refuses_a_licence_the_bundle_does_not_carry(licences):
-    _, verified = licences
-    with pytest.raises(ValidationError) as err:
-        licence_verdict_from_bundle(verified, format_licence_id(TYPE, ISSUER, "4", "001"))
-    assert err.value.code == "bundle.key_not_proven"
+def test_a_bundle_proving_a_licence_absent_gives_invalid(net, licences):
+    verdict = offline(licences, net.genesis, UNKNOWN_ID)
+    assert (verdict.verdict, _failed(verdict), verdict.record) == (Outcome.INVALID, ["on_ledger"], None)
+
+
+def test_a_bundle_without_the_licence_gives_indeterminate_not_an_error(net, licences):
+    verdict = offline(licences, net.genesis, VALID_ID, keys=[b"region/beijing", licence_key(REVOKED_ID)])
+    assert (verdict.verdict, verdict.check("on_ledger").ok, _failed(verdict)) == (Outcome.INDETERMINATE, None, [])
 
 
 def test_tampered_licence_status_fails_the_bundle_before_any_verdict(net, licences):
-    chain, _ = licences
-    bundle = build_bundle(chain, [b"lic/" + REVOKED_ID.encode()])
+    bundle = build_bundle(licences, [licence_key(REVOKED_ID)])
     record = decode(bundle.entries[0].value)
     record["status"] = "valid"
     forged = mutated(bundle, entries=(dataclasses.replace(bundle.entries[0], value=encode(record)),))
