@@ -84,7 +84,8 @@ class World:
         }
         self.commit_all([self.tx(self.admins["beijing"], "ltype.register", {"code": self.type, "name": "食品经营许可证", "validity_required": True})])
         self.commit_all([self.tx(self.admins["beijing"], "org.admit", {"uscc": self.uscc, "name": "北京市市场监督管理局", "keys": [grant], "licence_types": [self.type]})])
-        self.commit_all([self.tx(self.dept_key, "seal.register", seal)])
+        rule = {"from_region": "beijing", "type": self.type, "as_type": self.type, "conditions": ""}
+        self.commit_all([self.tx(self.dept_key, "seal.register", seal), self.tx(self.admins["tianjin"], "recognition.declare", rule)])
 
     def tx(self, key: PrivateKey, kind: str, body: dict[str, object]) -> Tx:
         return Tx.create(self.genesis.chain_id, kind, body, key, os.urandom(16))
@@ -185,22 +186,23 @@ def main() -> None:
         results["verify_licence_per_s"] = len(latencies) / sum(latencies)
         results["verify_licence_p99_ms"] = latencies[int(0.99 * (len(latencies) - 1))] * 1000
 
-        say("proof bundles for random licences ...")
-        from ledger.bundle import build_bundle, verify_bundle
-        from ledger.licences import licence_key
+        say("proof bundles for random licences (every key the verdict reads), checked offline ...")
+        from ledger.licence_bundle import build_licence_bundle, verify_licence_bundle
 
-        sizes, times = [], []
-        for licence_id in sample[:200]:
-            raw_bundle = build_bundle(chain, [licence_key(licence_id)]).to_bytes()
-            sizes.append(len(raw_bundle))
-            t0 = time.perf_counter()
-            verify_bundle(raw_bundle, world.genesis)
-            times.append(time.perf_counter() - t0)
-        times.sort()
-        results["bundle_bytes_mean"] = statistics.mean(sizes)
-        results["bundle_bytes_max"] = max(sizes)
-        results["bundle_verify_ms_median"] = statistics.median(times) * 1000
-        results["bundle_verify_ms_p99"] = times[int(0.99 * (len(times) - 1))] * 1000
+        for label, asking in (("same_region", "beijing"), ("cross_region", "tianjin")):
+            sizes, times = [], []
+            for licence_id in sample[:200]:
+                raw_bundle = build_licence_bundle(chain, licence_id, asking).to_bytes()
+                sizes.append(len(raw_bundle))
+                t0 = time.perf_counter()
+                offline = verify_licence_bundle(raw_bundle, world.genesis, asking_region=asking, licence_id=licence_id)
+                times.append(time.perf_counter() - t0)
+                if offline.verdict.verdict.value != "valid":
+                    raise RuntimeError(f"offline verdict for {licence_id}: {offline.verdict.to_json()}")
+            times.sort()
+            results[f"bundle_{label}_bytes_max"] = max(sizes)
+            results[f"bundle_{label}_offline_ms_median"] = statistics.median(times) * 1000
+            results[f"bundle_{label}_offline_ms_p99"] = times[int(0.99 * (len(times) - 1))] * 1000
 
         say("compacting the store to measure bytes per licence ...")
         kv.compact()
@@ -213,8 +215,10 @@ def main() -> None:
     targets = {
         "execution_to_raw_verify_ratio": (">=", 0.6),
         "stored_bytes_per_licence": ("<=", 1536),
-        "bundle_bytes_max": ("<=", 4096),
-        "bundle_verify_ms_p99": ("<=", 2.0),
+        "bundle_same_region_bytes_max": ("<=", 4096),
+        "bundle_cross_region_bytes_max": ("<=", 4096),
+        "bundle_same_region_offline_ms_p99": ("<=", 2.0),
+        "bundle_cross_region_offline_ms_p99": ("<=", 2.0),
     }
     say("\nresults")
     for key, value in results.items():

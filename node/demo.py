@@ -30,6 +30,8 @@ from ledger.crypto import read_private_key
 from ledger.document import EnterpriseHolder, write_document
 from ledger.governance import read_org
 from ledger.ids import complete_uscc
+from ledger.licence_bundle import build_licence_bundle, verify_licence_bundle
+from ledger.licences import list_index
 from ledger.kv import Prefixed
 from ledger.state import FLAT_PREFIX
 from ledger.store import LevelKV
@@ -78,7 +80,7 @@ def run_demo(dir: Path, blocks: int, txs_per_block: int, now: datetime, console:
         if read_org(state, departments[0].client.uscc) is None:
             _seed(network, departments, local, clock, console)
         for dept in departments:
-            dept.serial = sum(1 for _ in kv.iterate(b"idx/issuer/" + dept.client.uscc.encode() + b"/"))
+            dept.serial = len(list_index(kv, "issuer", dept.client.uscc))
         documents = dir / "documents"
         with progress() as bar:
             task = bar.add_task("issuing licences", total=blocks, detail="")
@@ -89,6 +91,30 @@ def run_demo(dir: Path, blocks: int, txs_per_block: int, now: datetime, console:
                 bar.update(task, advance=1, detail=f"height {local.chain.height}, {len(pending.block.txs)} licences")
         tip = local.chain.tip
         console.print(f"committed heights {start + 1}..{tip.height}; the log holds {tip.log_size} transactions; holder documents in {documents}")
+        _prove_across_regions(local.chain, departments[0], dir, console)
+
+
+def _prove_across_regions(chain: Chain, dept: Department, dir: Path, console: Console) -> None:
+    """Write a proof bundle of the newest licence of the first region as another region asks
+    for it, and check it the way that region would: offline, against the genesis alone."""
+    regions = [r.name for r in chain.genesis.regions]
+    issued = list_index(chain.kv, "issuer", dept.client.uscc)
+    if not issued or len(regions) < 2:
+        return
+    asking, licence_id = regions[1], issued[-1]
+    bundle = build_licence_bundle(chain, licence_id, asking).to_bytes()
+    out = dir / "bundles"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{licence_id}.{asking}.json"
+    path.write_bytes(bundle)
+    offline = verify_licence_bundle(bundle, chain.genesis, asking_region=asking, licence_id=licence_id)
+    table = Table(title=f"{asking} checks {licence_id} offline ({len(bundle):,}-byte bundle, height {offline.proven.height}): {offline.verdict.verdict.value}")
+    for column in ("check", "outcome", "detail"):
+        table.add_column(column)
+    for check in offline.verdict.to_json()["checks"]:  # type: ignore[union-attr]
+        table.add_row(check["name"], check["outcome"], check["detail"])
+    console.print(table)
+    console.print(f"bundle written to {path}; check it yourself: eledger verify-bundle {path} --trust {dir / GENESIS_FILE} --region {asking}")
 
 
 class _BlockClock:
