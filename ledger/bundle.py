@@ -1,11 +1,12 @@
 """Proof bundles: state entries at one committed height, checkable offline (docs/spec/proofs.md).
 
-A bundle carries a block header, the commit certificate stored for it and, for each requested
-state key, its value (or absence) with a sparse Merkle proof against the header's state root.
-`build_bundle` reads them from a `Chain`; `verify_bundle` checks a bundle against nothing but a
-trusted genesis and returns what it proves. Verification is generic over state entries: what a
-record *means* is decided by the domain rules over the verified entries (a `VerifiedBundle` is a
-read-only KV reader); ledger/licence_bundle.py does so for licences with `verify_licence`.
+A bundle carries a block header, a quorum of the precommits stored for it (named by genesis
+validator names: `Precommits`) and, for each requested state key, its value (or absence) with a
+sparse Merkle proof against the header's state root. `build_bundle` reads them from a `Chain`;
+`verify_bundle` checks a bundle against nothing but a trusted genesis and returns what it
+proves. Verification is generic over state entries: what a record *means* is decided by the
+domain rules over the verified entries (a `VerifiedBundle` is a read-only KV reader);
+ledger/licence_bundle.py does so for licences with `verify_licence`.
 
 Never reads the clock, opens files or touches the network; never trusts a field of the bundle
 that the genesis, a signature or a hash does not vouch for.
@@ -20,20 +21,21 @@ from types import MappingProxyType
 
 from ledger.block import Header
 from ledger.chain import Chain
-from ledger.commit import Commit
+from ledger.commit import MAX_ROUND, Commit, CommitSig
+from ledger.crypto import SIGNATURE_SIZE, Signature
 from ledger.encoding import decode, encode
 from ledger.errors import EncodingError, LedgerError, ProofError, StoreError, ValidationError
-from ledger.fields import expect_keys, expect_object, get_bytes, get_list
+from ledger.fields import expect_keys, expect_object, get_bytes, get_int, get_list
 from ledger.genesis import Genesis
 from ledger.kv import Prefixed
 from ledger.smt import MAX_KEY_BYTES, MAX_PROOF_BYTES, MAX_VALUE_BYTES, SparseMerkleTree, StateProof, verify_proof
 from ledger.state import SMT_PREFIX
-from ledger.validators import ValidatorSet
+from ledger.validators import MAX_VALIDATORS, NAME_RE, ValidatorSet
 
-FORMAT = "eledger-bundle/2"
+FORMAT = "eledger-bundle/3"
 MAX_BUNDLE_BYTES = 64 * 1024
 MAX_ENTRIES = 64
-_FIELDS = ("format", "genesis_hash", "header", "commit", "validator_proofs", "entries")
+_FIELDS = ("format", "header", "commit", "entries")
 
 
 @dataclass(frozen=True)
@@ -70,24 +72,84 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class Precommits:
+    """The commit certificate of a bundle's header in the bundle's form (§2): the round and, by
+    genesis validator name, each precommit's 64-byte signature value. The height and block hash
+    are the header's and each signature's suite is its validator key's, so none is repeated.
+
+    `signatures` are sorted by name, without repeats (canonical JSON objects are)."""
+
+    round: int
+    signatures: tuple[tuple[str, bytes], ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {"round": self.round, "signatures": dict(self.signatures)}
+
+    @classmethod
+    def from_json(cls, obj: object, where: str) -> Precommits:
+        """Parse the bundle's `commit` (§2); raises ValidationError naming the field."""
+        obj = expect_object(obj, where)
+        expect_keys(obj, where, ("round", "signatures"))
+        round_ = get_int(obj, "round", where, minimum=0, maximum=MAX_ROUND)
+        sigs = expect_object(obj["signatures"], f"{where}.signatures")
+        if len(sigs) > MAX_VALIDATORS:
+            raise ValidationError(f"{where}.signatures has {len(sigs)} members; at most {MAX_VALIDATORS}", code="validation.length", field=f"{where}.signatures")
+        for name in sigs:
+            if not NAME_RE.fullmatch(name):
+                raise ValidationError(f"{where}.signatures: {name[:40]!r} is not a validator name", code="validation.format", field=f"{where}.signatures")
+        return cls(round_, tuple((name, get_bytes(sigs, name, f"{where}.signatures", size=SIGNATURE_SIZE)) for name in sorted(sigs)))
+
+    @classmethod
+    def of(cls, commit: Commit, validators: ValidatorSet) -> Precommits:
+        """`commit` named against `validators`. Raises StoreError "store.corrupt_commit" when a
+        signer is not in the set or signed in another suite than its key's (a stored commit of
+        a header naming that set never does)."""
+        named = []
+        for sig in commit.signatures:
+            validator = validators.get(sig.validator)
+            if validator is None:
+                why = f"a precommit of key {sig.validator.hex()[:16]}, which is no genesis validator's"
+            elif sig.signature.suite is not validator.public_key.suite:
+                why = f"a {sig.signature.suite.value} precommit of {validator.name}, whose key is {validator.public_key.suite.value}"
+            else:
+                named.append((validator.name, sig.signature.value))
+                continue
+            raise StoreError(f"the stored commit of block {commit.height} carries {why}", code="store.corrupt_commit", height=commit.height)
+        return cls(commit.round, tuple(sorted(named)))
+
+    def to_commit(self, header: Header, validators: ValidatorSet) -> Commit:
+        """The commit certificate these precommits make for `header` under `validators`.
+
+        Raises ValidationError "commit.unknown_validator" for a name outside the set."""
+        by_name = {v.name: v for v in validators}
+        sigs = []
+        for name, value in self.signatures:
+            validator = by_name.get(name)
+            if validator is None:
+                raise ValidationError(
+                    f"bundle.commit.signatures: {name!r} is not a validator of the trusted genesis",
+                    code="commit.unknown_validator", field=f"bundle.commit.signatures.{name}",
+                )
+            sigs.append(CommitSig(validator.key_id, Signature(validator.public_key.suite, value)))
+        return Commit(header.height, self.round, header.hash(), tuple(sorted(sigs, key=lambda s: s.validator)))
+
+
+@dataclass(frozen=True)
 class Bundle:
     """A parsed bundle (§2). Parsing checks form only; `verify_bundle` checks meaning.
 
     `entries` are sorted by key, without repeats (checked by `from_json`; `build_bundle` makes them so).
     """
 
-    genesis_hash: bytes
     header: Header
-    commit: Commit
+    commit: Precommits
     entries: tuple[Entry, ...]
 
     def to_json(self) -> dict[str, object]:
         return {
             "format": FORMAT,
-            "genesis_hash": self.genesis_hash,
             "header": self.header.to_json(),
             "commit": self.commit.to_json(),
-            "validator_proofs": [],
             "entries": [e.to_json() for e in self.entries],
         }
 
@@ -113,10 +175,9 @@ class Bundle:
     def from_json(cls, obj: object) -> Bundle:
         """Parse a decoded bundle (§2, §3 step 2).
 
-        Raises ValidationError: "bundle.unsupported_format", "bundle.validator_change_unsupported"
-        (a non-empty `validator_proofs`), "bundle.no_entries", "bundle.too_many_entries",
-        "bundle.entries_unsorted", "bundle.duplicate_entry", the `validation.*` codes of
-        ledger.fields naming the field, and the form errors of Header and Commit;
+        Raises ValidationError: "bundle.unsupported_format" (checked first), "bundle.no_entries",
+        "bundle.too_many_entries", "bundle.entries_unsorted", "bundle.duplicate_entry", the
+        `validation.*` codes of ledger.fields naming the field, and the form errors of Header;
         ProofError for an entry's proof that is not in strict compact form (state.md §8).
         """
         where = "bundle"
@@ -129,18 +190,8 @@ class Bundle:
                 code="bundle.unsupported_format", field="bundle.format",
             )
         expect_keys(obj, where, _FIELDS)
-        validator_proofs = obj["validator_proofs"]
-        if not isinstance(validator_proofs, list):
-            raise ValidationError("bundle.validator_proofs must be a list", code="validation.type", field="bundle.validator_proofs")
-        if validator_proofs:
-            raise ValidationError(
-                "bundle carries validator-set change proofs; this verifier trusts only the genesis "
-                "validator set and cannot follow changes yet",
-                code="bundle.validator_change_unsupported", field="bundle.validator_proofs",
-            )
-        genesis_hash = get_bytes(obj, "genesis_hash", where, size=32)
         header = Header.from_json(obj["header"], "bundle.header")
-        commit = Commit.from_json(obj["commit"], "bundle.commit")
+        commit = Precommits.from_json(obj["commit"], "bundle.commit")
         items = get_list(obj, "entries", where, max_items=MAX_BUNDLE_BYTES)
         if not items:
             raise ValidationError("bundle proves no entries", code="bundle.no_entries", field="bundle.entries")
@@ -152,7 +203,7 @@ class Bundle:
                 raise ValidationError(f"bundle.entries[{i}] repeats the key of the entry before it", code="bundle.duplicate_entry", field=f"bundle.entries[{i}].key")
             if entries[i].key < entries[i - 1].key:
                 raise ValidationError(f"bundle.entries[{i}] is out of order; entries are sorted by key bytes", code="bundle.entries_unsorted", field=f"bundle.entries[{i}].key")
-        return cls(genesis_hash, header, commit, entries)
+        return cls(header, commit, entries)
 
 
 @dataclass(frozen=True)
@@ -185,10 +236,12 @@ def build_bundle(chain: Chain, keys: Sequence[bytes], height: int | None = None)
     """A bundle proving `keys` (1..MAX_ENTRIES, repeats ignored) at committed `height` (default: the tip).
 
     Raises ValidationError "bundle.no_entries", "bundle.too_many_entries", "bundle.unknown_height"
-    (not a committed height ≥ 1), "bundle.too_large" (the result would exceed MAX_BUNDLE_BYTES) and
-    the `smt.key_*` codes for a malformed key; StoreError "store.missing_block",
-    "store.missing_commit", "store.corrupt_block", "store.corrupt_value" (a state value that is not
-    a canonical JSON object) and the `smt.*` store errors if the store is damaged.
+    (not a committed height ≥ 1), "bundle.validator_change_unsupported" (the block names another
+    validator set than the genesis one: no verifier of this format could check it),
+    "bundle.too_large" (the result would exceed MAX_BUNDLE_BYTES) and the `smt.key_*` codes for a
+    malformed key; StoreError "store.missing_block", "store.missing_commit", "store.corrupt_block",
+    "store.corrupt_commit", "store.corrupt_value" (a state value that is not a canonical JSON
+    object) and the `smt.*` store errors if the store is damaged.
     """
     unique = sorted(set(keys))
     if not unique:
@@ -205,10 +258,17 @@ def build_bundle(chain: Chain, keys: Sequence[bytes], height: int | None = None)
     if commit is None:
         raise StoreError(f"the store lacks the commit of block {h}", code="store.missing_commit", height=h)
     header = _read_header(chain, h, commit)
+    validators = chain.genesis.validators
+    if header.validators_hash != validators.hash():
+        raise ValidationError(
+            f"block {h} names a validator set other than the genesis set; this bundle format cannot prove it",
+            code="bundle.validator_change_unsupported", field="height", height=h,
+        )
+    precommits = Precommits.of(quorum_of(commit, validators), validators)
     root = header.state_root
     tree = SparseMerkleTree(Prefixed(chain.kv, SMT_PREFIX))
     entries = tuple(Entry(key, _stored_object(key, tree.get(root, key)), tree.prove(root, key)) for key in unique)
-    bundle = Bundle(chain.genesis.hash, header, quorum_of(commit, chain.genesis.validators), entries)
+    bundle = Bundle(header, precommits, entries)
     size = len(bundle.to_bytes())
     if size > MAX_BUNDLE_BYTES:
         raise ValidationError(
@@ -270,10 +330,10 @@ def verify_bundle(bundle: bytes | Mapping[str, object] | Bundle, genesis: Genesi
 
     Raises, at the first failed check: ValidationError "bundle.too_large" and EncodingError for
     bytes that are not a bundle's canonical JSON; the form errors of `Bundle.from_json`;
-    ValidationError "bundle.wrong_genesis", "bundle.wrong_chain", "bundle.time_before_genesis",
-    "bundle.genesis_link", "bundle.untrusted_validators", and the `commit.*` codes of
-    Commit.verify (unknown validator, bad signature, insufficient power, wrong block or height);
-    ProofError `proof.*` (with `field` naming the entry) for an entry the state root does not back.
+    ValidationError "bundle.wrong_chain", "bundle.time_before_genesis", "bundle.genesis_link",
+    "bundle.untrusted_validators", and the `commit.*` codes (a signer that is no genesis
+    validator, a bad signature, insufficient power); ProofError `proof.*` (with `field` naming
+    the entry) for an entry the state root does not back.
     """
     if isinstance(bundle, (bytes, bytearray)):
         parsed = Bundle.from_bytes(bytes(bundle))
@@ -285,11 +345,6 @@ def verify_bundle(bundle: bytes | Mapping[str, object] | Bundle, genesis: Genesi
         if size > MAX_BUNDLE_BYTES:
             raise ValidationError(f"bundle is {size} bytes; at most {MAX_BUNDLE_BYTES} are accepted", code="bundle.too_large", field="bundle", size=size, limit=MAX_BUNDLE_BYTES)
     header = parsed.header
-    if parsed.genesis_hash != genesis.hash:
-        raise ValidationError(
-            "bundle was made from another genesis than the trusted one", code="bundle.wrong_genesis",
-            field="bundle.genesis_hash", expected=genesis.hash.hex(), got=parsed.genesis_hash.hex(),
-        )
     if header.chain_id != genesis.chain_id:
         raise ValidationError(f"header is of chain {header.chain_id!r}, the trusted genesis is of {genesis.chain_id!r}", code="bundle.wrong_chain", field="bundle.header.chain_id")
     if header.time <= genesis.genesis_time:
@@ -299,22 +354,22 @@ def verify_bundle(bundle: bytes | Mapping[str, object] | Bundle, genesis: Genesi
     validators = genesis.validators
     if header.validators_hash != validators.hash():
         raise ValidationError(
-            "header names a validator set other than the genesis set (no change proofs given)",
+            "header names a validator set other than the trusted genesis set: the bundle is of another chain, "
+            "or of a later validator set (this format carries no change proofs)",
             code="bundle.untrusted_validators", field="bundle.header.validators_hash",
             expected=validators.hash().hex(), got=header.validators_hash.hex(),
         )
-    block_hash = header.hash()
-    parsed.commit.verify(genesis.chain_id, validators, header.height, block_hash)
+    commit = parsed.commit.to_commit(header, validators)
+    commit.verify(genesis.chain_id, validators, header.height, commit.block_hash)
     for i, entry in enumerate(parsed.entries):
         try:
             verify_proof(header.state_root, entry.key, entry.value, entry.proof)
         except ProofError as exc:
             where = f"bundle.entries[{i}]"
             raise ProofError(f"{where}: {exc}", code=exc.code, **{**exc.fields, "field": where, "key": entry.key}) from exc
-    signers = tuple(v.name for v in (validators.get(s.validator) for s in parsed.commit.signatures) if v is not None)
+    signers = tuple(v.name for v in (validators.get(s.validator) for s in commit.signatures) if v is not None)
     return VerifiedBundle(
-        chain_id=header.chain_id, height=header.height, time=header.time, block_hash=block_hash,
+        chain_id=header.chain_id, height=header.height, time=header.time, block_hash=commit.block_hash,
         state_root=header.state_root, signers=signers,
         entries=MappingProxyType({e.key: e.value for e in parsed.entries}),
     )
-

@@ -1,10 +1,13 @@
 """The proof bundle of one licence verdict (docs/spec/proofs.md §7, domain.md §9.3).
 
-`licence_bundle_keys` names the state keys a verification of one licence reads, present or
-absent; `build_licence_bundle` proves exactly those at one committed height; and
-`verify_licence_bundle` checks such a bundle against a trusted genesis alone and judges the
-licence with `ledger.verify.verify_licence` over the verified entries. There is one verdict:
-this module only chooses keys and composes the generic bundle with it.
+`licence_bundle_keys` names the state keys a verdict on one licence needs proven, present or
+absent: the record, its issuer's organisation (whose region decides recognition) and, across
+regions, the recognition rule. Neither `region/` (the asking region is checked against the
+trusted genesis) nor the seal and signer key records (the checks execution ran on them before
+writing the record are certified by the record itself) are carried. `build_licence_bundle` proves exactly those keys at one
+committed height; `verify_licence_bundle` checks such a bundle against a trusted genesis alone
+and judges the licence with `ledger.verify.verify_licence` over the verified entries. There is
+one verdict: this module only chooses keys and composes the generic bundle with it.
 
 Never reads the clock, opens files or touches the network; never judges a licence itself.
 """
@@ -20,12 +23,10 @@ from ledger.document import LicenceDocument
 from ledger.errors import ValidationError
 from ledger.genesis import Genesis
 from ledger.governance import org_key, read_org, recognition_key
-from ledger.identity import key_state_key
 from ledger.ids import parse_licence_id
 from ledger.kv import KVReader
 from ledger.licences import PREFIX as LICENCE_PREFIX
 from ledger.licences import licence_key, read_licence
-from ledger.seals import SealSignature, seal_key
 from ledger.validators import NAME_RE
 from ledger.verify import StateAt, Verdict, verify_licence
 
@@ -47,27 +48,26 @@ def _region_key(asking_region: object) -> bytes:
 
 
 def licence_bundle_keys(reader: KVReader, licence_id: str, asking_region: str) -> list[bytes]:
-    """The state keys (sorted) that `verify_licence` reads to judge `licence_id` for
-    `asking_region` over the state `reader` (domain.md §9.3): `region/<asking_region>`,
-    `lic/<id>` and, when the record exists, `org/<issuer>`, `seal/<seal id>`,
-    `id/key/<signer key id>` of its seal signature and, when the issuer's organisation is of
-    another region, `recog/<asking_region>/<issuer region>/<type>`. A key is listed whether or
-    not it holds a value, so that a bundle of these keys proves every absence the verdict uses.
+    """The state keys (sorted) a bundle must prove for `verify_licence` to judge `licence_id`
+    for `asking_region` as it would over the full state `reader` (domain.md §9.3): `lic/<id>`
+    and, when the record exists, `org/<issuer>` (its region decides `recognised`) and, when that
+    organisation is of another region, `recog/<asking_region>/<issuer region>/<type>`. A key is
+    listed whether or not it holds a value, so that a bundle of these keys proves every absence
+    the verdict uses. `region/<asking_region>` is not listed (the verifier takes regions from
+    the genesis), nor the seal and signer key records (the record certifies their checks).
 
     Precondition: `reader` knows the whole state (e.g. `StateAt`), not a partial one. Raises
     ValidationError "verify.bad_region", "verify.unknown_region" (the state has no such
     region: no bundle could be judged for it) and the `ids.*` codes for a malformed id.
     """
     text = parse_licence_id(licence_id, "licence_id").text
-    region = _region_key(asking_region)
-    if reader.get(region) is None:
+    if reader.get(_region_key(asking_region)) is None:
         raise ValidationError(f"{asking_region} is not a region of this chain", code="verify.unknown_region", field="asking_region")
-    keys = [region, licence_key(text)]
+    keys = [licence_key(text)]
     record = read_licence(reader, text)
     if record is not None:
         issuer, type_code = record["issuer"], record["type"]
-        sig = SealSignature.from_json(record["seal_signature"], "record.seal_signature")
-        keys += [org_key(issuer), seal_key(sig.seal_id), key_state_key(sig.signer)]  # type: ignore[arg-type]
+        keys.append(org_key(issuer))  # type: ignore[arg-type]
         org = read_org(reader, issuer)  # type: ignore[arg-type]
         if org is not None and org["region"] != asking_region:
             keys.append(recognition_key(asking_region, org["region"], type_code))  # type: ignore[arg-type]
@@ -76,8 +76,8 @@ def licence_bundle_keys(reader: KVReader, licence_id: str, asking_region: str) -
 
 def build_licence_bundle(chain: Chain, licence_id: str, asking_region: str, height: int | None = None) -> Bundle:
     """A bundle proving the keys of `licence_bundle_keys` for `licence_id` and `asking_region`
-    at committed `height` (default: the tip), so that `verify_licence_bundle` gives the verdict
-    the full state of that height gives.
+    at committed `height` (default: the tip), over which `verify_licence_bundle` gives every
+    check the outcome the full state of that height gives (proofs.md §7).
 
     Raises ValidationError "bundle.unknown_height" (not a committed height ≥ 1), what
     `licence_bundle_keys` raises, and what `build_bundle` raises for a damaged store.
@@ -100,8 +100,9 @@ def verify_licence_bundle(
     bundle's block time) over the verified entries with `verify_licence` (domain.md §9). With
     neither an id nor a document, the licence is the bundle's only `lic/` entry.
 
-    A licence the bundle does not prove enough about gets an indeterminate verdict, never an
-    error. Raises ValidationError "verify.bad_region", "verify.unknown_region" (not a region of
+    The asking region is checked against the genesis, the only source of regions (no
+    transaction writes `region/` keys). A licence the bundle does not prove enough about gets
+    an indeterminate verdict, never an error. Raises ValidationError "verify.bad_region", "verify.unknown_region" (not a region of
     the genesis; checked before the bundle), "verify.nothing_presented" (no licence named and
     the bundle carries not exactly one), every error of `verify_bundle` for a bundle that does
     not verify, and the misuse errors of `verify_licence`.

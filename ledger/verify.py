@@ -4,8 +4,10 @@
 or as the document the holder presents) valid here, at this time? It runs every check of §9 in
 a fixed order over one state (`StateAt`: the state committed at a height; or any reader, e.g. a
 verified proof bundle) and reports each as passed, failed, undecided or not applicable, with the
-recognition rule that applied. A licence that fails a check is a verdict, not an error: only
-misuse (nothing presented, a malformed id, an unknown region) raises.
+recognition rule that applied. Over a reader that proves the record but not the issuer, seal or
+signer key records, the checks execution ran before writing the record pass as certified by its
+presence (§9.3). A licence that fails a check is a verdict, not an error: only misuse (nothing
+presented, a malformed id, an unknown region) raises.
 
 Pure: it reads state only through the reader and never reads the clock (the time asked about is
 a parameter). It never puts a person's name or ID number into a verdict.
@@ -43,6 +45,9 @@ CHECK_NAMES = (
 #: Codes by which a reader says its state does not tell the value of a key (§9.3): a verified
 #: proof bundle (ledger.bundle.VerifiedBundle) raises this for a key it carries no proof for.
 UNPROVEN_CODES = frozenset({"bundle.key_not_proven"})
+
+#: §4 seal checks that read `seal/<seal id>` or `id/key/<signer>`, in seal_checks' order.
+_SEAL_STATE_CHECKS = ("seal.registered", "seal.owner", "seal.valid_at_signing", "seal.signer_allowed", "seal.signer_key", "seal.signature")
 
 _STATUS_NAMES = {
     Status.VALID: "有效", Status.SUSPENDED: "暂扣", Status.REVOKED: "吊销",
@@ -187,10 +192,9 @@ def verify_licence(
         report.add(_document_matches(record, document))
         report.add(_holder_matches(record, document))
     org = _lookup(read_org, reader, record["issuer"])  # type: ignore[arg-type]
-    report.add(_issuer_authorised(record, org))
-    seal = _seal_checks(reader, chain_id, record)
-    report.checks += _seal_summary(record, seal)
-    seal = seal if isinstance(seal, list) else []
+    report.add(_issuer_authorised(record, org, height))
+    seal, certified = _seal_checks(reader, chain_id, record, height)
+    report.checks += _seal_summary(record, seal, certified, height)
     report.add(_status(record))
     report.add(_within_validity(record, at_time))
     report.add(_latest_version(record))
@@ -296,12 +300,20 @@ def _holder_matches(record: Mapping[str, object], document: LicenceDocument) -> 
     return Check(name, False, "the document's name, ID number and salt do not reproduce the recorded holder commitment")
 
 
-def _issuer_authorised(record: Mapping[str, object], org: dict[str, object] | None | _Unproven) -> Check:
+def _by_execution(record: Mapping[str, object], height: int | None) -> str:
+    """The detail of a check passed because the record is proven (§9.3): execution ran it
+    against the state of the block that wrote the record and writes no record that fails it."""
+    certified = "the state at hand holds the record" if height is None else f"the commit of height {height} certifies the record"
+    return f"checked by the validators when the record was made at {record['issued_at']} ({certified})"
+
+
+def _issuer_authorised(record: Mapping[str, object], org: dict[str, object] | None | _Unproven, height: int | None) -> Check:
     """§9.1: the issuing organisation is admitted and holds the type in this state (grants are
-    never withdrawn, §3); its active status and the grant at issue were checked by execution."""
+    never withdrawn, §3); its active status and the grant at issue were checked by execution.
+    Passes as certified by the record when the reader cannot tell `org/<issuer>` (§9.3)."""
     name, uscc, type_code = "issuer_authorised", record["issuer"], record["type"]
     if isinstance(org, _Unproven):
-        return Check(name, None, str(org))
+        return Check(name, True, f"{uscc} active and holding type {type_code}: {_by_execution(record, height)}")
     if org is None:
         return Check(name, False, f"no organisation {uscc} is admitted in this state")
     if type_code not in org["licence_types"]:  # type: ignore[operator]
@@ -313,26 +325,40 @@ def _issuer_authorised(record: Mapping[str, object], org: dict[str, object] | No
     ))
 
 
-def _seal_checks(reader: KVReader, chain_id: str, record: Mapping[str, object]) -> list[Check] | _Unproven:
+def _seal_checks(reader: KVReader, chain_id: str, record: Mapping[str, object], height: int | None) -> tuple[list[Check], bool]:
     """The §4 checks of the record's seal signature over the recorded document hash, judged for a
-    record made at `issued_at` (a later seal or key revocation does not count against it)."""
+    record made at `issued_at` (a later seal or key revocation does not count against it), and
+    whether those reading state were taken as certified by the record instead of judged.
+
+    When the reader cannot tell `seal/<seal id>` or `id/key/<signer>`, every check that reads
+    them passes as certified by the record (§9.3); `seal.document_hash`, which reads no state,
+    is still judged."""
     sig = SealSignature.from_json(record["seal_signature"], "record.seal_signature")
     document_hash = b64decode(record["document_hash"], field="record.document_hash")  # type: ignore[arg-type]
-    return _lookup(lambda: seal_checks(reader, chain_id, sig, document_hash, owner=record["issuer"], at_time=record["issued_at"]))  # type: ignore[arg-type]
+    judged = _lookup(lambda: seal_checks(reader, chain_id, sig, document_hash, owner=record["issuer"], at_time=record["issued_at"]))  # type: ignore[arg-type]
+    if not isinstance(judged, _Unproven):
+        return judged, False
+    certified = _by_execution(record, height)
+    checks = [Check(name, True, certified) for name in _SEAL_STATE_CHECKS]
+    same = sig.document_hash == document_hash
+    checks.insert(_SEAL_STATE_CHECKS.index("seal.signer_key"), Check(
+        "seal.document_hash", same, "the signature is over the presented document" if same else "the signature is over another document hash",
+    ))
+    return checks, True
 
 
-def _seal_summary(record: Mapping[str, object], seal: list[Check] | _Unproven) -> list[Check]:
+def _seal_summary(record: Mapping[str, object], seal: list[Check], certified: bool, height: int | None) -> list[Check]:
     """seal_valid (every seal check but the signature) and signature_valid (seal.signature)."""
-    if isinstance(seal, _Unproven):
-        return [Check("seal_valid", None, str(seal)), Check("signature_valid", None, str(seal))]
     policy = [c for c in seal if c.name != "seal.signature"]
     signature = next(c for c in seal if c.name == "seal.signature")
     failed = next((c for c in policy if c.ok is False), None) or next((c for c in policy if c.ok is None), None)
+    sig = record["seal_signature"]
     if failed is not None:
         state = "failed" if failed.ok is False else "undecided"
         summary = Check("seal_valid", failed.ok, f"{failed.name} {state}: {failed.detail}")
+    elif certified:
+        summary = Check("seal_valid", True, f"seal {sig['seal_id']} of {record['issuer']} at signing time {sig['signing_time']}: {_by_execution(record, height)}")  # type: ignore[index]
     else:
-        sig = record["seal_signature"]
         summary = Check("seal_valid", True, (
             f"seal {sig['seal_id']} of {record['issuer']} sealed the recorded document at {sig['signing_time']}: registered,"  # type: ignore[index]
             f" valid and the signer allowed and its key valid then, and not revoked before the record was made at {record['issued_at']}"

@@ -20,15 +20,14 @@ from ledger.anchors import anchor_key
 import ledger.governance  # noqa: F401  (registers the governance kinds)
 import ledger.licences  # noqa: F401  (registers the licence kinds)
 import ledger.seals  # noqa: F401  (registers the seal kinds)
-from ledger.bundle import MAX_BUNDLE_BYTES, MAX_ENTRIES, Bundle, Entry, build_bundle, quorum_of, verify_bundle
+from ledger.bundle import MAX_BUNDLE_BYTES, MAX_ENTRIES, Bundle, Entry, Precommits, build_bundle, quorum_of, verify_bundle
 from ledger.commit import make_commit, sign_precommit
-from ledger.crypto import PrivateKey, Signature
+from ledger.crypto import PrivateKey
 from ledger.encoding import b64decode, b64encode, decode, encode
 from ledger.errors import EncodingError, LedgerError, ProofError, StoreError, ValidationError
 from ledger.execute import TxKind, register
 from ledger.identity import Role
 from ledger.ids import complete_uscc, format_licence_id
-from ledger.licence_bundle import licence_bundle_keys
 from ledger.licences import licence_key
 from ledger.seals import SealSignature
 from ledger.smt import StateProof
@@ -37,6 +36,7 @@ from ledger.validators import Validator, ValidatorSet
 from ledger.verify import Outcome, StateAt, verify_licence
 
 from .conftest import GENESIS_TIME, make_net
+from .test_verify import Recording
 
 DOCS = [hashlib.sha256(b"bundle test document %d" % i).digest() for i in range(3)]
 ABSENT = anchor_key(hashlib.sha256(b"never anchored").digest())
@@ -112,10 +112,25 @@ def test_bundle_at_an_earlier_height_proves_the_state_of_that_height(net, chain)
     assert verified.get(anchor_key(DOCS[1])) is None  # anchored only at height 2
 
 
-def test_build_bundle_carries_three_of_four_precommits_and_the_full_commit_verifies_too(net, chain, bundle):
+def test_build_bundle_carries_three_of_four_precommits_by_validator_name(net, chain, bundle):
     stored = chain.commit(2)
-    assert len(stored.signatures) == 4 and bundle.commit.signatures == stored.signatures[:3]
-    assert len(verify_bundle(mutated(bundle, commit=stored), net.genesis).signers) == 4
+    names = {v.key_id: v.name for v in net.genesis.validators}
+    assert len(stored.signatures) == 4 and bundle.commit.round == stored.round
+    assert dict(bundle.commit.signatures) == {names[s.validator]: s.signature.value for s in stored.signatures[:3]}
+    assert list(bundle.commit.signatures) == sorted(bundle.commit.signatures)
+    assert decode(bundle.to_bytes())["commit"] == {"round": stored.round, "signatures": {n: b64encode(v) for n, v in bundle.commit.signatures}}
+    assert bundle.commit.to_commit(bundle.header, net.genesis.validators) == dataclasses.replace(stored, signatures=stored.signatures[:3])
+    full = Precommits.of(stored, net.genesis.validators)
+    assert len(verify_bundle(mutated(bundle, commit=full), net.genesis).signers) == 4
+
+
+def test_precommits_of_a_commit_outside_the_genesis_set_is_store_damage(net, chain):
+    stored = chain.commit(2)
+    h = chain.header(2)
+    stranger = make_commit(2, stored.round, h.hash(), [*stored.signatures, sign_precommit(PrivateKey.generate(), h.chain_id, 2, stored.round, h.hash())])
+    with pytest.raises(StoreError) as err:
+        Precommits.of(stranger, net.genesis.validators)
+    assert err.value.code == "store.corrupt_commit" and err.value.height == 2
 
 
 def test_quorum_of_keeps_the_fewest_signatures_of_most_power_in_key_order():
@@ -182,17 +197,24 @@ def test_proof_of_another_absent_key_does_not_prove_this_one_absent(net, chain, 
 
 
 def test_tampered_state_root_breaks_the_commit(net, bundle):
-    assert code_of(with_header(bundle, state_root=hashlib.sha256(b"x").digest()), net.genesis) == "commit.wrong_block"
+    assert code_of(with_header(bundle, state_root=hashlib.sha256(b"x").digest()), net.genesis) == "commit.bad_signature"
 
 
 # -- forged commits --------------------------------------------------------------------------
 
 
+def _signed_by(keys: list[PrivateKey], names: list[str], header) -> Precommits:
+    sigs = [sign_precommit(k, header.chain_id, header.height, 0, header.hash()).signature.value for k in keys]
+    return Precommits(0, tuple(sorted(zip(names, sigs))))
+
+
 def test_commit_signed_by_non_validators_fails(net, bundle):
-    h = bundle.header
     strangers = [PrivateKey.generate() for _ in range(4)]
-    forged = make_commit(h.height, 0, h.hash(), [sign_precommit(k, h.chain_id, h.height, 0, h.hash()) for k in strangers])
-    assert code_of(mutated(bundle, commit=forged), net.genesis) == "commit.unknown_validator"
+    with pytest.raises(ValidationError) as err:
+        verify_bundle(mutated(bundle, commit=_signed_by(strangers, ["mallory-1", "mallory-2", "mallory-3", "mallory-4"], bundle.header)), net.genesis)
+    assert (err.value.code, err.value.field) == ("commit.unknown_validator", "bundle.commit.signatures.mallory-1")
+    under_their_names = _signed_by(strangers, [v.name for v in net.genesis.validators], bundle.header)
+    assert code_of(mutated(bundle, commit=under_their_names), net.genesis) == "commit.bad_signature"
 
 
 def test_commit_with_too_little_power_fails(net, bundle):
@@ -200,16 +222,23 @@ def test_commit_with_too_little_power_fails(net, bundle):
     with pytest.raises(ValidationError) as err:
         verify_bundle(mutated(bundle, commit=commit), net.genesis)
     assert err.value.code == "commit.insufficient_power" and (err.value.power, err.value.total) == (2, 4)
+    assert code_of(mutated(bundle, commit=Precommits(0, ())), net.genesis) == "commit.insufficient_power"
 
 
 @pytest.mark.parametrize("index", [0, 2])
 def test_commit_with_a_flipped_signature_fails(net, bundle, index):
     sigs = list(bundle.commit.signatures)
-    value = bytearray(sigs[index].signature.value)
+    value = bytearray(sigs[index][1])
     value[10] ^= 0x01
-    sigs[index] = dataclasses.replace(sigs[index], signature=Signature(sigs[index].signature.suite, bytes(value)))
+    sigs[index] = (sigs[index][0], bytes(value))
     commit = dataclasses.replace(bundle.commit, signatures=tuple(sigs))
     assert code_of(mutated(bundle, commit=commit), net.genesis) == "commit.bad_signature"
+
+
+def test_a_signature_moved_to_another_validators_name_fails(net, bundle):
+    (a, sig_a), (b, sig_b), rest = bundle.commit.signatures[0], bundle.commit.signatures[1], bundle.commit.signatures[2:]
+    swapped = dataclasses.replace(bundle.commit, signatures=((a, sig_b), (b, sig_a), *rest))
+    assert code_of(mutated(bundle, commit=swapped), net.genesis) == "commit.bad_signature"
 
 
 def test_commit_for_another_round_than_signed_fails(net, bundle):
@@ -233,14 +262,12 @@ def foreign():
 def test_bundle_of_another_genesis_fails_at_every_layer(net, foreign):
     other, bundle = foreign
     verify_bundle(bundle, other.genesis)
-    assert code_of(bundle, net.genesis) == "bundle.wrong_genesis"
-    relabelled = mutated(bundle, genesis_hash=net.genesis.hash)
-    assert code_of(relabelled, net.genesis) == "bundle.untrusted_validators"
-    linked = with_header(relabelled, validators_hash=net.genesis.validators.hash())
-    assert code_of(linked, net.genesis) == "commit.wrong_block"
-    h = linked.header
-    resigned = make_commit(h.height, 0, h.hash(), [sign_precommit(k, h.chain_id, h.height, 0, h.hash()) for k in other.validator_keys])
-    assert code_of(mutated(linked, commit=resigned), net.genesis) == "commit.unknown_validator"
+    assert [v.name for v in other.genesis.validators] == [v.name for v in net.genesis.validators]  # only the keys differ
+    assert code_of(bundle, net.genesis) == "bundle.untrusted_validators"
+    relabelled = with_header(bundle, validators_hash=net.genesis.validators.hash())
+    assert code_of(relabelled, net.genesis) == "commit.bad_signature"
+    resigned = mutated(relabelled, commit=_signed_by(other.validator_keys, [v.name for v in other.genesis.validators], relabelled.header))
+    assert code_of(resigned, net.genesis) == "commit.bad_signature"
 
 
 def test_header_of_another_chain_id_fails(net, bundle):
@@ -270,9 +297,18 @@ def _edit(bundle: Bundle, edit) -> dict:
     "edit, code",
     [
         (lambda o: o.update(format="eledger-bundle/1"), "bundle.unsupported_format"),
-        (lambda o: o.update(format="eledger-bundle/3"), "bundle.unsupported_format"),
+        (lambda o: o.update(format="eledger-bundle/2"), "bundle.unsupported_format"),
+        (lambda o: o.update(format="eledger-bundle/4"), "bundle.unsupported_format"),
         (lambda o: o.pop("format"), "bundle.unsupported_format"),
-        (lambda o: o.update(validator_proofs=[{"height": 5}]), "bundle.validator_change_unsupported"),
+        (lambda o: o.update(validator_proofs=[]), "validation.unknown_field"),
+        (lambda o: o.update(genesis_hash=o["header"]["previous_hash"]), "validation.unknown_field"),
+        (lambda o: o["commit"].update(height=2), "validation.unknown_field"),
+        (lambda o: o["commit"].pop("round"), "validation.missing_field"),
+        (lambda o: o["commit"].update(round=-1), "validation.range"),
+        (lambda o: o["commit"].update(signatures=[]), "validation.type"),
+        (lambda o: o["commit"]["signatures"].update(extra=b64encode(bytes(63))), "validation.length"),
+        (lambda o: o["commit"]["signatures"].update(extra={"suite": "p256", "value": ""}), "validation.type"),
+        (lambda o: o["commit"]["signatures"].update({"Beijing-1": b64encode(bytes(64))}), "validation.format"),
         (lambda o: o.update(entries=[]), "bundle.no_entries"),
         (lambda o: o.update(entries=o["entries"] * (MAX_ENTRIES // 3 + 1)), "bundle.too_many_entries"),
         (lambda o: o["entries"].reverse(), "bundle.entries_unsorted"),
@@ -344,6 +380,30 @@ def test_build_bundle_reports_a_missing_commit_as_store_damage(net):
     with pytest.raises(StoreError) as err:
         build_bundle(local.chain, [ABSENT])
     assert err.value.code == "store.missing_commit"
+
+
+def test_build_bundle_reports_a_stored_precommit_of_a_stranger_as_store_damage(net):
+    local = net.local()
+    local.produce([net.anchor()], GENESIS_TIME + 1000)
+    stored, h = local.chain.commit(1), local.chain.header(1)
+    stranger = sign_precommit(PrivateKey.generate(), h.chain_id, 1, stored.round, h.hash())
+    local.chain.kv.write({b"cmt/" + (1).to_bytes(8, "big"): make_commit(1, stored.round, h.hash(), [*stored.signatures, stranger]).to_bytes()})
+    with pytest.raises(StoreError) as err:
+        build_bundle(local.chain, [ABSENT])
+    assert err.value.code == "store.corrupt_commit"
+
+
+def test_build_bundle_refuses_a_block_of_another_validator_set(net):
+    """A block whose header names a set other than the genesis one (validator-set changes) cannot
+    be proven in this format: a verifier trusts only the genesis set (proofs.md §4)."""
+    local = net.local()
+    local.produce([net.anchor()], GENESIS_TIME + 1000)
+    header = dataclasses.replace(local.chain.header(1), validators_hash=hashlib.sha256(b"a later set").digest())
+    commit = make_commit(1, 0, header.hash(), [sign_precommit(k, header.chain_id, 1, 0, header.hash()) for k in net.validator_keys])
+    local.chain.kv.write({b"hdr/" + (1).to_bytes(8, "big"): encode(header.to_json()), b"cmt/" + (1).to_bytes(8, "big"): commit.to_bytes()})
+    with pytest.raises(ValidationError) as err:
+        build_bundle(local.chain, [ABSENT])
+    assert err.value.code == "bundle.validator_change_unsupported"
 
 
 def test_entry_json_round_trips(bundle):
@@ -455,9 +515,13 @@ def licences(net):
 
 
 def offline(chain, genesis, licence_id: str, *, height: int | None = None, at: int | None = None, keys=None):
-    """verify_licence over the verified bundle of `licence_id`'s §9.3 keys (or of `keys`) for Beijing."""
+    """verify_licence for Beijing over the verified bundle of every key a verification of
+    `licence_id` reads over the full state (or of `keys`)."""
     state = StateAt(chain, height)
-    keys = licence_bundle_keys(state, licence_id, "beijing") if keys is None else keys
+    if keys is None:
+        recording = Recording(state)
+        verify_licence(recording, chain_id=genesis.chain_id, at_time=state.time, asking_region="beijing", licence_id=licence_id)
+        keys = sorted(recording.keys)
     verified = verify_bundle(build_bundle(chain, keys, state.height).to_bytes(), genesis)
     return verify_licence(verified, chain_id=genesis.chain_id, at_time=verified.time if at is None else at, asking_region="beijing", licence_id=licence_id)
 
@@ -467,7 +531,7 @@ def _failed(verdict) -> list[str]:
 
 
 @pytest.mark.parametrize("licence_id", [VALID_ID, REVOKED_ID, UNKNOWN_ID, CHANGED_ID, CHANGED_V2])
-def test_a_full_bundle_gives_the_verdict_of_the_full_state(net, licences, licence_id):
+def test_a_bundle_of_every_key_read_gives_the_verdict_of_the_full_state(net, licences, licence_id):
     chain = licences
     proven = offline(chain, net.genesis, licence_id)
     direct = verify_licence(StateAt(chain), chain_id=net.genesis.chain_id, at_time=chain.tip.time, asking_region="beijing", licence_id=licence_id)

@@ -1,6 +1,7 @@
-"""ledger.licence_bundle: the keys a licence verdict reads (domain.md §9.3), the bundle proving
-them, and the offline verdict over it (proofs.md §7), which must equal the verdict over the full
-state, for licences issued through real blocks in one region and judged in each region."""
+"""ledger.licence_bundle: the keys a licence verdict needs proven (domain.md §9.3), the bundle
+proving them, and the offline verdict over it (proofs.md §7), whose every check must have the
+outcome it has over the full state (the record certifying what execution checked before writing
+it), for licences issued through real blocks in one region and judged in each region."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from ledger.encoding import decode, encode
 from ledger.errors import LedgerError, ValidationError
 from ledger.licence_bundle import build_licence_bundle, licence_bundle_keys, verify_licence_bundle
 from ledger.licences import licence_key
-from ledger.verify import Outcome, StateAt
+from ledger.verify import CHECK_NAMES, Outcome, StateAt, Verdict
 
 from .test_governance import Ledger, grant, uscc
 from .test_seals import seal_body
@@ -51,6 +52,13 @@ def scene(net) -> Scene:
     return Scene(ledger, dept, doc, person, missing)
 
 
+#: Checks the licence record certifies over a bundle (domain.md §9.3): same outcome, other detail.
+CERTIFIED = ("seal_valid", "signature_valid")
+#: Key prefixes a verification reads that a licence bundle does not carry: regions come from the
+#: genesis; the seal and the signer key are certified by the record.
+NOT_CARRIED = (b"region/", b"seal/", b"id/key/")
+
+
 def recorded_keys(scene: Scene, region: str, **presented) -> list[bytes]:
     """The keys verify_licence actually reads over the full state."""
     recording = Recording(StateAt(scene.ledger.local.chain))
@@ -58,15 +66,37 @@ def recorded_keys(scene: Scene, region: str, **presented) -> list[bytes]:
     return sorted(recording.keys)
 
 
+def certified(height: int, record) -> str:
+    return f"checked by the validators when the record was made at {record['issued_at']} (the commit of height {height} certifies the record)"
+
+
+def assert_same_outcomes(offline: Verdict, direct: Verdict) -> None:
+    """Every check has the outcome it has over the full state; details differ only where the
+    record certifies the check, and then say so."""
+    shown, full = offline.to_json(), direct.to_json()
+    assert {k: v for k, v in shown.items() if k not in ("checks", "seal_checks")} == {k: v for k, v in full.items() if k not in ("checks", "seal_checks")}
+    assert [(c["name"], c["ok"], c["outcome"]) for c in shown["checks"]] == [(c["name"], c["ok"], c["outcome"]) for c in full["checks"]]
+    assert [(c["name"], c["ok"]) for c in shown["seal_checks"]] == [(c["name"], c["ok"]) for c in full["seal_checks"]]
+    for mine, theirs in zip(shown["checks"], full["checks"]):
+        assert (mine["detail"] == theirs["detail"]) is (mine["name"] not in CERTIFIED or offline.record is None), mine["name"]
+    if offline.record is not None:
+        assert all(c.detail.endswith(certified(offline.height, offline.record)) for c in offline.checks if c.name in CERTIFIED)
+        assert [c.detail == certified(offline.height, offline.record) for c in offline.seal_checks] == [c.name != "seal.document_hash" for c in offline.seal_checks]
+
+
 @pytest.mark.parametrize("region", ["beijing", "tianjin", "hebei"])
 @pytest.mark.parametrize("which", ["doc", "person", "missing"])
-def test_licence_bundle_keys_are_exactly_the_keys_a_verification_reads(scene, region, which):
+def test_licence_bundle_keys_are_the_keys_read_less_regions_seals_and_signer_keys(scene, region, which):
     doc = getattr(scene, which)
     keys = licence_bundle_keys(StateAt(scene.ledger.local.chain), doc.licence.id, region)
-    assert keys == recorded_keys(scene, region, licence_id=doc.licence.id) == recorded_keys(scene, region, document=doc)
-    assert keys == sorted(keys) and f"region/{region}".encode() in keys and licence_key(doc.licence.id) in keys
-    expected = 2 if which == "missing" else 5 if region == "beijing" else 6
+    read = recorded_keys(scene, region, licence_id=doc.licence.id)
+    assert read == recorded_keys(scene, region, document=doc)
+    assert keys == [k for k in read if not k.startswith(NOT_CARRIED)] and keys == sorted(keys)
+    assert keys[0] == licence_key(doc.licence.id)
+    expected = 1 if which == "missing" else 2 if region == "beijing" else 3
     assert len(keys) == expected
+    if which != "missing":
+        assert keys[1] == f"org/{scene.dept.uscc}".encode()
 
 
 def test_licence_bundle_keys_include_an_absent_recognition_rule(scene):
@@ -91,15 +121,27 @@ def test_licence_bundle_keys_refuse_misuse(scene):
 
 
 @pytest.mark.parametrize("region", ["beijing", "tianjin", "hebei"])
-def test_the_offline_verdict_equals_the_verdict_over_the_full_state(net, scene, region):
+def test_the_offline_verdict_has_the_outcomes_of_the_verdict_over_the_full_state(net, scene, region):
     ledger = scene.ledger
     for doc in (scene.doc, scene.person, scene.missing):
         bundle = build_licence_bundle(ledger.local.chain, doc.licence.id, region)
         assert [e.key for e in bundle.entries] == licence_bundle_keys(StateAt(ledger.local.chain), doc.licence.id, region)
         for presented in ({"licence_id": doc.licence.id}, {"document": doc}):
             result = verify_licence_bundle(bundle.to_bytes(), net.genesis, asking_region=region, **presented)
-            assert result.verdict.to_json() == verify(ledger, region=region, **presented).to_json()
+            assert_same_outcomes(result.verdict, verify(ledger, region=region, **presented))
             assert (result.proven.height, result.proven.time) == (ledger.local.chain.height, ledger.time)
+
+
+def test_the_record_certifies_the_seal_and_signer_checks_and_the_issuer_is_still_judged(net, scene):
+    chain = scene.ledger.local.chain
+    verdict = verify_licence_bundle(build_licence_bundle(chain, scene.doc.licence.id, "beijing"), net.genesis, asking_region="beijing").verdict
+    assert verdict.verdict is Outcome.VALID and [c.name for c in verdict.checks if c.ok] == [n for n in CHECK_NAMES if n not in verdict.not_applicable]
+    sig = verdict.record["seal_signature"]
+    assert verdict.check("seal_valid").detail == f"seal {sig['seal_id']} of {scene.dept.uscc} at signing time {sig['signing_time']}: {certified(chain.height, verdict.record)}"
+    assert verdict.check("signature_valid").detail == certified(chain.height, verdict.record)
+    assert verdict.check("seal_valid").detail.startswith(f"seal {scene.dept.seal_id} of ")
+    assert verdict.check("issuer_authorised").detail.startswith(f"{scene.dept.uscc} (北京市某区市场监督管理局) of region beijing is admitted and holds type {T}")
+    assert next(c for c in verdict.seal_checks if c.name == "seal.document_hash").detail == "the signature is over the presented document"
 
 
 def test_offline_verdicts_by_region_and_status(net, scene):
@@ -112,7 +154,10 @@ def test_offline_verdicts_by_region_and_status(net, scene):
     tianjin = offline(scene.doc, "tianjin")
     assert tianjin.verdict is Outcome.VALID and tianjin.recognition["as_type"] == T_TJ
     hebei = offline(scene.doc, "hebei")
-    assert (hebei.verdict, failed(hebei)) == (Outcome.INVALID, ["recognised"])  # the rule's absence is proven
+    assert (hebei.verdict, failed(hebei)) == (Outcome.INVALID, ["recognised"])
+    rule = f"recog/hebei/beijing/{T}".encode()
+    proven = verify_licence_bundle(build_licence_bundle(chain, scene.doc.licence.id, "hebei"), net.genesis, asking_region="hebei").proven
+    assert rule in proven.entries and proven.get(rule) is None  # the rule's absence is proven, not assumed
     revoked = offline(scene.person, "beijing")
     assert (revoked.verdict, failed(revoked)) == (Outcome.INVALID, ["status"]) and revoked.check("holder_matches").ok
     assert failed(offline(scene.missing, "beijing")) == ["on_ledger"]
@@ -123,6 +168,16 @@ def test_a_bundle_for_one_region_is_indeterminate_for_another_that_needs_a_rule(
     verdict = verify_licence_bundle(bundle, net.genesis, asking_region="tianjin").verdict
     assert (verdict.verdict, failed(verdict)) == (Outcome.INDETERMINATE, [])
     assert verdict.check("recognised").detail == f"cannot be decided: the state at hand does not prove recog/tianjin/beijing/{T}"
+
+
+def test_a_bundle_without_the_issuer_leaves_recognition_undecided_in_every_region(net, scene):
+    """The issuer's region decides `recognised`; nothing but `org/<issuer>` proves it."""
+    only_record = build_bundle(scene.ledger.local.chain, [licence_key(scene.doc.licence.id)])
+    for region in ("beijing", "tianjin"):
+        verdict = verify_licence_bundle(only_record, net.genesis, asking_region=region).verdict
+        assert (verdict.verdict, failed(verdict)) == (Outcome.INDETERMINATE, [])
+        assert verdict.check("recognised").detail == f"cannot be decided: the state at hand does not prove org/{scene.dept.uscc}"
+        assert verdict.check("issuer_authorised").ok and verdict.check("issuer_authorised").detail.endswith("certifies the record)")
 
 
 def test_verify_licence_bundle_judges_the_only_licence_at_the_block_time_by_default(net, scene):
@@ -175,6 +230,6 @@ def test_build_licence_bundle_refuses_an_uncommitted_height(scene, height):
 
 def test_build_licence_bundle_at_a_height_before_the_issue_proves_the_licence_absent(net, scene):
     bundle = build_licence_bundle(scene.ledger.local.chain, scene.doc.licence.id, "beijing", height=1)
-    assert [e.key for e in bundle.entries] == [b"lic/" + scene.doc.licence.id.encode(), b"region/beijing"]
+    assert [e.key for e in bundle.entries] == [b"lic/" + scene.doc.licence.id.encode()]
     assert bundle.entries[0].value is None
     assert failed(verify_licence_bundle(bundle, net.genesis, asking_region="beijing").verdict) == ["on_ledger"]

@@ -20,7 +20,6 @@ from ledger.encoding import b64encode, decode, encode
 from ledger.errors import ValidationError
 from ledger.ids import format_licence_id
 from ledger.licences import issue_body, licence_key, version_body
-from ledger.state import FLAT_PREFIX
 from ledger.verify import CHECK_NAMES, Outcome, StateAt, Verdict, verify_licence
 
 from .test_governance import Ledger, grant, type_code, uscc
@@ -339,23 +338,68 @@ def test_a_verified_bundle_gives_the_same_verdict_or_an_indeterminate_one(world)
     recording = Recording(StateAt(chain))
     direct = verify(ledger, document=doc, region="tianjin", reader=recording)
     assert direct.verdict is Outcome.VALID
+    lic, org, rule = licence_key(doc.licence.id), f"org/{dept.uscc}".encode(), f"recog/tianjin/beijing/{T}".encode()
     assert recording.keys == {  # §9.3: the keys a verification reads
-        licence_key(doc.licence.id), f"org/{dept.uscc}".encode(), f"seal/{dept.seal_id}".encode(),
-        b"id/key/" + dept.key.public_key.key_id, b"region/tianjin", f"recog/tianjin/beijing/{T}".encode(),
+        lic, org, f"seal/{dept.seal_id}".encode(), b"id/key/" + dept.key.public_key.key_id, b"region/tianjin", rule,
     }
     full = verify_bundle(build_bundle(chain, sorted(recording.keys)).to_bytes(), genesis)
     offline = verify(ledger, document=doc, region="tianjin", reader=full)
     assert offline.to_json() == direct.to_json()
-    partial = verify_bundle(build_bundle(chain, [licence_key(doc.licence.id)]).to_bytes(), genesis)
+    partial = verify_bundle(build_bundle(chain, [lic]).to_bytes(), genesis)
     unsure = verify(ledger, document=doc, region="tianjin", reader=partial)
     assert unsure.verdict is Outcome.INDETERMINATE and failed(unsure) == []
-    assert [c.name for c in unsure.checks if c.ok is None] == ["issuer_authorised", "seal_valid", "signature_valid", "commitment", "recognised"]
-    assert unsure.check("issuer_authorised").detail == f"cannot be decided: the state at hand does not prove org/{dept.uscc}"
-    only_seal = verify_bundle(build_bundle(chain, [licence_key(doc.licence.id), f"seal/{dept.seal_id}".encode()]).to_bytes(), genesis)
-    key_id = b64encode(dept.key.public_key.key_id)
-    assert verify(ledger, licence_id=doc.licence.id, reader=only_seal).check("signature_valid").detail == f"cannot be decided: the state at hand does not prove id/key/{key_id}"
+    assert [c.name for c in unsure.checks if c.ok is None] == ["commitment", "recognised"] and unsure.not_applicable == {"commitment"}
+    assert unsure.check("recognised").detail == f"cannot be decided: the state at hand does not prove org/{dept.uscc}"
+    certified = f"checked by the validators when the record was made at {unsure.record['issued_at']} (the commit of height {chain.height} certifies the record)"
+    assert unsure.check("issuer_authorised").detail == f"{dept.uscc} active and holding type {T}: {certified}"
+    assert unsure.check("signature_valid").detail == certified and all(c.ok for c in unsure.seal_checks)
+    no_rule = verify(ledger, document=doc, region="tianjin", reader=verify_bundle(build_bundle(chain, [lic, org]).to_bytes(), genesis))
+    assert no_rule.verdict is Outcome.INDETERMINATE and no_rule.check("recognised").detail == f"cannot be decided: the state at hand does not prove {rule.decode()}"
+    enough = verify(ledger, document=doc, region="tianjin", reader=verify_bundle(build_bundle(chain, [lic, org, rule]).to_bytes(), genesis))
+    assert enough.verdict is Outcome.VALID and enough.check("issuer_authorised") == direct.check("issuer_authorised")
+    assert enough.check("signature_valid").detail == certified and enough.recognition == direct.recognition
     nothing = verify(ledger, licence_id=doc.licence.id, reader=verify_bundle(build_bundle(chain, [b"region/beijing"]).to_bytes(), genesis))
     assert (nothing.verdict, nothing.check("on_ledger").ok) == (Outcome.INDETERMINATE, None)
+
+
+class PartialState:
+    """A state that tells only some keys and says so for the others, as a verified bundle does."""
+
+    height = 42
+
+    def __init__(self, known: dict[bytes, bytes | None]) -> None:
+        self.known = known
+
+    def get(self, key: bytes) -> bytes | None:
+        if key not in self.known:
+            raise ValidationError("not proven", code="bundle.key_not_proven", key=key)
+        return self.known[key]
+
+
+def test_the_record_certifies_only_the_checks_execution_ran_before_writing_it(world):
+    """Over a partial state, issuer, seal and signer checks pass as certified by the record;
+    status, validity, version, holder, document and the seal signature's document hash are
+    still judged from the record itself (here one the ledger would never hold)."""
+    ledger, dept = world
+    doc = make_doc(ledger, dept, 12)
+    issue(ledger, dept, doc)
+    ledger.accept(ledger.signed(dept.key, "licence.suspend", {"id": doc.licence.id, "reason": "inspection"}))
+    record = decode(ledger.state.get(licence_key(doc.licence.id)))
+    other_hash = b64encode(bytes(32))
+    forged = {**record, "seal_signature": {**record["seal_signature"], "document_hash": other_hash}, "valid_from": "2026-01-02"}
+    reader = PartialState({licence_key(doc.licence.id): encode(forged), f"org/{dept.uscc}".encode(): ledger.state.get(f"org/{dept.uscc}".encode())})
+    verdict = verify(ledger, document=doc, reader=reader)
+    assert failed(verdict) == ["seal_valid", "status", "within_validity"]
+    assert verdict.check("seal_valid").detail == "seal.document_hash failed: the signature is over another document hash"
+    assert verdict.check("signature_valid").detail.endswith("(the commit of height 42 certifies the record)")
+    assert [c.name for c in verdict.seal_checks if c.detail.startswith("checked by the validators")] == [
+        "seal.registered", "seal.owner", "seal.valid_at_signing", "seal.signer_allowed", "seal.signer_key", "seal.signature",
+    ]
+    assert verdict.check("issuer_authorised").detail.startswith(f"{dept.uscc} (北京市某区市场监督管理局) of region beijing is admitted")
+    assert verdict.check("document_matches").ok and verdict.check("holder_matches").ok
+    without_org = verify(ledger, document=doc, reader=PartialState({licence_key(doc.licence.id): encode(record)}))
+    assert failed(without_org) == ["status"] and without_org.check("recognised").ok is None
+    assert without_org.check("issuer_authorised").detail.startswith(f"{dept.uscc} active and holding type {T}: checked by the validators")
 
 
 # -- misuse ----------------------------------------------------------------------------------------
