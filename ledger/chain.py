@@ -3,9 +3,10 @@
 `Chain` builds blocks (for a proposer), validates and executes blocks (for every validator,
 block sync and audit), and commits a block with its commit certificate as one atomic, synced
 write batch (DESIGN §8): block, commit, transaction index, log nodes, state nodes, flat state and
-the new tip. Execution is immediate: the header carries the roots after its own transactions.
-Layout of the keys: docs/spec/blocks.md §6. Never writes anything outside `commit_block` and the
-one-time genesis initialisation.
+the new tip; with a retention window, also the block's stale list and the pruning of the state
+that left the window (blocks.md §6, state.md §6.4). Execution is immediate: the header carries
+the roots after its own transactions. Layout of the keys: docs/spec/blocks.md §6. Never writes
+anything outside `commit_block` and the one-time genesis initialisation.
 """
 
 from __future__ import annotations
@@ -23,13 +24,15 @@ from ledger.genesis import Genesis
 from ledger.identity import NO_EXPIRY, Identity, Role, key_state_key
 from ledger.kv import KVStore, Overlay, Prefixed
 from ledger.merkle import MerkleLog
-from ledger.smt import EMPTY_ROOT, NodeCache
-from ledger.state import FLAT_PREFIX, State
+from ledger.smt import EMPTY_ROOT, NodeCache, SparseMerkleTree
+from ledger.state import FLAT_PREFIX, STATE_PREFIX, State
 from ledger.tx import Tx
 from ledger.validators import ValidatorSet
 
 GENESIS_KEY = b"meta/genesis"
 TIP_KEY = b"meta/tip"
+PRUNED_KEY = b"meta/pruned"
+STALE_PREFIX = b"stale/"
 BLOCK_PREFIX = b"blk/"
 HEADER_PREFIX = b"hdr/"
 COMMIT_PREFIX = b"cmt/"
@@ -75,15 +78,28 @@ class Pending:
     block: Block
     overlay: Overlay
     rejected: list[Rejected]
+    stale: bytes = b""
 
 
 class Chain:
     """The ledger of one node. Opening an empty store initialises it from `genesis`; opening a
-    store made from another genesis raises StoreError "store.genesis_mismatch"."""
+    store made from another genesis raises StoreError "store.genesis_mismatch".
 
-    def __init__(self, kv: KVStore, genesis: Genesis) -> None:
+    `retain_heights` (blocks.md §6.1): None keeps the state of every height (audit replays,
+    archives); an integer R >= 0 keeps the states of the last R + 1 heights, tip included: when
+    height h is committed, the state nodes that only heights below h - R used are deleted in
+    the same batch, and reading those states raises StoreError "state.pruned". Raises
+    ValidationError "store.retain_heights_invalid" for anything else."""
+
+    def __init__(self, kv: KVStore, genesis: Genesis, *, retain_heights: int | None = None) -> None:
+        if retain_heights is not None and (isinstance(retain_heights, bool) or not isinstance(retain_heights, int) or retain_heights < 0):
+            raise ValidationError(
+                f"retain_heights must be None or an integer >= 0, not {retain_heights!r}",
+                code="store.retain_heights_invalid", field="retain_heights",
+            )
         self.kv = kv
         self.genesis = genesis
+        self.retain_heights = retain_heights
         stored = kv.get(GENESIS_KEY)
         if stored is None:
             self._initialise()
@@ -93,6 +109,8 @@ class Chain:
         if raw_tip is None:
             raise StoreError("store has a genesis but no tip record", code="store.no_tip")
         self.tip = Tip.from_bytes(raw_tip)
+        raw_pruned = kv.get(PRUNED_KEY)
+        self._oldest_state = 0 if raw_pruned is None else int.from_bytes(raw_pruned, "big")
         self._validators: ValidatorSet | None = None
         self._nodes = NodeCache()
 
@@ -101,6 +119,12 @@ class Chain:
     @property
     def height(self) -> int:
         return self.tip.height
+
+    @property
+    def oldest_state_height(self) -> int:
+        """The lowest height whose state can still be read and proven (0 until pruning starts;
+        every height from it to the tip is retained). Reads below it raise "state.pruned"."""
+        return self._oldest_state
 
     def validators(self) -> ValidatorSet:
         """The validator set for the next block (from state)."""
@@ -146,7 +170,7 @@ class Chain:
         """Execute `txs` (skipping those that fail) and make the next block. For a proposer."""
         self._check_time(time)
         overlay = Overlay(self.kv)
-        state = State(overlay, self.tip.state_root, self._nodes)
+        state = State(overlay, self.tip.state_root, self._nodes, version=self.tip.height + 1)
         ctx = Context(self.genesis.chain_id, self.tip.height + 1, time)
         limit = self.genesis.params.max_block_txs
         accepted, rejected = execute_txs(state, list(txs)[:limit], ctx, self.committed, strict=False)
@@ -168,7 +192,7 @@ class Chain:
             proposer=proposer,
             last_commit_hash=ZERO_HASH if last_commit is None else last_commit.hash(),
         )
-        return Pending(Block(header, tuple(accepted), last_commit), overlay, rejected)
+        return Pending(Block(header, tuple(accepted), last_commit), overlay, rejected, state.stale)
 
     def execute_block(self, block: Block, *, deferred: DeferredSignatures | None = None) -> Pending:
         """Check `block` as the next block and re-execute it; raises ValidationError naming the
@@ -196,7 +220,7 @@ class Chain:
         if block.last_commit is not None:
             block.last_commit.verify(self.genesis.chain_id, validators, tip.height, tip.hash)
         overlay = Overlay(self.kv)
-        state = State(overlay, tip.state_root, self._nodes)
+        state = State(overlay, tip.state_root, self._nodes, version=h.height)
         execute_txs(state, block.txs, Context(self.genesis.chain_id, h.height, h.time), self.committed, strict=True, deferred=deferred)
         log = self.log(overlay)
         for tx in block.txs:
@@ -204,7 +228,7 @@ class Chain:
         _expect_equal("log_size", h.log_size, log.size)
         _expect_equal("log_root", h.log_root, log.root())
         _expect_equal("state_root", h.state_root, state.commit())
-        return Pending(block, overlay, [])
+        return Pending(block, overlay, [], state.stale)
 
     def commit_block(self, pending: Pending, commit: Commit) -> None:
         """Verify `commit` for the pending block and write everything as one synced batch."""
@@ -221,11 +245,36 @@ class Chain:
             overlay.put(TX_INDEX_PREFIX + tx.id, h.height.to_bytes(8, "big") + index.to_bytes(4, "big"))
         tip = Tip(h.height, block.hash, h.time, h.state_root, h.log_size, h.log_root)
         overlay.put(TIP_KEY, tip.to_bytes())
+        oldest = self._prune(overlay, h.height, pending.stale)
         overlay.commit_to(self.kv, sync=True)
         self.tip = tip
+        self._oldest_state = oldest
         self._validators = None
 
     # -- internals -------------------------------------------------------------------------
+
+    def _prune(self, overlay: Overlay, height: int, stale: bytes) -> int:
+        """Record the stale list of `height` and prune every list that left the retention
+        window (blocks.md §6.1, state.md §6.4), into `overlay`; returns the new oldest state
+        height. Raises StoreError "smt.corrupt_stale_list" for a damaged stored list."""
+        if self.retain_heights is None:
+            return self._oldest_state
+        floor = height - self.retain_heights
+        if stale and floor < height:
+            overlay.put(height_key(STALE_PREFIX, height), stale)
+        if floor <= self._oldest_state:
+            return self._oldest_state
+        tree = SparseMerkleTree(Prefixed(overlay, STATE_PREFIX), cache=self._nodes)
+        for pruned in range(self._oldest_state + 1, floor + 1):
+            if pruned == height:
+                tree.prune(stale)
+                continue
+            raw = overlay.get(height_key(STALE_PREFIX, pruned))
+            if raw is not None:
+                tree.prune(raw)
+                overlay.delete(height_key(STALE_PREFIX, pruned))
+        overlay.put(PRUNED_KEY, floor.to_bytes(8, "big"))
+        return floor
 
     def _check_time(self, time: int) -> None:
         if time <= self.tip.time:
@@ -234,7 +283,7 @@ class Chain:
     def _initialise(self) -> None:
         g = self.genesis
         overlay = Overlay(self.kv)
-        state = State(overlay, EMPTY_ROOT)
+        state = State(overlay, EMPTY_ROOT, version=0)
         writes: dict[bytes, bytes | None] = {
             VALIDATORS_KEY: encode(g.validators.to_json()),
             PARAMS_KEY: encode(g.params.to_json()),

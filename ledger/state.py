@@ -1,13 +1,16 @@
-"""The authenticated state: a sparse Merkle map plus a flat index of its latest values.
+"""The authenticated state: a sparse Merkle map whose latest values are also readable flat.
 
 Every state entry lives in the sparse Merkle tree (ledger.smt, docs/spec/state.md), which gives
-the state root and membership / non-membership proofs at any committed root. Reading the latest
-value through the tree costs a walk of ~log2(n) nodes, so the latest values are also kept in a
-flat index (one KV entry per state key) updated in the same write batch; historical reads go
-through the tree. Writes are buffered and applied to the tree once per block (`commit`).
-Never read the flat index for a root other than the latest. A `NodeCache` shared across blocks
-(one per chain) keeps the tree's upper levels in memory; nodes are content-addressed, so a cached
-node is right for its hash whatever block produced it.
+the state root and membership / non-membership proofs at any retained root. The tree keeps each
+live key's value once, in its latest-value table (`st/` + key, state.md §6.3), which is also the
+flat index that execution reads in one lookup; a leaf holds its value inline only once the value
+is superseded, for the historical roots still retained. Writes are buffered and applied to the
+tree once per block (`commit`), as the block's version, and that batch's stale list is kept in
+`stale` for the chain to prune later (§6.4).
+
+Never write the flat index except through the tree, and never read it for a root other than the
+latest. A `NodeCache` shared across blocks (one per chain) keeps the tree's upper levels in
+memory.
 """
 
 from __future__ import annotations
@@ -16,20 +19,29 @@ from collections.abc import Mapping
 
 from ledger.kv import Overlay, Prefixed
 from ledger.smt import NodeCache, SparseMerkleTree
+from ledger.smt.nodes import LATEST_SPACE
 
-SMT_PREFIX = b"smt/"
-FLAT_PREFIX = b"st/"
+# The tree's store (state.md §6.1): nodes under `smt/`, roots under `smr/`, the pruned mark
+# `smp`, latest values under `st/`. SMT_PREFIX is the name readers of the tree use for it.
+STATE_PREFIX = b"s"
+SMT_PREFIX = STATE_PREFIX
+FLAT_PREFIX = STATE_PREFIX + LATEST_SPACE
 INDEX_PREFIX = b"idx/"
 
 
 class State:
-    """Latest state over an `Overlay` (whose changes the caller commits in one batch)."""
+    """Latest state over an `Overlay` (whose changes the caller commits in one batch).
 
-    def __init__(self, kv: Overlay, root: bytes, cache: NodeCache | None = None) -> None:
+    `version` is the version the next `commit` writes the tree as (a chain passes the block's
+    height; None: one more than the root's). Commit once per version."""
+
+    def __init__(self, kv: Overlay, root: bytes, cache: NodeCache | None = None, *, version: int | None = None) -> None:
         self._kv = kv
         self._flat = Prefixed(kv, FLAT_PREFIX)
-        self.tree = SparseMerkleTree(Prefixed(kv, SMT_PREFIX), cache=cache)
+        self.tree = SparseMerkleTree(Prefixed(kv, STATE_PREFIX), cache=cache, latest_values=True)
         self.root = root
+        self.version = version
+        self.stale = b""
         self._pending: dict[bytes, bytes | None] = {}
 
     def get(self, key: bytes) -> bytes | None:
@@ -51,13 +63,14 @@ class State:
                 self._kv.put(INDEX_PREFIX + key, value)
 
     def commit(self) -> bytes:
-        """Apply buffered changes to the tree and the flat index; returns the new state root."""
+        """Apply buffered changes to the tree (which updates the flat index); returns the new
+        state root and keeps the batch's stale list (SparseMerkleTree.prune) in `stale`.
+
+        Raises as SparseMerkleTree.write_version (e.g. ValidationError "smt.version_invalid"
+        when committed twice as one version)."""
         if self._pending:
-            self.root = self.tree.update(self.root, self._pending)
-            for key, value in self._pending.items():
-                if value is None:
-                    self._flat.delete(key)
-                else:
-                    self._flat.put(key, value)
+            update = self.tree.write_version(self.root, self._pending, version=self.version)
+            self.root = update.root
+            self.stale = update.stale_list()
             self._pending = {}
         return self.root

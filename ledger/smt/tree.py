@@ -1,36 +1,47 @@
-"""The sparse Merkle state map over a content-addressed node store (docs/spec/state.md §4–§6).
+"""The sparse Merkle state map over a store of versioned node instances (docs/spec/state.md §4–§6).
 
-`SparseMerkleTree` reads node records through a `ledger.kv` reader and writes new ones with
-`put` (an `Overlay`, or a `Prefixed` view of one, that the caller commits in its block's batch).
-A root names one immutable version of the map: `update` writes only new records and returns
-a new root, so every earlier root can still be read and proven. The tree never deletes or
-rewrites a record (a put only ever repeats the bytes already stored under that hash), never
-stores an empty subtree, and never commits, syncs or opens a store itself.
+`SparseMerkleTree` reads records through a `ledger.kv` reader and writes with `put` (an
+`Overlay`, or a `Prefixed` view of one, that the caller commits in its block's batch). A root
+names one version of the map. An update writes the changed paths as new instances of a new
+version and lists the instances it replaced (the stale list), so every earlier root stays
+readable and provable until the caller prunes that list (§6.4). The tree never commits, syncs or
+opens a store, and removes nothing except in `prune`.
 """
 
 from __future__ import annotations
 
 import hashlib
-from bisect import bisect_left
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from ledger.errors import StoreError, ValidationError
 from ledger.kv import KVReader, Prefixed
-from ledger.smt.hasher import (
-    DEPTH,
-    EMPTY_HASH,
-    EMPTY_ROOT,
-    HASH_SIZE,
-    LEAF_PREFIX,
-    NODE_PREFIX,
-    check_key,
-    check_value,
-    path_of,
+from ledger.smt.batch import apply_batch
+from ledger.smt.hasher import DEPTH, EMPTY_HASH, EMPTY_ROOT, HASH_SIZE, check_key, check_value, path_of
+from ledger.smt.nodes import (
+    EMPTY_KEY,
+    HEAD_SIZE,
+    LATEST_SPACE,
+    LEAF_TAG,
+    MAX_VERSION,
+    NODE_SPACE,
+    NODE_TAG,
+    PRUNED_KEY,
+    ROOT_ENTRY_SIZE,
+    ROOT_SPACE,
+    VERSION_KEY,
+    VERSION_SIZE,
+    NodeCache,
+    decode_stale_list,
+    encode_stale_list,
+    key_version,
+    leaf_value,
+    load_record,
+    too_deep,
 )
-from ledger.smt.nodes import HEAD_SIZE, LEAF_TAG, NODE_TAG, NodeCache, load_record
 from ledger.smt.proof import StateProof
 
-__all__ = ["EMPTY_ROOT", "SparseMerkleTree"]
+__all__ = ["EMPTY_ROOT", "SparseMerkleTree", "Update"]
 
 _sha256 = hashlib.sha256
 
@@ -46,58 +57,162 @@ def _check_root(root: object) -> bytes:
     return root
 
 
-def _corrupt(node: bytes, depth: int) -> StoreError:
-    return StoreError(
-        f"state node {node.hex()} lies deeper than {DEPTH} levels (damaged store)",
-        code="smt.corrupt_node",
-        node=node,
-        depth=depth,
-    )
+def _flatten(store: KVReader) -> tuple[KVReader, bytes]:
+    """The innermost store under any `Prefixed` views of `store`, and their joint prefix."""
+    prefix = b""
+    while isinstance(store, Prefixed):
+        prefix = store.prefix + prefix
+        store = store.inner
+    return store, prefix
+
+
+def _writer(target: KVReader, method: str) -> None:
+    if not callable(getattr(target, method, None)):
+        raise StoreError(
+            f"the state tree's store has no {method}(); give it an Overlay (or a Prefixed view of one)",
+            code="smt.read_only_store",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """One applied batch (§5.2, §6.4): the new `root`; the `version` its new instances were
+    written as; `retired`, the old root's hash and root entry when the batch replaced a
+    non-empty root (else None); `stale`, the node keys of the instances reachable from the old
+    root and not from the new one. `retired` is None and `stale` empty when nothing changed."""
+
+    root: bytes
+    version: int
+    retired: tuple[bytes, bytes] | None
+    stale: tuple[bytes, ...]
+
+    def stale_list(self) -> bytes:
+        """What `SparseMerkleTree.prune` takes to forget the old root: b"" if nothing."""
+        if self.retired is None and not self.stale:
+            return b""
+        return encode_stale_list(self.retired, self.stale)
 
 
 class SparseMerkleTree:
-    """The state map over `store` (must have `get`; `update` also needs `put`).
+    """The state map over `store` (must have `get`; updates also need `put`, pruning `delete`).
 
-    `cache` holds the upper internal nodes of the latest tree (§6); pass one `NodeCache` to
-    the trees built over successive block overlays, or every block starts cold. Reads go to
-    the cache first: a record is immutable, so a cached one is right for any store holding it.
+    `cache` holds the upper internal nodes of the latest tree (§6.5); pass one `NodeCache` to
+    the trees built over successive block overlays, or every block starts cold. With
+    `latest_values`, updates keep each live key's value once, in the latest-value table, not
+    in its leaf (§6.3); such a tree must be updated from its latest root only. Reads handle
+    both kinds of leaf whatever the flag.
     """
 
-    def __init__(self, store: KVReader, *, cache: NodeCache | None = None) -> None:
+    def __init__(self, store: KVReader, *, cache: NodeCache | None = None, latest_values: bool = False) -> None:
         self.store = store
         self.cache = cache if cache is not None else NodeCache()
+        self.latest_values = latest_values
+        # Every access goes straight to the innermost store (one concatenation, no wrappers).
+        self._base, self._prefix = _flatten(store)
+        self._nodes = self._prefix + NODE_SPACE
+        self._root: tuple[bytes, bytes, bytes] | None = None  # the last root looked up, its node key and entry
 
-    def _read(self, node: bytes, depth: int) -> bytes:
-        """The record of non-empty `node` found at `depth`, from the cache or the store."""
-        return self.cache.get(node) or self._load(node, depth)
+    # -- roots -----------------------------------------------------------------------------
 
-    def _load(self, node: bytes, depth: int) -> bytes:
-        """The record of non-empty `node` from the store, cached if internal and above the
-        cache's depth limit."""
-        record = load_record(self.store, node)
-        if depth < self.cache.max_depth and record[0] == NODE_TAG:
-            self.cache.add(node, record)
+    def root_version(self, root: bytes) -> int | None:
+        """The version of the instance `root` names (None for the empty root).
+
+        Raises ValidationError "smt.root_invalid"; StoreError "state.pruned" when the root is
+        not in the store and the store has been pruned (the root is older than the retention
+        window, or was never one of its roots), "smt.missing_node" when it is not and the store
+        was never pruned."""
+        key = self._root_key(_check_root(root))
+        return None if key == EMPTY_KEY else key_version(key)
+
+    def _root_key(self, root: bytes, *, fresh: bool = False) -> bytes:
+        """The node key of the instance `root` names (§6.2); remembers it with its entry."""
+        if root == EMPTY_HASH:
+            return EMPTY_KEY
+        memo = self._root
+        if memo is not None and memo[0] == root and not fresh:
+            return memo[1]
+        entry = self._base.get(self._prefix + ROOT_SPACE + root)
+        if entry is None:
+            self._root = None
+            if self._base.get(self._prefix + PRUNED_KEY) is not None:
+                raise StoreError(
+                    f"state root {root.hex()} is not retained: its state was pruned (older than the "
+                    "retention window) or never committed to this store",
+                    code="state.pruned",
+                    root=root,
+                )
+            raise StoreError(f"state root {root.hex()} is not in the store (unknown root)", code="smt.missing_node", node=root)
+        if len(entry) != ROOT_ENTRY_SIZE:
+            raise StoreError(f"the entry of state root {root.hex()} is malformed", code="smt.corrupt_node", node=root)
+        key = entry[:VERSION_SIZE] + root
+        self._root = (root, key, entry)
+        return key
+
+    def _recheck(self, root: bytes, used: bytes, error: StoreError) -> bytes:
+        """After `error` (a node missing under `root`, walked from instance `used`): raise
+        "state.pruned" if the root has gone meanwhile, return its current instance if that
+        changed (walk again), else re-raise `error` (damaged store)."""
+        key = self._root_key(root, fresh=True)
+        if key == used:
+            raise error
+        return key
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _read(self, key: bytes, depth: int) -> bytes:
+        """The record of non-empty instance `key` at `depth`, from the cache or the store
+        (cached if internal and above the cache's depth limit)."""
+        record = self.cache.get(key)
+        if record is None:
+            record = load_record(self._base, key, self._nodes)
+            if depth < self.cache.max_depth and record[0] == NODE_TAG:
+                self.cache.add(key, record)
         return record
 
     def get(self, root: bytes, key: bytes) -> bytes | None:
         """The value of `key` in the map named by `root`, or None if absent (§5.1).
 
-        Raises ValidationError for a malformed root or key, StoreError ("smt.missing_node",
-        "smt.corrupt_node") if the store lacks or garbles a node under `root`.
+        Raises ValidationError for a malformed root or key; StoreError "state.pruned" for a
+        root no longer retained (see `root_version`), "smt.missing_node", "smt.corrupt_node"
+        or "smt.value_mismatch" if the store lacks or garbles a node or value under `root`.
         """
         _check_root(root)
         path = path_of(check_key(key))
+        start = self._root_key(root)
+        while True:
+            try:
+                return self._get(start, path, key)
+            except StoreError as exc:
+                if exc.code != "smt.missing_node":
+                    raise
+                start = self._recheck(root, start, exc)
+
+    def _get(self, node: bytes, path: bytes, key: bytes) -> bytes | None:
         bits = int.from_bytes(path, "big")
-        node, depth = root, 0
-        while node != EMPTY_HASH:
+        depth = 0
+        while node != EMPTY_KEY:
             record = self._read(node, depth)
             if record[0] == LEAF_TAG:
-                return record[HEAD_SIZE:] if record[1:33] == path else None
+                if record[1:33] != path:
+                    return None
+                value = leaf_value(record)
+                return self._latest(key, record) if value is None else value
             if depth == DEPTH:
-                raise _corrupt(node, depth)
-            node = record[33:65] if (bits >> (255 - depth)) & 1 else record[1:33]
+                raise too_deep(node)
+            node = record[41:81] if (bits >> (255 - depth)) & 1 else record[1:41]
             depth += 1
         return None
+
+    def _latest(self, key: bytes, record: bytes) -> bytes:
+        """The value of a live leaf kept in the latest-value table (§6.3), checked against it."""
+        value = self._base.get(self._prefix + LATEST_SPACE + key)
+        if value is None or _sha256(value).digest() != record[33:HEAD_SIZE]:
+            raise StoreError(
+                f"the latest value of state key {key!r} does not match its leaf (damaged store)",
+                code="smt.value_mismatch",
+                key=key,
+            )
+        return value
 
     def prove(self, root: bytes, key: bytes) -> StateProof:
         """A proof of the membership or non-membership of `key` at `root` (§7.1).
@@ -109,156 +224,124 @@ class SparseMerkleTree:
         """
         _check_root(root)
         path = path_of(check_key(key))
+        start = self._root_key(root)
+        while True:
+            try:
+                return self._prove(start, path)
+            except StoreError as exc:
+                if exc.code != "smt.missing_node":
+                    raise
+                start = self._recheck(root, start, exc)
+
+    def _prove(self, node: bytes, path: bytes) -> StateProof:
         bits = int.from_bytes(path, "big")
         siblings: list[bytes] = []
-        node, depth = root, 0
-        while node != EMPTY_HASH:
+        depth = 0
+        while node != EMPTY_KEY:
             record = self._read(node, depth)
             if record[0] == LEAF_TAG:
                 if record[1:33] == path:
                     break
                 return StateProof(tuple(siblings), record[1:33], record[33:65])
             if depth == DEPTH:
-                raise _corrupt(node, depth)
+                raise too_deep(node)
             if (bits >> (255 - depth)) & 1:
-                siblings.append(record[1:33])
-                node = record[33:65]
+                siblings.append(record[9:41])
+                node = record[41:81]
             else:
-                siblings.append(record[33:65])
-                node = record[1:33]
+                siblings.append(record[49:81])
+                node = record[1:41]
             depth += 1
         return StateProof(tuple(siblings))
 
-    def update(self, root: bytes, changes: Mapping[bytes, bytes | None]) -> bytes:
+    # -- writing ---------------------------------------------------------------------------
+
+    def update(self, root: bytes, changes: Mapping[bytes, bytes | None], *, version: int | None = None) -> bytes:
         """Apply a batch of changes to the map named by `root` and return the new root (§5.2).
+        As `write_version`, for callers that do not prune."""
+        return self.write_version(root, changes, version=version).root
+
+    def write_version(self, root: bytes, changes: Mapping[bytes, bytes | None], *, version: int | None = None) -> Update:
+        """Apply a batch of changes to the map named by `root`, writing its new node instances
+        as `version` (default: one more than the last version written to the store, or 1), and
+        return the new root with the stale list (§5.2, §6.2, §6.4).
 
         `changes` maps keys to new values; None deletes (a no-op for an absent key). The batch
-        is applied as one: paths are sorted and the union of their paths rewritten once, so a
-        node shared by several changes is hashed once. New records are `put` into the store;
-        nothing is removed, so `root` stays readable. The result depends only on the map's
-        final contents. Raises ValidationError for a malformed root, key or value (before
-        anything is written; after a later error the store may hold records no root names:
-        drop the overlay), StoreError "smt.read_only_store" if the store has no `put`, and
-        StoreError as `get` does for missing or damaged nodes.
+        is applied as one: the union of the changed paths is rewritten once. Nothing is
+        removed, so `root` stays readable until its stale lists are pruned. A batch that
+        changes nothing returns `root` and writes nothing. Raises ValidationError for a
+        malformed root, key or value (before anything is written; after a later error the
+        store may hold records no root names: drop the overlay) and "smt.version_invalid" (not
+        an integer in 0..2^64-1 above the last version written); StoreError
+        "smt.read_only_store" if the store has no `put` (nor `delete`, with `latest_values`),
+        and StoreError as `get` does for missing or damaged nodes.
         """
         _check_root(root)
         if not changes:
-            return root
-        target = self.store
-        while isinstance(target, Prefixed):
-            target = target.inner
-        if not callable(getattr(target, "put", None)):
-            raise StoreError(
-                "the state tree's store has no put(); give it an Overlay (or a Prefixed view of one)",
-                code="smt.read_only_store",
-            )
+            return Update(root, self._version(root, version), None, ())
+        _writer(self._base, "put")
+        if self.latest_values:
+            _writer(self._base, "delete")
         items = []
         for key, value in changes.items():
             check_key(key)
             if value is not None:
                 check_value(value)
-            items.append((path_of(key), value))
+            items.append((path_of(key), key, value))
+        number = self._version(root, version)
         items.sort(key=lambda item: item[0])
-        return _apply_batch(self, self.store.put, items, root)
+        old = self._root_key(root)
+        retired = None if old == EMPTY_KEY else (root, self._root[2])  # type: ignore[index]
+        new, stale = apply_batch(self._base, self._prefix, self.cache, items, old, number, self.latest_values)
+        if new == old:
+            return Update(root, number, None, ())
+        self._base.put(self._prefix + VERSION_KEY, number.to_bytes(VERSION_SIZE, "big"))  # type: ignore[attr-defined]
+        new_root = new[VERSION_SIZE:]
+        if new != EMPTY_KEY:
+            entry = new[:VERSION_SIZE] + number.to_bytes(VERSION_SIZE, "big")
+            self._base.put(self._prefix + ROOT_SPACE + new_root, entry)  # type: ignore[attr-defined]
+            self._root = (new_root, new, entry)
+        return Update(new_root, number, retired, tuple(stale))
 
+    def _version(self, root: bytes, version: int | None) -> int:
+        """`version`, or the default, checked against the last version written (§6.2)."""
+        self._root_key(root)  # the root must be retained
+        raw = self._base.get(self._prefix + VERSION_KEY)
+        last = None if raw is None else int.from_bytes(raw, "big")
+        if version is None:
+            return (last or 0) + 1
+        if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= MAX_VERSION:
+            raise ValidationError(
+                f"a state version is an integer in 0..{MAX_VERSION}, not {version!r}", code="smt.version_invalid", field="version"
+            )
+        if last is not None and version <= last:
+            raise ValidationError(
+                f"version {version} is not above the last version written to this store, {last}",
+                code="smt.version_invalid",
+                field="version",
+                last_version=last,
+            )
+        return version
 
-def _apply_batch(
-    tree: SparseMerkleTree, put: Callable[[bytes, bytes], None], items: list[tuple[bytes, bytes | None]], root: bytes
-) -> bytes:
-    """One `update` (§5.2): rewrite the union of the sorted changes' paths under `root`.
+    def prune(self, stale_list: bytes) -> None:
+        """Forget the roots written before the batch whose `Update.stale_list()` this is
+        (§6.4): delete its stale node instances and, unless a later batch made that root the
+        root again, the retired root's entry; mark the store as pruned.
 
-    Changes are addressed by index into arrays sorted by path; the changes under a subtree at
-    depth d are a contiguous range [lo, hi), split at bit d by bisecting the paths as integers.
-    `sets[i]` counts the non-deleting changes before index i. The two recursions are closures
-    over these arrays: this is the hot loop, so records stay bytes and lookups stay local.
-    """
-    ints = [int.from_bytes(path, "big") for path, _ in items]
-    values = [value for _, value in items]
-    heads = [None if value is None else LEAF_PREFIX + path + _sha256(value).digest() for path, value in items]
-    sets = [0]
-    for value in values:
-        sets.append(sets[-1] + (value is not None))
-    cache = tree.cache
-    cache_get, cache_set, cache_drop, cache_depth = cache.get, cache.__setitem__, cache.pop, cache.max_depth
-    read, load = tree._read, tree._load
+        Precondition: the stale lists of the batches before that one were pruned first (or
+        are never to be), and nothing will read a root older than that batch's new root: those
+        raise "state.pruned" from now on. Raises StoreError "smt.read_only_store" if the store
+        has no `delete`, "smt.corrupt_stale_list" for bytes that are not a stale list."""
+        _writer(self._base, "delete")
+        if not stale_list:
+            return
+        retired, keys = decode_stale_list(stale_list)
+        store, nodes, roots = self._base, self._nodes, self._prefix + ROOT_SPACE
+        for key in keys:
+            store.delete(nodes + key)  # type: ignore[attr-defined]
+            self.cache.pop(key, None)
+        if retired is not None and store.get(roots + retired[0]) == retired[1]:
+            store.delete(roots + retired[0])  # type: ignore[attr-defined]
+        store.put(self._prefix + PRUNED_KEY, b"\x01")  # type: ignore[attr-defined]
+        self._root = None
 
-    def store_node(left: bytes, right: bytes, depth: int) -> bytes:
-        record = NODE_PREFIX + left + right
-        node = _sha256(record).digest()
-        put(node, record)
-        if depth < cache_depth:
-            cache_set(node, record)
-        return node
-
-    def build(depth: int, lo: int, hi: int, leaf_bits: int, leaf: bytes | None) -> bytes:
-        """The subtree at `depth` holding the set changes in [lo, hi) and, if `leaf` is not
-        None, the existing leaf `leaf` with path `leaf_bits` that the batch does not touch."""
-        total = sets[hi] - sets[lo] + (leaf is not None)
-        if total == 0:
-            return EMPTY_HASH
-        if total == 1:
-            if leaf is not None:
-                return leaf
-            i = bisect_left(sets, sets[lo] + 1, lo, hi + 1) - 1
-            node = _sha256(heads[i]).digest()
-            put(node, heads[i] + values[i])
-            return node
-        if depth == DEPTH:
-            raise ValidationError("two state keys share a 256-bit path", code="smt.path_collision")
-        shift = 255 - depth
-        mid = bisect_left(ints, ((ints[lo] >> shift) | 1) << shift, lo, hi)
-        if leaf is None:
-            left = build(depth + 1, lo, mid, 0, None)
-            right = build(depth + 1, mid, hi, 0, None)
-        elif (leaf_bits >> shift) & 1:
-            left = build(depth + 1, lo, mid, 0, None)
-            right = build(depth + 1, mid, hi, leaf_bits, leaf)
-        else:
-            left = build(depth + 1, lo, mid, leaf_bits, leaf)
-            right = build(depth + 1, mid, hi, 0, None)
-        return store_node(left, right, depth)
-
-    def merge(node: bytes, depth: int, lo: int, hi: int) -> tuple[bytes, bool]:
-        """Apply the changes [lo, hi) (non-empty) to the subtree `node` at `depth`; returns
-        the new subtree hash and whether it is a single (collapsed) leaf (§4)."""
-        if node == EMPTY_HASH:
-            return build(depth, lo, hi, 0, None), sets[hi] - sets[lo] == 1
-        record = cache_get(node) or load(node, depth)
-        if record[0] == LEAF_TAG:
-            leaf_bits = int.from_bytes(record[1:33], "big")
-            i = bisect_left(ints, leaf_bits, lo, hi)
-            if i < hi and ints[i] == leaf_bits:
-                # The batch rewrites or deletes this leaf's own key.
-                if hi - lo == 1 and heads[i] == record[:HEAD_SIZE]:
-                    return node, True
-                return build(depth, lo, hi, 0, None), sets[hi] - sets[lo] == 1
-            return build(depth, lo, hi, leaf_bits, node), sets[hi] == sets[lo]
-        if depth == DEPTH:
-            raise _corrupt(node, depth)
-        left, right = record[1:33], record[33:65]
-        shift = 255 - depth
-        mid = bisect_left(ints, ((ints[lo] >> shift) | 1) << shift, lo, hi)
-        new_left, left_is_leaf = merge(left, depth + 1, lo, mid) if lo < mid else (left, None)
-        new_right, right_is_leaf = merge(right, depth + 1, mid, hi) if mid < hi else (right, None)
-        if new_left == left and new_right == right:
-            return node, False
-        if depth < cache_depth:
-            cache_drop(node, None)  # superseded: the cache keeps the top of the latest tree
-        # §4: a subtree with exactly one leaf is that leaf; with none it is empty.
-        if new_left == EMPTY_HASH:
-            if new_right == EMPTY_HASH:
-                return EMPTY_HASH, False
-            if right_is_leaf is None:
-                right_is_leaf = read(new_right, depth + 1)[0] == LEAF_TAG
-            if right_is_leaf:
-                return new_right, True
-        elif new_right == EMPTY_HASH:
-            if left_is_leaf is None:
-                left_is_leaf = read(new_left, depth + 1)[0] == LEAF_TAG
-            if left_is_leaf:
-                return new_left, True
-        return store_node(new_left, new_right, depth), False
-
-    new_root = merge(root, 0, 0, len(items))[0]
-    cache.trim()
-    return new_root

@@ -3,12 +3,18 @@ import os
 
 import pytest
 
+from ledger.anchors import anchor_key
+from ledger.audit import audit_chain
 from ledger.block import Block
-from ledger.chain import Chain
+from ledger.chain import STALE_PREFIX, Chain
 from ledger.commit import make_commit, sign_precommit
 from ledger.errors import StoreError, ValidationError
-from ledger.kv import MemoryKV
+from ledger.kv import MemoryKV, Prefixed
+from ledger.smt import SparseMerkleTree, verify_proof
+from ledger.smt.nodes import NODE_SPACE
+from ledger.state import FLAT_PREFIX, SMT_PREFIX
 from ledger.tx import Tx
+from node.local import LocalNetwork
 
 from .conftest import GENESIS_TIME, make_net
 
@@ -121,3 +127,81 @@ def test_commit_block_requires_a_quorum_commit(net):
         chain.commit_block(pending, weak)
     assert err.value.code == "commit.insufficient_power"
     assert chain.height == 1
+
+
+@pytest.mark.parametrize("retain", [-1, True, 1.5, "3"])
+def test_retain_heights_must_be_none_or_a_non_negative_integer(net, retain):
+    with pytest.raises(ValidationError) as err:
+        Chain(MemoryKV(), net.genesis, retain_heights=retain)
+    assert err.value.code == "store.retain_heights_invalid"
+
+
+def _anchored_chain(net, kv, retain, blocks=8):
+    """A chain over `kv` keeping `retain` heights, with three anchors per block; returns it and
+    the anchor keys of each height."""
+    local = LocalNetwork(Chain(kv, net.genesis, retain_heights=retain), net.validator_keys)
+    keys_by_height: list[list[bytes]] = [[]]
+    for height in range(1, blocks + 1):
+        documents = [os.urandom(32) for _ in range(3)]
+        local.produce([net.anchor(document=doc) for doc in documents], GENESIS_TIME + 1000 * height)
+        keys_by_height.append([anchor_key(doc) for doc in documents])
+    return local.chain, keys_by_height
+
+
+def test_a_pruning_chain_keeps_its_window_whole_and_says_state_pruned_below_it(net):
+    kv = MemoryKV()
+    chain, keys_by_height = _anchored_chain(net, kv, retain=2)
+    assert chain.height == 8 and chain.oldest_state_height == 6
+    every_key = [key for keys in keys_by_height for key in keys]
+    tree = SparseMerkleTree(Prefixed(chain.kv, SMT_PREFIX))
+    for height in range(1, chain.height + 1):
+        root = chain.header(height).state_root
+        if height < chain.oldest_state_height:
+            with pytest.raises(StoreError) as err:
+                tree.get(root, every_key[0])
+            assert err.value.code == "state.pruned"
+            continue
+        anchored = {key for keys in keys_by_height[: height + 1] for key in keys}
+        for key in every_key:
+            value = tree.get(root, key)
+            assert (value is not None) == (key in anchored)
+            verify_proof(root, key, value, tree.prove(root, key))
+    assert sorted(int.from_bytes(key[len(STALE_PREFIX) :], "big") for key, _ in kv.iterate(STALE_PREFIX)) == [7, 8]
+    reopened = Chain(kv, net.genesis, retain_heights=2)
+    assert reopened.oldest_state_height == 6 and reopened.validators() == net.genesis.validators
+    assert audit_chain(kv, net.genesis).height == 8
+
+
+def _node_count(kv: MemoryKV) -> int:
+    return sum(1 for _ in kv.iterate(SMT_PREFIX + NODE_SPACE))
+
+
+def test_a_chain_keeping_only_its_tip_stores_less_and_replays_the_same_blocks(net):
+    full_kv, tip_kv = MemoryKV(), MemoryKV()
+    full, keys_by_height = _anchored_chain(net, full_kv, retain=None)
+    tip_only = Chain(tip_kv, net.genesis, retain_heights=0)
+    for height in range(1, full.height + 1):
+        tip_only.commit_block(tip_only.execute_block(full.block(height)), full.commit(height))
+    assert tip_only.tip == full.tip and tip_only.oldest_state_height == full.height
+    assert full.oldest_state_height == 0 and list(full_kv.iterate(STALE_PREFIX)) == []
+    assert _node_count(tip_kv) < _node_count(full_kv)
+    tree = SparseMerkleTree(Prefixed(tip_kv, SMT_PREFIX))
+    for key in (key for keys in keys_by_height for key in keys):
+        assert tree.get(tip_only.tip.state_root, key) == full_kv.get(FLAT_PREFIX + key)
+    with pytest.raises(StoreError) as err:
+        tree.get(full.header(full.height - 1).state_root, keys_by_height[1][0])
+    assert err.value.code == "state.pruned"
+
+
+def test_pruning_on_leveldb_survives_a_reopen(net, tmp_path):
+    from ledger.store import LevelKV
+
+    with LevelKV(tmp_path / "db") as kv:
+        chain, keys_by_height = _anchored_chain(net, kv, retain=1, blocks=5)
+        tip_root = chain.tip.state_root
+    with LevelKV(tmp_path / "db", create=False) as kv:
+        reopened = Chain(kv, net.genesis, retain_heights=1)
+        assert reopened.oldest_state_height == 4
+        tree = SparseMerkleTree(Prefixed(kv, SMT_PREFIX))
+        assert all(tree.get(tip_root, key) is not None for keys in keys_by_height for key in keys)
+        assert audit_chain(kv, net.genesis).height == 5

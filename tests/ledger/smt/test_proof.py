@@ -12,7 +12,7 @@ from ledger.errors import LedgerError, ProofError, ValidationError
 from ledger.kv import MemoryKV, Overlay
 from ledger.smt import EMPTY_ROOT, MAX_PROOF_BYTES, SparseMerkleTree, StateProof, verify_proof
 from tests.ledger.smt import reference as ref
-from tests.ledger.smt.test_tree import DEEP_KEYS, POOL, keys, maps, values
+from tests.ledger.smt.helpers import DEEP_KEYS, POOL, keys, maps, values
 
 ZERO = bytes(32)
 

@@ -1,5 +1,5 @@
 """Tests of ledger.smt.tree: roots against the literal reference, batching, deletes, history,
-node-store invariants, input errors, and LevelDB against memory."""
+versions, node-store invariants, input errors, and LevelDB against memory."""
 
 from __future__ import annotations
 
@@ -12,72 +12,10 @@ from hypothesis import strategies as st
 from ledger.errors import StoreError, ValidationError
 from ledger.kv import MemoryKV, Overlay, Prefixed
 from ledger.smt import EMPTY_ROOT, MAX_KEY_BYTES, MAX_VALUE_BYTES, NodeCache, SparseMerkleTree
-from ledger.smt.nodes import LEAF_TAG, NODE_TAG, record_hash
+from ledger.smt.nodes import NODE_SPACE, key_hash, key_version, node_key, record_hash
 from ledger.store.kv import LevelKV
 from tests.ledger.smt import reference as ref
-
-DEEP_KEYS = [
-    *ref.keys_sharing_prefix(8, 4),
-    *ref.keys_sharing_prefix(12, 3),
-    *ref.keys_sharing_prefix(16, 3),
-    *ref.keys_sharing_prefix(20, 3, limit=1 << 16),
-    *ref.keys_sharing_prefix(24, 2, limit=1 << 16),
-]
-POOL = [b"k%d" % i for i in range(24)] + DEEP_KEYS
-keys = st.sampled_from(POOL) | st.binary(min_size=1, max_size=6)
-values = st.binary(max_size=12)
-maps = st.dictionaries(keys, values, max_size=24)
-ops = st.lists(st.tuples(keys, st.none() | values), max_size=40)
-
-
-class RecordingOverlay(Overlay):
-    """An Overlay that counts puts and fails if a put would change an existing record."""
-
-    def __init__(self, base: MemoryKV) -> None:
-        super().__init__(base)
-        self.put_count = 0
-
-    def put(self, key: bytes, value: bytes) -> None:
-        old = self.get(key)
-        assert old is None or old == value, f"record {key.hex()} rewritten with different bytes"
-        self.put_count += 1
-        super().put(key, value)
-
-
-def new_tree() -> tuple[SparseMerkleTree, RecordingOverlay]:
-    store = RecordingOverlay(MemoryKV())
-    return SparseMerkleTree(store), store
-
-
-def apply_ops(tree: SparseMerkleTree, root: bytes, operations, model: dict[bytes, bytes]) -> bytes:
-    for key, value in operations:
-        root = tree.update(root, {key: value})
-        if value is None:
-            model.pop(key, None)
-        else:
-            model[key] = value
-    return root
-
-
-def reachable(tree: SparseMerkleTree, root: bytes) -> dict[bytes, bytes]:
-    """All records reachable from `root`, checking the canonical shape of §4 on the way."""
-    out: dict[bytes, bytes] = {}
-    stack = [root] if root != EMPTY_ROOT else []
-    while stack:
-        node = stack.pop()
-        record = tree.store.get(node)
-        assert record is not None and record_hash(record) == node
-        out[node] = record
-        if record[0] == NODE_TAG:
-            children = [record[1:33], record[33:65]]
-            live = [c for c in children if c != EMPTY_ROOT]
-            assert live, "internal node with two empty children"
-            if len(live) == 1:
-                assert tree.store.get(live[0])[0] == NODE_TAG, "uncollapsed single leaf"
-            stack += live
-        else:
-            assert record[0] == LEAF_TAG
-    return out
+from tests.ledger.smt.helpers import DEEP_KEYS, POOL, apply_ops, maps, new_tree, ops, reachable, root_key
 
 
 def test_empty_tree_root_is_zero_and_holds_nothing():
@@ -86,7 +24,8 @@ def test_empty_tree_root_is_zero_and_holds_nothing():
     assert tree.get(EMPTY_ROOT, b"anything") is None
     assert tree.update(EMPTY_ROOT, {}) == EMPTY_ROOT
     assert tree.update(EMPTY_ROOT, {b"absent": None}) == EMPTY_ROOT
-    assert store.put_count == 0
+    assert tree.root_version(EMPTY_ROOT) is None
+    assert store.puts == {} and store.deletes == set()
 
 
 def test_single_key_root_is_its_leaf_hash():
@@ -96,9 +35,9 @@ def test_single_key_root_is_its_leaf_hash():
 
 
 @settings(max_examples=250, deadline=None)
-@given(maps)
-def test_update_matches_reference_root_and_get(pairs):
-    tree, _ = new_tree()
+@given(maps, st.booleans())
+def test_update_matches_reference_root_and_get(pairs, latest):
+    tree, _ = new_tree(latest)
     root = tree.update(EMPTY_ROOT, pairs)
     assert root == ref.root_of(pairs)
     for key in POOL[:30]:
@@ -120,7 +59,7 @@ def test_root_is_independent_of_order_and_batching(operations, rnd):
     rnd.shuffle(items)
     assert new_tree()[0].update(EMPTY_ROOT, dict(items)) == one_by_one
     # The operations in random chunks; a later op on a key overrides an earlier one in its chunk.
-    tree, _ = new_tree()
+    tree, _ = new_tree(latest=True)
     root, i = EMPTY_ROOT, 0
     while i < len(operations):
         n = rnd.randint(1, 8)
@@ -148,9 +87,9 @@ def test_deleting_everything_gives_empty_root(pairs, rnd):
 
 
 @settings(max_examples=150, deadline=None)
-@given(maps, ops)
-def test_historical_roots_still_answer_get(pairs, operations):
-    tree, _ = new_tree()
+@given(maps, ops, st.booleans())
+def test_historical_roots_still_answer_get(pairs, operations, latest):
+    tree, _ = new_tree(latest)
     old_root = tree.update(EMPTY_ROOT, pairs)
     apply_ops(tree, old_root, operations, dict(pairs))
     for key in list(pairs) + POOL[:10]:
@@ -172,33 +111,58 @@ def test_deep_splits_match_reference():
     reachable(tree, root)
 
 
-def test_unchanged_value_and_absent_delete_write_nothing():
-    tree, store = new_tree()
+@pytest.mark.parametrize("latest", [False, True])
+def test_unchanged_value_and_absent_delete_write_nothing(latest):
+    tree, store = new_tree(latest)
     root = tree.update(EMPTY_ROOT, {b"a": b"1", b"b": b"2", b"c": b"3"})
-    before = store.put_count
-    assert tree.update(root, {b"a": b"1", b"zz": None}) == root
-    assert store.put_count == before
+    before = (dict(store.puts), set(store.deletes))
+    update = tree.write_version(root, {b"a": b"1", b"zz": None})
+    assert (update.root, update.retired, update.stale, update.stale_list()) == (root, None, (), b"")
+    assert (store.puts, store.deletes) == before
 
 
 def test_batch_writes_each_new_node_once():
     tree, store = new_tree()
     pairs = {b"key-%d" % i: b"%d" % i for i in range(300)} | {k: k for k in DEEP_KEYS}
     root = tree.update(EMPTY_ROOT, pairs)
-    assert store.put_count == len(reachable(tree, root)) == len(store.puts)
-    store.put_count = 0
+    assert store.node_puts == len(reachable(tree, root))
+    store.node_puts = 0
     changes = {b"key-%d" % i: b"new" for i in range(0, 300, 7)}
     new_root = tree.update(root, changes)
     fresh = set(reachable(tree, new_root)) - set(reachable(tree, root))
-    assert store.put_count == len(fresh)
+    assert store.node_puts == len(fresh) and all(key_version(key) == 2 for key in fresh)
 
 
-def test_every_record_is_stored_under_its_hash_and_none_is_empty():
+def test_every_record_is_stored_under_its_instance_key_and_none_is_empty():
     tree, store = new_tree()
     root = tree.update(EMPTY_ROOT, {b"x%d" % i: b"v" * i for i in range(50)})
     tree.update(root, {b"x%d" % i: None for i in range(0, 50, 3)})
-    assert EMPTY_ROOT not in store.puts
-    for key, record in store.puts.items():
-        assert key == record_hash(record)
+    nodes = {key[len(NODE_SPACE) :]: record for key, record in store.puts.items() if key.startswith(NODE_SPACE)}
+    assert nodes and all(key_hash(key) == record_hash(record) and key_hash(key) != EMPTY_ROOT for key, record in nodes.items())
+    assert {key_version(key) for key in nodes} == {1, 2}
+
+
+def test_versions_default_to_one_more_than_the_root_and_must_grow():
+    tree, _ = new_tree()
+    first = tree.update(EMPTY_ROOT, {b"a": b"1"})
+    assert tree.root_version(first) == 1
+    second = tree.write_version(first, {b"b": b"2"}, version=40)
+    assert (second.version, tree.root_version(second.root)) == (40, 40)
+    assert tree.root_version(tree.update(second.root, {b"c": b"3"})) == 41
+    for bad in (40, 39, -1, 1 << 64, True, "41"):
+        with pytest.raises(ValidationError) as info:
+            tree.write_version(second.root, {b"d": b"4"}, version=bad)
+        assert info.value.code == "smt.version_invalid"
+
+
+@pytest.mark.parametrize("latest", [False, True])
+def test_versions_keep_growing_when_the_map_empties_and_refills(latest):
+    tree, _ = new_tree(latest)
+    root = tree.update(EMPTY_ROOT, {b"k0": b"\x00"})
+    assert tree.update(root, {b"k0": None}) == EMPTY_ROOT
+    again = tree.write_version(EMPTY_ROOT, {b"k0": b"\x00"})  # the same leaf, a new instance
+    assert (again.root, again.version, tree.root_version(root)) == (root, 3, 3)
+    assert tree.get(root, b"k0") == b"\x00"
 
 
 def test_key_and_value_limits_are_inclusive():
@@ -225,7 +189,7 @@ def test_update_rejects_bad_input_before_writing(key, value, code):
     with pytest.raises(ValidationError) as info:
         tree.update(EMPTY_ROOT, {b"good": b"1", key: value})
     assert info.value.code == code
-    assert store.put_count == 0
+    assert store.puts == {}
 
 
 def test_get_rejects_bad_root_and_key():
@@ -251,10 +215,21 @@ def test_damaged_record_is_reported():
     tree = SparseMerkleTree(Overlay(base))
     root = tree.update(EMPTY_ROOT, {b"a": b"1", b"b": b"2"})
     tree.store.commit_to(base)
-    base.write({root: b"\x03short"})
+    base.write({NODE_SPACE + node_key(1, root): b"\x03short"})
     with pytest.raises(StoreError) as info:
         SparseMerkleTree(base).get(root, b"a")
     assert info.value.code == "smt.corrupt_node"
+
+
+def test_lost_node_under_a_known_root_is_missing_node():
+    base = MemoryKV()
+    tree = SparseMerkleTree(Overlay(base))
+    root = tree.update(EMPTY_ROOT, {b"a": b"1", b"b": b"2"})
+    tree.store.commit_to(base)
+    base.write({}, [NODE_SPACE + node_key(1, ref.leaf(ref.sha256(b"a"), ref.sha256(b"1")))])
+    with pytest.raises(StoreError) as info:
+        SparseMerkleTree(base).prove(root, b"a")
+    assert info.value.code == "smt.missing_node"
 
 
 @pytest.mark.parametrize("store", [MemoryKV(), Prefixed(MemoryKV(), b"smt/")])
@@ -272,12 +247,12 @@ def test_shared_cache_serves_trees_over_successive_overlays():
     for block in range(20):
         overlay = Overlay(base)
         changes = {b"b%d-%d" % (block, i): b"%d" % i for i in range(10)} | {b"b0-1": b"block%d" % block}
-        root = SparseMerkleTree(Prefixed(overlay, b"smt/"), cache=cache).update(root, changes)
+        root = SparseMerkleTree(Prefixed(overlay, b"s"), cache=cache, latest_values=True).update(root, changes)
         overlay.commit_to(base)
         model |= changes
         assert len(cache) <= 64
     assert root == ref.root_of(model)
-    reader = SparseMerkleTree(Prefixed(base, b"smt/"), cache=NodeCache(capacity=0))
+    reader = SparseMerkleTree(Prefixed(base, b"s"), cache=NodeCache(capacity=0))
     assert reader.get(root, b"b0-1") == b"block19"
 
 
@@ -293,12 +268,12 @@ def test_levelkv_gives_the_same_roots_as_memorykv(tmp_path):
             changes = {rnd.choice(POOL): (rnd.randbytes(rnd.randint(0, 20)) if rnd.random() < 0.7 else None) for _ in range(30)}
             memory_root = memory_tree.update(memory_root, changes)
             overlay = Overlay(db)
-            level_root = SparseMerkleTree(Prefixed(overlay, b"smt/")).update(level_root, changes)
+            level_root = SparseMerkleTree(Prefixed(overlay, b"s"), latest_values=True).update(level_root, changes)
             overlay.commit_to(db)
             assert level_root == memory_root
             roots.append(level_root)
     with LevelKV(tmp_path / "db", create=False) as db:
-        reopened = SparseMerkleTree(Prefixed(db, b"smt/"))
+        reopened = SparseMerkleTree(Prefixed(db, b"s"))
         for root in roots:
             for key in POOL[:20]:
                 assert reopened.get(root, key) == memory_tree.get(root, key)
@@ -312,6 +287,7 @@ def test_path_is_sha256_of_key():
     assert ref.bit(left[0], 0) != ref.bit(right[0], 0)
     expected = ref.sha256(b"\x03" + ref.leaf(left[0], ref.sha256(left[1])) + ref.leaf(right[0], ref.sha256(right[1])))
     assert root == expected
+    assert root_key(tree, root) == node_key(1, root)
 
 
 @settings(max_examples=100, deadline=None)
