@@ -2,13 +2,17 @@
 
 Measures, in one run on this machine:
   - executing blocks of licence issuances (tx and seal signatures verified) in txs/s, beside the raw
-    P-256 verify rate measured in the same run
+    P-256 verify rate measured in the same run: as the proposer builds each block (every signature
+    verified inline), and as a validator checks it on a second chain with its own store (signatures
+    deferred to a pool of os.cpu_count() worker processes, verified while execution goes on, then
+    the commit); the ratio to the raw rate is the validator's
   - a ledger of N licences (default 1,000,000) built through the real execution path, block by block:
     bytes stored per licence (LevelDB directory after compaction / N)
   - verify_licence calls/s and p99 latency on that ledger
   - proof bundle size and offline verification time for one licence
 
-Usage: python benchmarks/domain.py [--licences 1000000] [--block-txs 1000] [--quick] [--json PATH].
+Usage: python benchmarks/domain.py [--licences 1000000] [--block-txs 1000] [--retain-heights R] [--quick]
+       [--json PATH]. --retain-heights keeps the state of the last R + 1 heights only (default: all).
 Never part of the test suite's pass/fail. Shows progress while it builds.
 """
 
@@ -28,9 +32,12 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from ledger.block import Block
 from ledger.chain import Chain
 from ledger.crypto import PrivateKey
+from ledger.crypto.pool import SignaturePool
 from ledger.document import EnterpriseHolder, build_licence, seal_document
+from ledger.execute import DeferredSignatures
 from ledger.genesis import Genesis, Region
 from ledger.ids import complete_uscc, format_licence_id
 from ledger.licences import issue_body
@@ -66,13 +73,13 @@ def raw_p256_verify_rate(seconds: float) -> float:
 class World:
     """A four-region chain with one Beijing department allowed to issue one licence type."""
 
-    def __init__(self, kv: LevelKV) -> None:
+    def __init__(self, kv: LevelKV, retain_heights: int | None = None) -> None:
         self.validator_keys = [PrivateKey.generate() for _ in REGIONS]
         self.admins = {r: PrivateKey.generate() for r in REGIONS}
         validators = ValidatorSet.of(Validator(f"{r}-1", r, k.public_key, 1) for r, k in zip(REGIONS, self.validator_keys))
         regions = tuple(Region(r, b"\x30\x00", (self.admins[r].public_key,)) for r in REGIONS)
         self.genesis = Genesis("bench-domain", GENESIS_TIME, regions, validators)
-        self.local = LocalNetwork(Chain(kv, self.genesis), self.validator_keys)
+        self.local = LocalNetwork(Chain(kv, self.genesis, retain_heights=retain_heights), self.validator_keys)
         self.time = GENESIS_TIME
         self.dept_key = PrivateKey.generate()
         self.uscc = complete_uscc("11110000000000001")
@@ -111,6 +118,33 @@ class World:
         return licence_id, self.tx(self.dept_key, "licence.issue", issue_body(document))
 
 
+class Replica:
+    """A second node checking the proposer's blocks as a validator does: each block decoded from
+    its bytes, executed with its signature checks deferred to a pool of worker processes, the
+    checks awaited, then committed to its own store."""
+
+    def __init__(self, path: Path, genesis: Genesis, pool: SignaturePool, retain_heights: int | None = None) -> None:
+        self.kv = LevelKV(path)
+        self.chain = Chain(self.kv, genesis, retain_heights=retain_heights)
+        self.pool = pool
+
+    def check(self, proposer: Chain, height: int) -> float:
+        """Check and commit block `height` of `proposer`; the seconds execution, signature checks
+        and commit took (decoding the block is not counted)."""
+        block = Block.from_bytes(proposer.block_bytes(height))  # type: ignore[arg-type]
+        commit = proposer.commit(height)
+        started = time.perf_counter()
+        deferred = DeferredSignatures(self.pool)
+        pending = self.chain.execute_block(block, deferred=deferred)
+        deferred.verify()
+        self.chain.commit_block(pending, commit)  # type: ignore[arg-type]
+        return time.perf_counter() - started
+
+    def catch_up(self, proposer: Chain) -> None:
+        for height in range(self.chain.height + 1, proposer.height + 1):
+            self.check(proposer, height)
+
+
 def dir_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.iterdir() if f.is_file())
 
@@ -120,6 +154,7 @@ def main() -> None:
     parser.add_argument("--licences", type=int, default=1_000_000)
     parser.add_argument("--block-txs", type=int, default=1000)
     parser.add_argument("--verifies", type=int, default=5000)
+    parser.add_argument("--retain-heights", type=int, default=None, help="prune state older than this many heights (default: keep all)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to check the benchmark runs")
     parser.add_argument("--json", type=Path, default=Path(__file__).resolve().parent / "results" / "domain.json")
     args = parser.parse_args()
@@ -128,18 +163,23 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="eledger-bench-domain-"))
     results: dict[str, float] = {"cpu_count": os.cpu_count() or 0}
+    if args.retain_heights is not None:
+        results["retain_heights"] = args.retain_heights
+    pool = SignaturePool(os.cpu_count() or 1)
     try:
         say("raw P-256 verify rate (cryptography, one core) ...")
         raw = raw_p256_verify_rate(1.0 if args.quick else 3.0)
         results["raw_p256_verifies_per_s"] = raw
         store = workdir / "ledger"
         kv = LevelKV(store)
-        world = World(kv)
+        world = World(kv, args.retain_heights)
         base_size = dir_size(store)
-        say(f"building a ledger of {args.licences:,} licences in blocks of {args.block_txs:,} (signing, then executing each block) ...")
+        replica = Replica(workdir / "replica", world.genesis, pool, args.retain_heights)
+        replica.catch_up(world.local.chain)
+        say(f"building a ledger of {args.licences:,} licences in blocks of {args.block_txs:,} (signing, proposing, then checking each block on a validator) ...")
         ids: list[str] = []
         sign_s = exec_s = 0.0
-        block_rates = []
+        block_rates, validator_rates = [], []
         serial = 0
         started = time.perf_counter()
         while serial < args.licences:
@@ -158,13 +198,22 @@ def main() -> None:
             sign_s += t1 - t0
             exec_s += t2 - t1
             block_rates.append(len(batch) / (t2 - t1))
+            validator_rates.append(len(batch) / replica.check(world.local.chain, world.local.chain.height))
             if len(block_rates) % 50 == 0 or serial == args.licences:
                 elapsed = time.perf_counter() - started
-                say(f"  {serial:,} licences, height {world.local.chain.height}, {serial / elapsed:,.0f}/s overall, executing {statistics.median(block_rates[-50:]):,.0f} txs/s")
-        execution = statistics.median(block_rates)
+                say(
+                    f"  {serial:,} licences, height {world.local.chain.height}, {serial / elapsed:,.0f}/s overall, "
+                    f"proposing {statistics.median(block_rates[-50:]):,.0f} txs/s, validating {statistics.median(validator_rates[-50:]):,.0f} txs/s"
+                )
+        if replica.chain.tip != world.local.chain.tip:
+            raise RuntimeError("the validator's chain differs from the proposer's")
+        replica.kv.close()
+        execution = statistics.median(validator_rates)
         results.update({
             "licences": args.licences,
             "block_txs": args.block_txs,
+            "validator_workers": pool.workers,
+            "proposer_txs_per_s": statistics.median(block_rates),
             "execution_txs_per_s": execution,
             "execution_to_raw_verify_ratio": execution / raw,
             "signing_licences_per_s": args.licences / sign_s,
@@ -210,6 +259,7 @@ def main() -> None:
         results["store_bytes"] = dir_size(store)
         results["stored_bytes_per_licence"] = (dir_size(store) - base_size) / args.licences
     finally:
+        pool.close()
         shutil.rmtree(workdir, ignore_errors=True)
 
     targets = {

@@ -2,8 +2,9 @@
 
 The auditor trusts nothing in the store but the genesis it is given. It replays every block
 into a fresh in-memory chain: the hash link to the previous block, the tx root, each
-transaction's signature and permissions, the log root and the state root by re-execution, the
-last commit carried in the block and the commit stored beside it (signatures and voting power).
+transaction's signature and permissions, the signatures its kind relies on (a licence's seal
+signature), the log root and the state root by re-execution, the last commit carried in the
+block and the commit stored beside it (signatures and voting power).
 The first failure stops the audit with an AuditError naming the height, the check and why.
 Read-only: the audited store is never written.
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass
 
 from ledger.block import Block
@@ -20,7 +20,7 @@ from ledger.chain import BLOCK_PREFIX, COMMIT_PREFIX, HEADER_PREFIX, TIP_KEY, Ch
 from ledger.commit import Commit
 from ledger.encoding import decode, encode
 from ledger.crypto.pool import SignaturePool
-from ledger.errors import AuditError, CryptoError, LedgerError, StoreError
+from ledger.errors import AuditError, LedgerError, StoreError, ValidationError
 from ledger.execute import DeferredSignatures
 from ledger.genesis import Genesis
 from ledger.kv import KVReader, MemoryKV
@@ -41,8 +41,9 @@ class AuditReport:
 def audit_chain(store: KVReader, genesis: Genesis, *, progress: Progress | None = None, workers: int = 1) -> AuditReport:
     """Replay every block of `store` from `genesis`; raise AuditError at the first bad height.
 
-    With `workers > 1`, transaction signatures are verified in that many processes while the
-    replay goes on; a failure is still reported at its own (the first bad) height."""
+    With `workers > 1`, the signatures of the transactions (and those their kinds rely on) are
+    verified in that many processes while the replay goes on; a failure is still reported at its
+    own (the first bad) height, with the code of the failed check as `reason`."""
     stored_genesis = store.get(b"meta/genesis")
     if stored_genesis is None:
         raise AuditError("the store holds no chain (no genesis record)", code="audit.empty_store", height=0)
@@ -63,7 +64,7 @@ def audit_chain(store: KVReader, genesis: Genesis, *, progress: Progress | None 
         for height in range(1, tip.height + 1):
             try:
                 block, commit = _read(store, height)
-                deferred = DeferredSignatures()
+                deferred = DeferredSignatures(pool)
                 try:
                     pending = replay.execute_block(block, deferred=deferred)
                     replay.commit_block(pending, commit)
@@ -73,8 +74,9 @@ def audit_chain(store: KVReader, genesis: Genesis, *, progress: Progress | None 
                 while in_flight:  # an earlier height may hold a bad signature: report that first
                     in_flight.popleft().settle()
                 raise
-            in_flight.append(_Checking(height, deferred, pool.submit(deferred.items)))
-            while len(in_flight) > _MAX_IN_FLIGHT or (in_flight and in_flight[0].future.done()):
+            deferred.finish()
+            in_flight.append(_Checking(height, deferred))
+            while len(in_flight) > _MAX_IN_FLIGHT or (in_flight and in_flight[0].deferred.done()):
                 in_flight.popleft().settle()
             txs += len(block.txs)
             if progress is not None:
@@ -91,20 +93,17 @@ _MAX_IN_FLIGHT = 8
 
 @dataclass
 class _Checking:
-    """A replayed block whose transaction signatures are being verified."""
+    """A replayed block whose signatures are being verified."""
 
     height: int
     deferred: DeferredSignatures
-    future: Future[None]
 
     def settle(self) -> None:
         try:
-            self.future.result()
-        except CryptoError as exc:
-            i = self.deferred.tx_indexes[int(exc.fields.get("index", 0))]  # type: ignore[call-overload]
+            self.deferred.verify()
+        except ValidationError as exc:
             raise AuditError(
-                f"height {self.height}: tx.bad_signature: block.txs[{i}]: signature does not verify",
-                code="audit.bad_block", height=self.height, reason="tx.bad_signature", index=i,
+                f"height {self.height}: {exc.code}: {exc}", code="audit.bad_block", height=self.height, reason=exc.code, index=exc.fields["index"],
             ) from exc
 
 

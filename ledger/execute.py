@@ -6,8 +6,15 @@ the block time; the kind is known and the signer's role may use it; the signatur
 the kind's handler checks the body against state and returns its writes. A rejected transaction
 changes nothing. A block is valid only if every transaction in it executes.
 
+Checking a whole block (a validator, block sync, audit) may defer every signature check of the
+block, the transactions' own and those a handler asks for (a licence's seal signature), to a
+`DeferredSignatures`, which verifies them on all cores while execution goes on; the block counts
+only once they verified. A proposer, which must know at once whether each transaction is in,
+always verifies inline.
+
 Pure: the only inputs are the state, the transactions, the block context and a `committed`
-predicate over tx ids (the store's tx index); no clock, no I/O.
+predicate over tx ids (the store's tx index); no clock, no I/O (worker processes of a
+`SignaturePool` only verify signatures).
 """
 
 from __future__ import annotations
@@ -16,11 +23,13 @@ import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from ledger.crypto import PublicKey, Signature
+from ledger.crypto.pool import Item, SignaturePool, Verification, combine
 from ledger.encoding import encode
 from ledger.errors import CryptoError, LedgerError, ValidationError
 from ledger.identity import Identity, Role, key_state_key
+from ledger.kv import KVReader
 from ledger.state import State
-from ledger.crypto import PublicKey, Signature
 from ledger.tx import SIGN_PURPOSE, Tx
 
 
@@ -38,10 +47,14 @@ class TxView:
 
     `put`/`delete` change the authenticated state. `index` adds an entry to a secondary index
     (licences by holder, by issuer, by type, ...): kept in the store beside the state, not in the
-    state tree, and derived from it, so never part of a root or a proof."""
+    state tree, and derived from it, so never part of a root or a proof. `verify_signature`
+    checks a signature the kind's rules need, now or, when the block's checks are deferred, later
+    in the block's `DeferredSignatures` under this transaction's index."""
 
-    def __init__(self, state: State) -> None:
+    def __init__(self, state: KVReader, deferred: DeferredSignatures | None = None, index: int = 0) -> None:
         self._state = state
+        self._deferred = deferred
+        self._index = index
         self.writes: dict[bytes, bytes | None] = {}
         self.indexes: dict[bytes, bytes | None] = {}
 
@@ -53,6 +66,11 @@ class TxView:
     def put(self, key: bytes, value: dict[str, object]) -> None:
         self.writes[key] = encode(value)
 
+    def put_encoded(self, key: bytes, data: bytes) -> None:
+        """Write `data`, which must already be the canonical encoding of the value (e.g. made by
+        `encode_decoded` from parts of a decoded body, docs/spec/encoding.md §3)."""
+        self.writes[key] = data
+
     def delete(self, key: bytes) -> None:
         self.writes[key] = None
 
@@ -63,25 +81,97 @@ class TxView:
     def unindex(self, key: bytes) -> None:
         self.indexes[key] = None
 
+    def verify_signature(
+        self, public_key: PublicKey, purpose: str, chain_id: str, message: bytes, signature: Signature, *,
+        field: str, code: str, **fields: object,
+    ) -> None:
+        """Check that `public_key` signed signing_bytes(purpose, chain_id, message) (crypto.md §2).
+
+        Inline, raises ValidationError `code` naming `field` (with `fields`) if it does not
+        verify. When the block's signatures are deferred, records the check instead; the block
+        then fails with that code, at this transaction, if the signature turns out bad."""
+        if self._deferred is not None:
+            self._deferred.add_check(public_key, purpose, chain_id, message, signature, index=self._index, code=code, field=field, **fields)
+            return
+        try:
+            public_key.verify(purpose, chain_id, message, signature)
+        except CryptoError as exc:
+            raise ValidationError(f"{field}: signature does not verify: {exc}", code=code, field=field, **fields) from exc
+
 
 Handler = Callable[[TxView, Tx, Identity, Context], None]
 
 
 class DeferredSignatures:
-    """Collects a block's signature checks instead of verifying them during execution.
+    """A block's signature checks, collected during strict execution instead of done at once.
 
-    For strict replay only (validators checking a whole block, block sync, audit): the caller
-    must verify `items` (e.g. with ledger.crypto.pool) before trusting the result; item i
-    belongs to the transaction at `tx_indexes[i]` in the block.
+    For checking a whole block only (validators, block sync, audit). Each check is recorded with
+    the transaction it belongs to (item i: the transaction at `tx_indexes[i]`) and the error code
+    to report for it. With a `pool`, every `batch` new checks go to its workers at once, so
+    verification runs beside execution; `finish()` sends the rest, `done()` asks whether all are
+    verified and `verify()` waits for them: the block may be trusted only once it returned.
     """
 
-    def __init__(self) -> None:
-        self.items: list[tuple[PublicKey, str, str, bytes, Signature]] = []
+    def __init__(self, pool: SignaturePool | None = None, *, batch: int = 64) -> None:
+        self.items: list[Item] = []
         self.tx_indexes: list[int] = []
+        self._reports: list[tuple[str, str, dict[str, object]]] = []
+        self._pool = pool
+        self._batch = batch
+        self._sent = 0
+        self._parts: list[Verification] = []
 
     def add(self, key: PublicKey, tx: Tx, index: int) -> None:
-        self.items.append((key, SIGN_PURPOSE, tx.chain_id, tx.id, tx.signature))
+        """The transaction's own signature (transactions.md §3 step 5), tx `index` in the block."""
+        self._record((key, SIGN_PURPOSE, tx.chain_id, tx.id, tx.signature), index, _TX_SIGNATURE)
+
+    def add_check(
+        self, key: PublicKey, purpose: str, chain_id: str, message: bytes, signature: Signature, *,
+        index: int, code: str, field: str, **fields: object,
+    ) -> None:
+        """A signature check of the transaction at `index`, failing it with `code` and `field`."""
+        self._record((key, purpose, chain_id, message, signature), index, (code, field, fields))
+
+    def _record(self, item: Item, index: int, report: tuple[str, str, dict[str, object]]) -> None:
+        self.items.append(item)
         self.tx_indexes.append(index)
+        self._reports.append(report)
+        if self._pool is not None and len(self.items) - self._sent >= self._batch:
+            self._send(self._pool)
+
+    def finish(self) -> None:
+        """Send every check not yet sent (without a pool: verify them here, now)."""
+        self._send(self._pool if self._pool is not None else SignaturePool(1))
+
+    def done(self) -> bool:
+        """Whether every check has been verified (after `finish`), without waiting."""
+        self.finish()
+        return combine(self._parts).done()
+
+    def verify(self) -> None:
+        """`finish()` and wait. Raises, for the first bad check in block order, the
+        ValidationError that strict execution raises: its code, field `block.txs[<i>]`, `index` i
+        and its explaining fields; CryptoError "crypto.worker_failed" if a worker stopped."""
+        self.finish()
+        try:
+            combine(self._parts).result()
+        except CryptoError as exc:
+            if "index" not in exc.fields:
+                raise
+            raise self._error(int(exc.fields["index"]), exc) from exc  # type: ignore[call-overload]
+
+    def _send(self, pool: SignaturePool) -> None:
+        if self._sent < len(self.items):
+            self._parts.append(pool.submit(self.items[self._sent :], offset=self._sent))
+            self._sent = len(self.items)
+
+    def _error(self, item: int, cause: CryptoError) -> ValidationError:
+        i = self.tx_indexes[item]
+        code, field, fields = self._reports[item]
+        return ValidationError(f"block.txs[{i}]: {field}: signature does not verify: {cause}", code=code, field=f"block.txs[{i}]", index=i, **fields)
+
+
+_TX_SIGNATURE: tuple[str, str, dict[str, object]] = ("tx.bad_signature", "tx.signature", {})
 
 
 @dataclass(frozen=True)
@@ -124,7 +214,8 @@ def execute_tx(
 ) -> None:
     """Execute one transaction into `state` or raise ValidationError (state unchanged).
 
-    With `deferred`, the signature check (step 5) is recorded there instead of done here."""
+    With `deferred`, the signature checks (step 5 and those the handler asks for) are recorded
+    there instead of done here."""
     _load_domain()
     if tx.chain_id != ctx.chain_id:
         raise ValidationError(f"transaction is for chain {tx.chain_id!r}, not {ctx.chain_id!r}", code="tx.wrong_chain", field="tx.chain_id")
@@ -147,7 +238,7 @@ def execute_tx(
             tx.verify_signature(signer.public_key)
         except CryptoError as exc:
             raise ValidationError(f"signature does not verify: {exc}", code="tx.bad_signature", field="tx.signature") from exc
-    view = TxView(state)
+    view = TxView(state, deferred, index)
     kind.handler(view, tx, signer, ctx)
     state.apply(view.writes)
     state.apply_indexes(view.indexes)
@@ -166,9 +257,10 @@ def execute_txs(
     state: State, txs: Iterable[Tx], ctx: Context, committed: Callable[[bytes], bool], *, strict: bool,
     deferred: DeferredSignatures | None = None,
 ) -> tuple[list[Tx], list[Rejected]]:
-    """Execute `txs` in order. With `strict`, the first failure raises (validating a block);
-    otherwise failures are collected and skipped (a proposer building a block). `deferred`
-    (strict only) collects signature checks for the caller to verify."""
+    """Execute `txs` in order. With `strict`, the first failure raises (validating a block) as
+    ValidationError with the transaction's code, field `block.txs[<i>]`, `index` i and its
+    explaining fields; otherwise failures are collected and skipped (a proposer building a block).
+    `deferred` (strict only) collects signature checks for the caller to verify."""
     if deferred is not None and not strict:
         raise ValueError("deferred signature checks need strict execution")
     accepted: list[Tx] = []
@@ -179,7 +271,8 @@ def execute_txs(
             execute_tx(state, tx, ctx, committed, in_block, deferred, i)
         except ValidationError as exc:
             if strict:
-                raise ValidationError(f"block.txs[{i}]: {exc}", code=exc.code, field=f"block.txs[{i}]", index=i) from exc
+                explaining = {k: v for k, v in exc.fields.items() if k not in ("field", "index")}
+                raise ValidationError(f"block.txs[{i}]: {exc}", code=exc.code, field=f"block.txs[{i}]", index=i, **explaining) from exc
             rejected.append(Rejected(tx, exc))
             continue
         accepted.append(tx)

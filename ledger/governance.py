@@ -11,6 +11,7 @@ never touch anything but the keys named in §3.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 
@@ -68,8 +69,10 @@ def read_org(view: KVReader, uscc: str) -> dict[str, object] | None:
 
 def require_active_org(view: KVReader, uscc: str, field: str) -> dict[str, object]:
     """The organisation `uscc`, which must exist ("org.unknown") and be active ("org.status");
-    errors name `field`."""
-    org = read_org(view, uscc)
+    errors name `field`. The record returned is shared (parsed once per stored value): read it,
+    never modify it."""
+    raw = view.get(org_key(uscc))
+    org = None if raw is None else _parse_org(raw)
     if org is None:
         raise ValidationError(f"no organisation {uscc} is admitted", code="org.unknown", field=field, uscc=uscc)
     if org["status"] != ACTIVE:
@@ -78,7 +81,8 @@ def require_active_org(view: KVReader, uscc: str, field: str) -> dict[str, objec
 
 
 def org_of_signer(view: KVReader, identity: Identity) -> dict[str, object]:
-    """The active organisation an issuer key belongs to (its identity name is the USCC).
+    """The active organisation an issuer key belongs to (its identity name is the USCC); a
+    shared record, as `require_active_org` returns it.
 
     Raises ValidationError "org.unknown" (field "tx.signer") if `identity` is not an issuer key
     of an admitted organisation, "org.status" if that organisation is suspended.
@@ -86,6 +90,13 @@ def org_of_signer(view: KVReader, identity: Identity) -> dict[str, object]:
     if identity.role is not Role.ISSUER:
         raise ValidationError(f"signer {identity.name} is a {identity.role.value} key, not a key of an organisation", code="org.unknown", field="tx.signer")
     return require_active_org(view, identity.name, "tx.signer")
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_org(raw: bytes) -> dict[str, object]:
+    # Execution reads the same few organisations for every transaction; a value is immutable,
+    # so its parse can be shared as long as nobody modifies it.
+    return decode(raw)  # type: ignore[return-value]
 
 
 def read_ltype(view: KVReader, code: str) -> dict[str, object] | None:

@@ -64,6 +64,8 @@ def validate_uscc(text: object, field: str = "uscc") -> str:
     Raises ValidationError "ids.bad_uscc" naming `field` and what failed (type, length,
     character and position, or the expected check character as `expected`).
     """
+    if type(text) is str and text in _VALID_USCCS:
+        return text
     if not isinstance(text, str):
         raise ValidationError(f"{field}: USCC must be a string", code="ids.bad_uscc", field=field, actual=repr(text))
     if len(text) != USCC_LENGTH:
@@ -77,7 +79,21 @@ def validate_uscc(text: object, field: str = "uscc") -> str:
             f"give {expected!r}; re-check the code as printed on the business licence",
             code="ids.bad_uscc", field=field, actual=text, expected=expected,
         )
+    _remember(_VALID_USCCS, text)
     return text
+
+
+# Valid codes recur on every transaction of a department: remember a bounded number of them
+# (only valid ones, so invalid input can never fill the set).
+_VALID_USCCS: set[str] = set()
+_VALID_TYPE_CODES: set[str] = set()
+_MAX_REMEMBERED = 65536
+
+
+def _remember(known: set[str], text: str) -> None:
+    if len(known) >= _MAX_REMEMBERED:
+        known.clear()
+    known.add(text)
 
 
 def complete_uscc(body: str, field: str = "uscc") -> str:
@@ -91,6 +107,8 @@ def complete_uscc(body: str, field: str = "uscc") -> str:
 def validate_type_code(text: object, field: str = "type") -> str:
     """Return `text` if it is a licence type code: the defining authority's valid USCC followed
     by 3 digits (21 characters). Raises ValidationError "ids.bad_type_code" naming `field`."""
+    if type(text) is str and text in _VALID_TYPE_CODES:
+        return text
     if not isinstance(text, str) or len(text) != TYPE_CODE_LENGTH or not text[USCC_LENGTH:].isascii() or not text[USCC_LENGTH:].isdigit():
         raise ValidationError(
             f"{field}: a licence type code is the authority's 18-character USCC followed by 3 digits, got {text!r}",
@@ -100,6 +118,7 @@ def validate_type_code(text: object, field: str = "type") -> str:
         validate_uscc(text[:USCC_LENGTH], f"{field}[0:18] (authority USCC)")
     except ValidationError as exc:
         raise ValidationError(str(exc), code="ids.bad_type_code", field=field) from exc
+    _remember(_VALID_TYPE_CODES, text)
     return text
 
 

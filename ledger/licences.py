@@ -16,12 +16,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 from enum import Enum
-from functools import partial
+from functools import lru_cache, partial
 
 from ledger.calendar import format_date, parse_date, window_covers
 from ledger.document import LicenceDocument, LicencePart
-from ledger.encoding import decode
+from ledger.encoding import decode, encode_decoded
 from ledger.errors import ValidationError
 from ledger.execute import Context, TxKind, TxView, register
 from ledger.fields import expect_keys, expect_object, get_bytes, get_str
@@ -235,20 +236,20 @@ def _issue(view: TxView, tx: Tx, signer: Identity, ctx: Context) -> None:
     dates = _parse_dates(view, body, _WHERE, licence_id.type)
     deadline = None
     if body["commitment_deadline"] is not None:
-        deadline = parse_date(body["commitment_deadline"], f"{_WHERE}.commitment_deadline")
+        deadline = _read_date(body, "commitment_deadline", _WHERE)
         if deadline < dates[0]:
             raise ValidationError("commitment_deadline is before issue_date", code="licence.bad_dates", field=f"{_WHERE}.commitment_deadline")
     seal_signature = _check_seal(view, ctx, body, _WHERE, org["uscc"])
+    # Members in canonical (sorted) order and every value checked above, so the record is encoded
+    # without the validating walk (encoding.md §3); nested objects are rebuilt in order too.
     record = {
-        "id": licence_id.text, "type": licence_id.type, "issuer": licence_id.issuer, "serial": licence_id.serial,
-        "version": licence_id.version, "holder": holder, "document_hash": body["document_hash"],
-        "issue_date": body["issue_date"], "valid_from": body["valid_from"], "valid_until": body["valid_until"],
-        "status": Status.VALID.value, "reason": None,
         "commitment": None if deadline is None else {"deadline": body["commitment_deadline"], "state": CommitmentState.PENDING.value},
-        "supersedes": None, "superseded_by": None, "seal_signature": seal_signature,
-        "issued_at": ctx.time, "updated_at": ctx.time,
+        "document_hash": body["document_hash"], "holder": holder, "id": licence_id.text, "issue_date": body["issue_date"],
+        "issued_at": ctx.time, "issuer": licence_id.issuer, "reason": None, "seal_signature": seal_signature, "serial": licence_id.serial,
+        "status": Status.VALID.value, "superseded_by": None, "supersedes": None, "type": licence_id.type,
+        "updated_at": ctx.time, "valid_from": body["valid_from"], "valid_until": body["valid_until"], "version": licence_id.version,
     }
-    view.put(key, record)
+    view.put_encoded(key, encode_decoded(record))
     _index(view, record)
 
 
@@ -343,25 +344,25 @@ def _require_authority(view: TxView, signer: Identity, record: Mapping[str, obje
 
 
 def _parse_holder(obj: object, where: str) -> dict[str, object]:
+    """The checked holder (§5), as a new object with its members in canonical order."""
     obj = expect_object(obj, where)
     kind = obj.get("kind")
     if kind == "enterprise":
         expect_keys(obj, where, ("kind", "uscc"))
-        validate_uscc(get_str(obj, "uscc", where, max_len=18, min_len=18), f"{where}.uscc")
-    elif kind == "person":
+        return {"kind": kind, "uscc": validate_uscc(get_str(obj, "uscc", where, max_len=18, min_len=18), f"{where}.uscc")}
+    if kind == "person":
         expect_keys(obj, where, ("kind", "commitment"))
         get_bytes(obj, "commitment", where, size=32)
-    else:
-        raise ValidationError(f"{where}.kind must be \"enterprise\" or \"person\"", code="licence.bad_holder", field=f"{where}.kind")
-    return obj
+        return {"commitment": obj["commitment"], "kind": kind}
+    raise ValidationError(f"{where}.kind must be \"enterprise\" or \"person\"", code="licence.bad_holder", field=f"{where}.kind")
 
 
 def _parse_dates(view: TxView, obj: Mapping[str, object], where: str, type_code: str) -> tuple[date, date, date | None]:
     """issue_date, valid_from, valid_until of `obj`; valid_until ≥ valid_from, and present when
     the licence type requires it (licence.bad_dates)."""
-    issue_date = parse_date(obj["issue_date"], f"{where}.issue_date")
-    valid_from = parse_date(obj["valid_from"], f"{where}.valid_from")
-    valid_until = None if obj["valid_until"] is None else parse_date(obj["valid_until"], f"{where}.valid_until")
+    issue_date = _read_date(obj, "issue_date", where)
+    valid_from = _read_date(obj, "valid_from", where)
+    valid_until = None if obj["valid_until"] is None else _read_date(obj, "valid_until", where)
     if valid_until is None:
         ltype = read_ltype(view, type_code)
         if ltype is None:
@@ -373,16 +374,44 @@ def _parse_dates(view: TxView, obj: Mapping[str, object], where: str, type_code:
     return issue_date, valid_from, valid_until
 
 
-def _check_seal(view: TxView, ctx: Context, obj: Mapping[str, object], where: str, owner: str) -> object:
-    """The seal signature of `obj`, checked against §4 at the block time (licence.bad_seal)."""
-    field_name = f"{where}.seal_signature"
-    signature = SealSignature.from_json(obj["seal_signature"], field_name)
-    document_hash = get_bytes(obj, "document_hash", where, size=32)  # type: ignore[arg-type]
+def _read_date(obj: Mapping[str, object], name: str, where: str) -> date:
+    """obj[name] as a day (`parse_date`, whose error names `where`.`name`)."""
+    text = obj[name]
+    day = _known_day(text) if type(text) is str and len(text) == 10 else None  # only YYYY-MM-DD texts are cached
+    return day if day is not None else parse_date(text, f"{where}.{name}")
+
+
+@lru_cache(maxsize=4096)
+def _known_day(text: str) -> date | None:
+    # Licences of a block mostly share their dates, and a day is an immutable value.
     try:
-        require_seal_signature(view, ctx.chain_id, signature, document_hash, owner, ctx.time, field_name)
-    except ValidationError as exc:
-        raise ValidationError(f"seal signature rejected: {exc}", code="licence.bad_seal", field=exc.fields.get("field", field_name), check=exc.code) from exc
-    return obj["seal_signature"]
+        return parse_date(text, "date")
+    except ValidationError:
+        return None
+
+
+def _check_seal(view: TxView, ctx: Context, obj: Mapping[str, object], where: str, owner: str) -> dict[str, object]:
+    """The seal signature of `obj`, checked against §4 at the block time (licence.bad_seal, with
+    the failed check as `check`), as a new object with its members in canonical order."""
+    field_name = f"{where}.seal_signature"
+    raw_signature = obj["seal_signature"]
+    signature = SealSignature.from_json(raw_signature, field_name)
+    if obj["document_hash"] == raw_signature["document_hash"]:  # type: ignore[index]
+        document_hash = signature.document_hash  # the same text, already read as 32 bytes
+    else:
+        document_hash = get_bytes(obj, "document_hash", where, size=32)  # type: ignore[arg-type]
+    require_seal_signature(view, ctx.chain_id, signature, document_hash, owner, ctx.time, field_name, code="licence.bad_seal")
+    return _in_canonical_order(raw_signature)
+
+
+def _in_canonical_order(sig: Any) -> dict[str, object]:
+    """A seal signature object whose form SealSignature.from_json accepted, rebuilt with its
+    members (and its signature's) in canonical order."""
+    return {
+        "document_hash": sig["document_hash"], "seal_id": sig["seal_id"],
+        "signature": {"suite": sig["signature"]["suite"], "value": sig["signature"]["value"]},
+        "signer": sig["signer"], "signing_time": sig["signing_time"],
+    }
 
 
 def _index(view: TxView, record: Mapping[str, object]) -> None:

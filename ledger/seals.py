@@ -2,9 +2,10 @@
 
 An organisation registers its seals (who may sign with each, for which period), revokes them,
 and seals documents: a seal signature binds a document hash to a seal, a signer key and a
-signing time. `seal_checks` is the one place that judges a seal signature against a state: it
-runs the five checks of GB/T 38540 plus the signature itself and reports each, so the verifier
-can show every reason while execution (`require_seal_signature`) raises on the first failure.
+signing time. One judgement (`_judge`) decides the five checks of GB/T 38540 against a state:
+`seal_checks` reports each of them and the signature itself, so the verifier can show every
+reason, while execution (`require_seal_signature`) raises on the first failure and leaves the
+signature to its TxView, which a validator checking a whole block may defer.
 
 Handlers read and write state only through their TxView; nothing here reads the clock: the
 time of a check is the signing time carried by the signature and, during execution, the block
@@ -17,9 +18,9 @@ import functools
 import re
 from dataclasses import dataclass
 
-from ledger.checks import Check, first_failure
-from ledger.crypto import PrivateKey, Signature
-from ledger.encoding import b64decode, b64encode, decode, encode
+from ledger.checks import Check
+from ledger.crypto import PrivateKey, Signature, Suite
+from ledger.encoding import MAX_SAFE_INTEGER, b64decode, b64encode, decode, encode
 from ledger.errors import EncodingError, LedgerError, ValidationError
 from ledger.execute import Context, TxKind, TxView, register
 from ledger.fields import expect_keys, expect_object, get_bytes, get_int, get_list, get_str
@@ -103,10 +104,13 @@ class SealSignature:
         expect_keys(obj, field, ("seal_id", "document_hash", "signer", "signing_time", "signature"))
         seal_id = get_str(obj, "seal_id", field, pattern=SEAL_ID_RE, max_len=32)
         document_hash = get_bytes(obj, "document_hash", field, size=32)
-        signer = get_bytes(obj, "signer", field, size=32)
+        text = obj["signer"]
+        signer = _known_key_id(text) if type(text) is str and len(text) == _KEY_ID_TEXT_LENGTH else None
+        if signer is None:
+            signer = get_bytes(obj, "signer", field, size=32)  # raises the precise error
         signing_time = get_int(obj, "signing_time", field)
         try:
-            signature = Signature.from_json(obj["signature"])
+            signature = _read_signature(obj["signature"])
         except LedgerError as exc:
             raise ValidationError(f"{field}.signature: {exc}", code="seal.bad_signature_form", field=f"{field}.signature") from exc
         return cls(seal_id, document_hash, signer, signing_time, signature)
@@ -124,7 +128,39 @@ class SealSignature:
 
 
 def _message(seal_id: str, document_hash: bytes, signing_time: int) -> bytes:
+    """canonical({"document_hash", "seal_id", "signing_time"}) (§4)."""
+    if type(document_hash) is bytes and type(signing_time) is int and 0 <= signing_time <= MAX_SAFE_INTEGER and type(seal_id) is str and SEAL_ID_RE.fullmatch(seal_id):
+        # Members in canonical order and no value needing an escape (base64url text, an id of
+        # [0-9A-Z], a safe integer): these are the bytes `encode` makes, written directly.
+        return f'{{"document_hash":"{b64encode(document_hash)}","seal_id":"{seal_id}","signing_time":{signing_time}}}'.encode("ascii")
     return encode({"document_hash": document_hash, "seal_id": seal_id, "signing_time": signing_time})
+
+
+_KEY_ID_TEXT_LENGTH = 43  # base64url of 32 bytes; only such texts are cached, so the cache stays small
+
+
+@functools.lru_cache(maxsize=4096)
+def _known_key_id(text: str) -> bytes | None:
+    """The 32-byte key id whose text is `text`, or None if it is not one (the caller then reads
+    it again for the precise error). Cached: a few signer keys sign most seal signatures."""
+    try:
+        key_id = b64decode(text)
+    except EncodingError:
+        return None
+    return key_id if len(key_id) == 32 else None
+
+
+_SUITES = {suite.value: suite for suite in Suite}
+
+
+def _read_signature(obj: object) -> Signature:
+    """`Signature.from_json(obj)`, with a short way for the usual well-formed object."""
+    if type(obj) is dict and len(obj) == 2:
+        name, value = obj.get("suite"), obj.get("value")
+        suite = _SUITES.get(name) if type(name) is str else None
+        if suite is not None and type(value) is str:
+            return Signature(suite, b64decode(value, field="signature.value"))
+    return Signature.from_json(obj)
 
 
 # -- the checks (§4) --------------------------------------------------------------------------
@@ -141,6 +177,7 @@ class _Seal:
 
 @functools.lru_cache(maxsize=4096)
 def _parse_seal(raw: bytes) -> _Seal:
+    """A stored seal record, parsed once per distinct value (records are immutable values)."""
     record = decode(raw)
     return _Seal(record["owner"], frozenset(record["signers"]), record["valid_from"], record["valid_until"], record["revoked_at"])  # type: ignore[index, call-overload]
 
@@ -168,31 +205,69 @@ def seal_checks(
     the block time during execution), at or before `at_time`; with `at_time` the signing time
     must also not be after it. Never raises for a bad signature: it reports.
     """
-    t = sig.signing_time
-    raw_seal = reader.get(seal_key(sig.seal_id))
-    seal = None if raw_seal is None else _parse_seal(raw_seal)
-    raw_identity = reader.get(key_state_key(sig.signer))
-    identity = None if raw_identity is None else Identity.from_bytes(raw_identity)
-    if seal is None:
-        unknown = f"seal {sig.seal_id} is not registered"
-        checks = [Check("seal.registered", False, unknown)]
-        names = (["seal.owner"] if owner is not None else []) + ["seal.valid_at_signing", "seal.signer_allowed"]
-        checks += [Check(name, None, f"cannot be decided: {unknown}") for name in names]
-    else:
-        checks = [Check("seal.registered", True, f"seal {sig.seal_id} of {seal.owner} is registered")]
-        if owner is not None:
-            checks.append(Check("seal.owner", seal.owner == owner, f"the seal belongs to {seal.owner}; the record needs a seal of {owner}"))
-        checks.append(_check_seal_time(seal, t, at_time))
-        allowed = b64encode(sig.signer) in seal.signers
-        checks.append(Check("seal.signer_allowed", allowed, "the signer key is " + ("" if allowed else "not ") + "one of the seal's signers"))
-    same = sig.document_hash == document_hash
-    checks.append(Check("seal.document_hash", same, "the signature is over the presented document" if same else "the signature is over another document hash"))
-    checks.append(_check_signer_key(identity, seal, t, at_time))
+    seal, identity = _read_parties(reader, sig)
+    checks = [failed or _passed(name, seal, identity, sig, owner) for name, failed in _judge(seal, identity, sig, document_hash, owner, at_time)]
     checks.append(_check_signature(identity, chain_id, sig))
     return checks
 
 
-def _check_seal_time(seal: _Seal, t: int, at_time: int | None) -> Check:
+def _read_parties(reader: KVReader, sig: SealSignature) -> tuple[_Seal | None, Identity | None]:
+    """The seal and the signer identity `sig` names, from `reader` (None where absent)."""
+    raw_seal = reader.get(seal_key(sig.seal_id))
+    raw_identity = reader.get(key_state_key(sig.signer))
+    return (
+        None if raw_seal is None else _parse_seal(raw_seal),
+        None if raw_identity is None else Identity.from_bytes(raw_identity),
+    )
+
+
+def _judge(
+    seal: _Seal | None, identity: Identity | None, sig: SealSignature, document_hash: bytes, owner: str | None, at_time: int | None,
+) -> list[tuple[str, Check | None]]:
+    """Every check of §4 but the signature itself, in order: (name, None) for a check that
+    passed, (name, the failed or undecided Check) otherwise. A pass costs no text: `_passed`
+    describes it when a report needs it."""
+    t = sig.signing_time
+    if seal is None:
+        unknown = f"seal {sig.seal_id} is not registered"
+        names = (["seal.owner"] if owner is not None else []) + ["seal.valid_at_signing", "seal.signer_allowed"]
+        judged = [("seal.registered", Check("seal.registered", False, unknown))]
+        judged += [(name, Check(name, None, f"cannot be decided: {unknown}")) for name in names]
+    else:
+        judged = [("seal.registered", None)]
+        if owner is not None:
+            judged.append(("seal.owner", None if seal.owner == owner else Check("seal.owner", False, _owner_detail(seal, owner))))
+        judged.append(("seal.valid_at_signing", _check_seal_time(seal, t, at_time)))
+        allowed = b64encode(sig.signer) in seal.signers
+        judged.append(("seal.signer_allowed", None if allowed else Check("seal.signer_allowed", False, "the signer key is not one of the seal's signers")))
+    same = sig.document_hash == document_hash
+    judged.append(("seal.document_hash", None if same else Check("seal.document_hash", False, "the signature is over another document hash")))
+    judged.append(("seal.signer_key", _check_signer_key(identity, seal, t, at_time)))
+    return judged
+
+
+def _passed(name: str, seal: _Seal | None, identity: Identity | None, sig: SealSignature, owner: str | None) -> Check:
+    """The Check of a check `_judge` found passed, with its detail for people."""
+    if name == "seal.registered":
+        detail = f"seal {sig.seal_id} of {seal.owner} is registered"  # type: ignore[union-attr]
+    elif name == "seal.owner":
+        detail = _owner_detail(seal, owner)  # type: ignore[arg-type]
+    elif name == "seal.valid_at_signing":
+        detail = f"seal valid at signing time {sig.signing_time}"
+    elif name == "seal.signer_allowed":
+        detail = "the signer key is one of the seal's signers"
+    elif name == "seal.document_hash":
+        detail = "the signature is over the presented document"
+    else:
+        detail = f"signer key of {identity.name} valid at signing time {sig.signing_time}"  # type: ignore[union-attr]
+    return Check(name, True, detail)
+
+
+def _owner_detail(seal: _Seal, owner: str) -> str:
+    return f"the seal belongs to {seal.owner}; the record needs a seal of {owner}"
+
+
+def _check_seal_time(seal: _Seal, t: int, at_time: int | None) -> Check | None:
     name = "seal.valid_at_signing"
     if not seal.valid_from <= t <= seal.valid_until:
         return Check(name, False, f"signing time {t} is outside the seal's validity {seal.valid_from}..{seal.valid_until}")
@@ -201,10 +276,10 @@ def _check_seal_time(seal: _Seal, t: int, at_time: int | None) -> Check:
     why = _revoked_against(seal.revoked_at, t, at_time)
     if why is not None:
         return Check(name, False, f"seal {why}")
-    return Check(name, True, f"seal valid at signing time {t}")
+    return None
 
 
-def _check_signer_key(identity: Identity | None, seal: _Seal | None, t: int, at_time: int | None) -> Check:
+def _check_signer_key(identity: Identity | None, seal: _Seal | None, t: int, at_time: int | None) -> Check | None:
     name = "seal.signer_key"
     if identity is None:
         return Check(name, False, "the signer key is not registered")
@@ -219,7 +294,7 @@ def _check_signer_key(identity: Identity | None, seal: _Seal | None, t: int, at_
     why = _revoked_against(identity.revoked_at, t, at_time)
     if why is not None:
         return Check(name, False, f"signer key {why}")
-    return Check(name, True, f"signer key of {identity.name} valid at signing time {t}")
+    return None
 
 
 def _check_signature(identity: Identity | None, chain_id: str, sig: SealSignature) -> Check:
@@ -234,15 +309,23 @@ def _check_signature(identity: Identity | None, chain_id: str, sig: SealSignatur
 
 
 def require_seal_signature(
-    reader: KVReader, chain_id: str, sig: SealSignature, document_hash: bytes, owner_uscc: str, at_time: int, field: str,
+    view: TxView, chain_id: str, sig: SealSignature, document_hash: bytes, owner_uscc: str, at_time: int, field: str, *, code: str | None = None,
 ) -> None:
     """Accept `sig` over `document_hash` for a record made at `at_time` by organisation
-    `owner_uscc`, or raise ValidationError whose code is the failed check's name
-    ("seal.registered", "seal.owner", "seal.valid_at_signing", "seal.signer_allowed",
-    "seal.document_hash", "seal.signer_key", "seal.signature"), naming `field`.<the part>."""
-    failed = first_failure(seal_checks(reader, chain_id, sig, document_hash, owner=owner_uscc, at_time=at_time))
-    if failed is not None:
-        raise ValidationError(f"{field}: {failed.name} failed: {failed.detail}", code=failed.name, field=f"{field}.{_CHECK_FIELDS[failed.name]}", check=failed.name)
+    `owner_uscc`, or raise ValidationError naming `field`.<the part> with `check` = the failed
+    check's name ("seal.registered", "seal.owner", "seal.valid_at_signing", "seal.signer_allowed",
+    "seal.document_hash", "seal.signer_key", "seal.signature") and code `code`, by default that
+    name. The signature itself, checked last, goes through `view.verify_signature`: a validator
+    replaying a block may defer it, and the block then fails with the same code."""
+    seal, identity = _read_parties(view, sig)
+    for name, failed in _judge(seal, identity, sig, document_hash, owner_uscc, at_time):
+        if failed is not None:
+            raise ValidationError(f"{field}: {name} failed: {failed.detail}", code=code or name, field=f"{field}.{_CHECK_FIELDS[name]}", check=name)
+    assert identity is not None  # seal.signer_key passed
+    view.verify_signature(
+        identity.public_key, SIGN_PURPOSE, chain_id, sig.message(), sig.signature,
+        field=f"{field}.{_CHECK_FIELDS['seal.signature']}", code=code or "seal.signature", check="seal.signature",
+    )
 
 
 # -- kinds ------------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ from ledger.errors import AuditError
 from ledger.store import LevelKV
 
 from .conftest import GENESIS_TIME, make_net
+from .test_execute import commit_unchecked, forge_seal_signature
+from .test_licences import issue, make_doc, world  # noqa: F401  (world is a fixture)
 
 BLOCKS = 6
 
@@ -129,3 +131,18 @@ def test_bad_transaction_signature_in_a_committed_block_is_found_at_its_height(t
 
 def test_audit_with_worker_processes_matches_inline(store, net):
     assert audit_chain(store, net.genesis, workers=2) == audit_chain(store, net.genesis, workers=1)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_forged_seal_signature_of_a_committed_licence_is_found_at_its_height(world, monkeypatch, workers):
+    """A licence committed by a (Byzantine) quorum although its seal signature is forged."""
+    ledger, a, _ = world
+    ledger.accept(*(issue(ledger, a, make_doc(ledger, a, serial)) for serial in range(1, 10)))
+    txs = [issue(ledger, a, make_doc(ledger, a, serial)) for serial in range(10, 49)]
+    txs.insert(5, forge_seal_signature(ledger, a, 99))  # its check is in the first batch of 64, sent to a worker
+    commit_unchecked(ledger, monkeypatch, *txs)
+    bad_height = ledger.local.chain.height
+    ledger.accept(issue(ledger, a, make_doc(ledger, a, 100)))
+    with pytest.raises(AuditError) as err:
+        audit_chain(ledger.local.chain.kv, ledger.net.genesis, workers=workers)
+    assert (err.value.height, err.value.reason, err.value.index) == (bad_height, "licence.bad_seal", 5)

@@ -16,7 +16,7 @@ from ledger.document import EnterpriseHolder, LicenceDocument, PersonHolder, bui
 from ledger.encoding import b64encode, decode, encode
 from ledger.ids import format_licence_id, mod37_36_check, next_version, parse_licence_id
 from ledger.licences import (
-    Status, is_lapsed, is_overdue, issue_body, list_index, list_overdue, read_licence, status_at,
+    Status, is_lapsed, is_overdue, issue_body, licence_key, list_index, list_overdue, read_licence, status_at,
     version_body, version_chain,
 )
 from ledger.state import FLAT_PREFIX, INDEX_PREFIX
@@ -149,6 +149,27 @@ def test_issue_to_a_person_stores_only_the_commitment(world):
     check_indexes(ledger)
 
 
+def test_issue_stores_a_canonical_record_whatever_the_member_order_of_the_body(world):
+    ledger, a, _ = world
+    person = PersonHolder("李四", "110101199003071234", bytes(range(16, 32)))
+    for serial, holder in ((11, HOLDER), (12, person)):
+        doc = make_doc(ledger, a, serial, holder=holder, deadline="2026-06-30")
+        tx = issue(ledger, a, doc)
+        reordered = Tx(tx.chain_id, tx.kind, _reversed(tx.body), tx.signer, tx.nonce, tx.signature)
+        assert reordered.id == tx.id and list(reordered.body) != list(tx.body)
+        ledger.accept(reordered)
+        raw = ledger.state.get(licence_key(doc.licence.id))
+        assert encode(decode(raw)) == raw
+        assert decode(raw)["seal_signature"] == decode(encode(doc.seal_signature.to_json()))
+    check_indexes(ledger)
+
+
+def _reversed(value: object) -> object:
+    if isinstance(value, dict):
+        return {key: _reversed(value[key]) for key in reversed(list(value))}
+    return value
+
+
 def test_issue_rejections_name_their_reason(world):
     ledger, a, b = world
     doc = make_doc(ledger, a, 1)
@@ -166,6 +187,7 @@ def test_issue_rejections_name_their_reason(world):
         (issue(ledger, a, doc, valid_from="2026-02-30"), "validation.date"),
         (issue(ledger, a, sealed_by_b), "licence.bad_seal"),
         (issue(ledger, a, doc, document_hash=bytes(32)), "licence.bad_seal"),
+        (issue(ledger, a, doc, document_hash="x"), "validation.binary"),
         (issue(ledger, a, make_doc(ledger, a, 3, seal_key=a.other)), "licence.bad_seal"),
         (issue(ledger, a, make_doc(ledger, a, 4, seal_id="NOSUCHSEAL")), "licence.bad_seal"),
         (issue(ledger, a, doc, holder={"kind": "robot"}), "licence.bad_holder"),
@@ -181,6 +203,7 @@ def test_issue_rejections_name_their_reason(world):
     seal_checks = [r.error.check for r in pending.rejected if r.error.code == "licence.bad_seal"]
     assert seal_checks == ["seal.owner", "seal.document_hash", "seal.signer_allowed", "seal.registered"]
     assert pending.rejected[9].error.field == "tx.body.seal_signature.seal_id"
+    assert pending.rejected[11].error.field == "tx.body.document_hash"
     assert read_licence(ledger.state, doc.licence.id) is None
     assert list(ledger.local.chain.kv.iterate(INDEX_PREFIX)) == []
 

@@ -7,12 +7,15 @@ import dataclasses
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ledger.checks import Check, first_failure
-from ledger.crypto import PrivateKey
+from ledger.crypto import PrivateKey, Signature, Suite
 from ledger.encoding import b64encode, decode, encode
-from ledger.errors import ValidationError
-from ledger.seals import SealSignature, read_seal, read_seal_signature, require_seal_signature, seal_checks
+from ledger.errors import EncodingError, ValidationError
+from ledger.execute import TxView
+from ledger.seals import SEAL_ID_RE, SealSignature, read_seal, read_seal_signature, require_seal_signature, seal_checks
 
 from .conftest import GENESIS_TIME
 from .test_governance import YEAR_MS, Ledger, grant, uscc
@@ -164,7 +167,7 @@ def test_all_checks_pass_for_a_good_signature(setup, net):
     checks = seal_checks(ledger.state, net.genesis.chain_id, sig, DOC, owner=org.uscc, at_time=ledger.next_time)
     assert [c.name for c in checks] == CHECKS[:1] + ["seal.owner"] + CHECKS[1:]
     assert first_failure(checks) is None
-    require_seal_signature(ledger.state, net.genesis.chain_id, sig, DOC, org.uscc, ledger.next_time, "tx.body.seal_signature")
+    require_seal_signature(TxView(ledger.state), net.genesis.chain_id, sig, DOC, org.uscc, ledger.next_time, "tx.body.seal_signature")
 
 
 def test_unregistered_seal_leaves_the_dependent_checks_undecided(setup, net):
@@ -208,7 +211,7 @@ def test_other_document_fails_only_document_hash(setup, net):
     sig = SealSignature.create(org.signer, net.genesis.chain_id, SEAL, DOC, ledger.time)
     assert only_failing(seal_checks(ledger.state, net.genesis.chain_id, sig, bytes(32))) == ["seal.document_hash"]
     with pytest.raises(ValidationError) as info:
-        require_seal_signature(ledger.state, net.genesis.chain_id, sig, bytes(32), org.uscc, ledger.next_time, "tx.body.seal_signature")
+        require_seal_signature(TxView(ledger.state), net.genesis.chain_id, sig, bytes(32), org.uscc, ledger.next_time, "tx.body.seal_signature")
     assert (info.value.code, info.value.field) == ("seal.document_hash", "tx.body.seal_signature.document_hash")
 
 
@@ -257,7 +260,7 @@ def test_seal_of_another_org_fails_only_owner(setup, net):
     checks = seal_checks(ledger.state, net.genesis.chain_id, sig, DOC, owner=uscc(2))
     assert only_failing(checks) == ["seal.owner"]
     with pytest.raises(ValidationError) as info:
-        require_seal_signature(ledger.state, net.genesis.chain_id, sig, DOC, uscc(2), ledger.next_time, "tx.body.seal_signature")
+        require_seal_signature(TxView(ledger.state), net.genesis.chain_id, sig, DOC, uscc(2), ledger.next_time, "tx.body.seal_signature")
     assert (info.value.code, info.value.field) == ("seal.owner", "tx.body.seal_signature.seal_id")
 
 
@@ -280,6 +283,14 @@ def test_seal_signature_round_trips_through_json(net):
         ({"document_hash": b64encode(bytes(31))}, "validation.length", "sig.document_hash"),
         ({"signing_time": -1}, "validation.range", "sig.signing_time"),
         ({"signature": "x"}, "seal.bad_signature_form", "sig.signature"),
+        ({"signature": {"suite": ["ecdsa-p256-sha256"], "value": b64encode(bytes(64))}}, "seal.bad_signature_form", "sig.signature"),
+        ({"signature": {"suite": "ecdsa-p384", "value": b64encode(bytes(64))}}, "seal.bad_signature_form", "sig.signature"),
+        ({"signature": {"suite": "ecdsa-p256-sha256", "value": b64encode(bytes(63))}}, "seal.bad_signature_form", "sig.signature"),
+        ({"signature": {"suite": "ecdsa-p256-sha256", "value": b64encode(bytes(64)) + "="}}, "seal.bad_signature_form", "sig.signature"),
+        ({"signature": {"suite": "ecdsa-p256-sha256", "value": 64}}, "seal.bad_signature_form", "sig.signature"),
+        ({"signer": [1]}, "validation.type", "sig.signer"),
+        ({"signer": b64encode(bytes(31))}, "validation.length", "sig.signer"),
+        ({"signer": b64encode(bytes(32))[:-1] + "B"}, "validation.binary", "sig.signer"),
         ({"extra": 1}, "validation.unknown_field", "sig.extra"),
     ],
 )
@@ -296,3 +307,20 @@ def test_seal_signature_create_checks_its_inputs():
         SealSignature.create(key, "c", "bad id", DOC, 0)
     with pytest.raises(ValidationError):
         SealSignature.create(key, "c", SEAL, os.urandom(31), 0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    seal_id=st.from_regex(SEAL_ID_RE, fullmatch=True) | st.text(max_size=12),
+    document_hash=st.binary(min_size=0, max_size=40),
+    signing_time=st.integers(min_value=-(2**53 - 1), max_value=2**53 - 1),
+)
+def test_message_is_the_canonical_encoding_of_its_three_members(seal_id, document_hash, signing_time):
+    sig = SealSignature(seal_id, document_hash, bytes(32), signing_time, Signature(Suite.P256, bytes(64)))
+    try:
+        expected = encode({"document_hash": document_hash, "seal_id": seal_id, "signing_time": signing_time})
+    except EncodingError:
+        with pytest.raises(EncodingError):
+            sig.message()
+        return
+    assert sig.message() == expected
