@@ -1,7 +1,7 @@
 import pytest
 
 from ledger.crypto import PrivateKey
-from ledger.crypto.pool import SignaturePool
+from ledger.crypto.pool import SignaturePool, combine
 from ledger.errors import CryptoError
 
 
@@ -18,7 +18,8 @@ def items(n, bad=()):
 @pytest.mark.parametrize("workers", [1, 2])
 def test_pool_accepts_a_good_batch(workers):
     with SignaturePool(workers) as pool:
-        assert pool.submit(items(150)).result() is None
+        verification = pool.submit(items(150))
+        assert verification.result() is None and verification.done()
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -28,3 +29,33 @@ def test_pool_reports_the_lowest_bad_index(workers, bad):
         with pytest.raises(CryptoError) as err:
             pool.submit(items(150, bad)).result()
     assert err.value.index == min(bad) and err.value.code == "crypto.bad_signature"
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_combined_batches_report_the_lowest_bad_index_counted_from_their_offsets(workers):
+    batch = items(400, bad=(170, 390))
+    with SignaturePool(workers) as pool:
+        parts = [pool.submit(batch[i : i + 100], offset=i) for i in range(0, 400, 100)]
+        with pytest.raises(CryptoError) as err:
+            combine(parts).result()
+        assert combine(parts[:1]).result() is None  # the batches are settled, and kept apart
+        assert pool.submit(items(70)).result() is None  # the workers still serve after a failure
+    assert err.value.index == 170
+
+
+def test_a_closed_pool_has_stopped_its_workers():
+    pool = SignaturePool(2)
+    processes = [worker._process for worker in pool._workers]
+    assert pool.submit(items(100)).result() is None
+    pool.close()
+    assert all(not process.is_alive() for process in processes)
+
+
+def test_a_stopped_worker_is_reported_not_waited_for():
+    with SignaturePool(2) as pool:
+        for worker in pool._workers:
+            worker._process.kill()
+            worker._process.join()
+        with pytest.raises(CryptoError) as err:
+            pool.submit(items(100)).result()
+    assert err.value.code == "crypto.worker_failed"
