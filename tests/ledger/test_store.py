@@ -25,11 +25,13 @@ def _prepare(tmp_path, net) -> Path:
     return home
 
 
-@pytest.mark.parametrize("delay", [0.0, 0.013, 0.037, 0.071])
-def test_sigkill_mid_stream_leaves_last_block_whole_or_absent(tmp_path, net, delay):
+@pytest.mark.parametrize("delay, retain", [(0.0, None), (0.013, None), (0.037, 2), (0.071, 2)])
+def test_sigkill_mid_stream_leaves_last_block_whole_or_absent(tmp_path, net, delay, retain):
+    """Also with pruning (retain 2): the stale nodes of an old height go in the same batch."""
     home = _prepare(tmp_path, net)
     store = tmp_path / "ledger"
-    child = subprocess.Popen([sys.executable, str(WRITER), str(home), str(store)], stdout=subprocess.PIPE, text=True)
+    argv = [sys.executable, str(WRITER), str(home), str(store)] + ([] if retain is None else [str(retain)])
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
         reported = 0
@@ -49,7 +51,7 @@ def test_sigkill_mid_stream_leaves_last_block_whole_or_absent(tmp_path, net, del
 
     kv = LevelKV(store)
     try:
-        chain = Chain(kv, net.genesis)
+        chain = Chain(kv, net.genesis, retain_heights=retain)
         tip = chain.height
         assert tip >= reported  # everything acknowledged is there
         assert kv.get(height_key(BLOCK_PREFIX, tip + 1)) is None
@@ -61,6 +63,6 @@ def test_sigkill_mid_stream_leaves_last_block_whole_or_absent(tmp_path, net, del
         from node.local import LocalNetwork
 
         LocalNetwork(chain, net.validator_keys).produce([net.anchor()], net.genesis.genesis_time + 1000 * (tip + 1))
-        assert Chain(kv, net.genesis).height == tip + 1
+        assert Chain(kv, net.genesis, retain_heights=retain).height == tip + 1
     finally:
         kv.close()
