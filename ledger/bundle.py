@@ -239,7 +239,8 @@ def build_bundle(chain: Chain, keys: Sequence[bytes], height: int | None = None)
     (not a committed height ≥ 1), "bundle.validator_change_unsupported" (the block names another
     validator set than the genesis one: no verifier of this format could check it),
     "bundle.too_large" (the result would exceed MAX_BUNDLE_BYTES) and the `smt.key_*` codes for a
-    malformed key; StoreError "store.missing_block", "store.missing_commit", "store.corrupt_block",
+    malformed key; StoreError "state.pruned" (with `height`, `oldest`) for a height below
+    `chain.oldest_state_height` (blocks.md §6.1), "store.missing_block", "store.missing_commit", "store.corrupt_block",
     "store.corrupt_commit", "store.corrupt_value" (a state value that is not a canonical JSON
     object) and the `smt.*` store errors if the store is damaged.
     """
@@ -254,6 +255,9 @@ def build_bundle(chain: Chain, keys: Sequence[bytes], height: int | None = None)
             f"height {h} is not committed (committed heights are 1..{chain.height})",
             code="bundle.unknown_height", field="height", height=h, tip=chain.height,
         )
+    oldest = chain.oldest_state_height
+    if h < oldest:
+        raise StoreError(f"the state of height {h} is pruned (the oldest retained is {oldest})", code="state.pruned", height=h, oldest=oldest)
     commit = chain.commit(h)
     if commit is None:
         raise StoreError(f"the store lacks the commit of block {h}", code="store.missing_commit", height=h)

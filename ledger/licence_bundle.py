@@ -1,10 +1,10 @@
 """The proof bundle of one licence verdict (docs/spec/proofs.md §7, domain.md §9.3).
 
 `licence_bundle_keys` names the state keys a verdict on one licence needs proven, present or
-absent: the record, its issuer's organisation (whose region decides recognition) and, across
-regions, the recognition rule. Neither `region/` (the asking region is checked against the
-trusted genesis) nor the seal and signer key records (the checks execution ran on them before
-writing the record are certified by the record itself) are carried. `build_licence_bundle` proves exactly those keys at one
+absent: the record (which names its issuer's region) and, across regions, the recognition rule.
+Neither `region/` (the asking region is checked against the trusted genesis) nor the issuer's
+organisation, seal and signer key records (the checks execution ran on them before writing the
+record are certified by the record itself) are carried. `build_licence_bundle` proves exactly those keys at one
 committed height; `verify_licence_bundle` checks such a bundle against a trusted genesis alone
 and judges the licence with `ledger.verify.verify_licence` over the verified entries. There is
 one verdict: this module only chooses keys and composes the generic bundle with it.
@@ -22,7 +22,7 @@ from ledger.chain import REGION_PREFIX, Chain
 from ledger.document import LicenceDocument
 from ledger.errors import ValidationError
 from ledger.genesis import Genesis
-from ledger.governance import org_key, read_org, recognition_key
+from ledger.governance import recognition_key
 from ledger.ids import parse_licence_id
 from ledger.kv import KVReader
 from ledger.licences import PREFIX as LICENCE_PREFIX
@@ -50,11 +50,11 @@ def _region_key(asking_region: object) -> bytes:
 def licence_bundle_keys(reader: KVReader, licence_id: str, asking_region: str) -> list[bytes]:
     """The state keys (sorted) a bundle must prove for `verify_licence` to judge `licence_id`
     for `asking_region` as it would over the full state `reader` (domain.md §9.3): `lic/<id>`
-    and, when the record exists, `org/<issuer>` (its region decides `recognised`) and, when that
-    organisation is of another region, `recog/<asking_region>/<issuer region>/<type>`. A key is
-    listed whether or not it holds a value, so that a bundle of these keys proves every absence
-    the verdict uses. `region/<asking_region>` is not listed (the verifier takes regions from
-    the genesis), nor the seal and signer key records (the record certifies their checks).
+    and, when the record exists and its `region` (the issuer's, §5) is another,
+    `recog/<asking_region>/<record region>/<type>`. A key is listed whether or not it holds a
+    value, so that a bundle of these keys proves every absence the verdict uses.
+    `region/<asking_region>` is not listed (the verifier takes regions from the genesis), nor the
+    issuer, seal and signer key records (the record certifies their checks).
 
     Precondition: `reader` knows the whole state (e.g. `StateAt`), not a partial one. Raises
     ValidationError "verify.bad_region", "verify.unknown_region" (the state has no such
@@ -65,12 +65,8 @@ def licence_bundle_keys(reader: KVReader, licence_id: str, asking_region: str) -
         raise ValidationError(f"{asking_region} is not a region of this chain", code="verify.unknown_region", field="asking_region")
     keys = [licence_key(text)]
     record = read_licence(reader, text)
-    if record is not None:
-        issuer, type_code = record["issuer"], record["type"]
-        keys.append(org_key(issuer))  # type: ignore[arg-type]
-        org = read_org(reader, issuer)  # type: ignore[arg-type]
-        if org is not None and org["region"] != asking_region:
-            keys.append(recognition_key(asking_region, org["region"], type_code))  # type: ignore[arg-type]
+    if record is not None and record["region"] != asking_region:
+        keys.append(recognition_key(asking_region, record["region"], record["type"]))  # type: ignore[arg-type]
     return sorted(keys)
 
 

@@ -2,7 +2,7 @@
 
 Kinds: licence.issue, licence.change, licence.renew (a new version that supersedes the last) and
 the status operations licence.suspend / resume / revoke / annul / cancel / confirm, whose
-allowed moves are the data table `TRANSITIONS`. State: `lic/<id>` = the licence record; beside
+allowed moves are the data table `TRANSITIONS`. State: `lic/<id>` = the licence record (naming the issuing organisation's region); beside
 the state, the secondary indexes of §8 (holder, issuer, type, pending commitment deadline) point
 at the latest version of each licence. Read helpers answer what a record means at a time
 (`status_at`, `is_lapsed`, `is_overdue`) and walk a version chain.
@@ -245,7 +245,8 @@ def _issue(view: TxView, tx: Tx, signer: Identity, ctx: Context) -> None:
     record = {
         "commitment": None if deadline is None else {"deadline": body["commitment_deadline"], "state": CommitmentState.PENDING.value},
         "document_hash": body["document_hash"], "holder": holder, "id": licence_id.text, "issue_date": body["issue_date"],
-        "issued_at": ctx.time, "issuer": licence_id.issuer, "reason": None, "seal_signature": seal_signature, "serial": licence_id.serial,
+        "issued_at": ctx.time, "issuer": licence_id.issuer, "reason": None, "region": org["region"], "seal_signature": seal_signature,
+        "serial": licence_id.serial,
         "status": Status.VALID.value, "superseded_by": None, "supersedes": None, "type": licence_id.type,
         "updated_at": ctx.time, "valid_from": body["valid_from"], "valid_until": body["valid_until"], "version": licence_id.version,
     }
@@ -274,7 +275,7 @@ def _new_version(view: TxView, tx: Tx, signer: Identity, ctx: Context, *, holder
     record = {
         **old, "id": new_id.text, "version": new_id.version, "holder": holder, "document_hash": new["document_hash"],
         "issue_date": new["issue_date"], "valid_from": new["valid_from"], "valid_until": new["valid_until"],
-        "reason": reason, "supersedes": old["id"], "seal_signature": seal_signature,
+        "reason": reason, "region": org["region"], "supersedes": old["id"], "seal_signature": seal_signature,
         "issued_at": ctx.time, "updated_at": ctx.time,
     }
     _unindex(view, old)

@@ -4,9 +4,9 @@
 or as the document the holder presents) valid here, at this time? It runs every check of §9 in
 a fixed order over one state (`StateAt`: the state committed at a height; or any reader, e.g. a
 verified proof bundle) and reports each as passed, failed, undecided or not applicable, with the
-recognition rule that applied. Over a reader that proves the record but not the issuer, seal or
-signer key records, the checks execution ran before writing the record pass as certified by its
-presence (§9.3). A licence that fails a check is a verdict, not an error: only misuse (nothing
+recognition rule that applied. The issuer's region is the record's own `region` (§5). Over a
+reader that proves the record but not the issuer, seal or signer key records, the checks
+execution ran before writing the record pass as certified by its presence (§9.3). A licence that fails a check is a verdict, not an error: only misuse (nothing
 presented, a malformed id, an unknown region) raises.
 
 Pure: it reads state only through the reader and never reads the clock (the time asked about is
@@ -82,7 +82,9 @@ class StateAt:
 
     `height`, `time` (the block time, ms) and `state_root` say which state it is. Raises
     ValidationError "verify.unknown_height" when `height` is not the tip nor a committed block
-    1..tip, StoreError "store.missing_block" when the store lacks that block. Pass one `cache`
+    1..tip, StoreError "state.pruned" (with `height`, `oldest`) when it is below
+    `chain.oldest_state_height` (blocks.md §6.1), "store.missing_block" when the store lacks
+    that block. Pass one `cache`
     to many StateAt objects to share the tree's upper levels between them.
     """
 
@@ -93,6 +95,9 @@ class StateAt:
         h = tip.height if height is None else height
         if isinstance(h, bool) or not isinstance(h, int) or not (h == tip.height or 1 <= h < tip.height):
             raise ValidationError(f"height {h!r} is not committed (the tip is {tip.height})", code="verify.unknown_height", field="height", tip=tip.height)
+        oldest = chain.oldest_state_height
+        if h < oldest:
+            raise StoreError(f"the state of height {h} is pruned (the oldest retained is {oldest})", code="state.pruned", height=h, oldest=oldest)
         if h == tip.height:
             self.time, self.state_root = tip.time, tip.state_root
         else:
@@ -199,7 +204,7 @@ def verify_licence(
     report.add(_within_validity(record, at_time))
     report.add(_latest_version(record))
     _commitment(report, record, at_time)
-    recognised, rule = _recognised(reader, record, org, asking_region)
+    recognised, rule = _recognised(reader, record, asking_region)
     report.add(recognised)
     return report.verdict(presented, asking_region, at_time, height, seal, rule, record)
 
@@ -417,16 +422,10 @@ def _commitment(report: _Report, record: Mapping[str, object], at_time: int) -> 
         report.not_applicable(name, "no inspection is due any more: the licence was revoked or cancelled while it was pending")
 
 
-def _recognised(
-    reader: KVReader, record: Mapping[str, object], org: dict[str, object] | None | _Unproven, region: str,
-) -> tuple[Check, dict[str, object] | None]:
-    """§9.1: issued in the asking region, or a rule `recog/<asking>/<issuer region>/<type>` exists."""
-    name, type_code = "recognised", record["type"]
-    if isinstance(org, _Unproven):
-        return Check(name, None, str(org)), None
-    if org is None:
-        return Check(name, None, "cannot be decided: the issuer's region is unknown"), None
-    issued_in = org["region"]
+def _recognised(reader: KVReader, record: Mapping[str, object], region: str) -> tuple[Check, dict[str, object] | None]:
+    """§9.1: issued in the asking region (the record's `region`, §5), or a rule
+    `recog/<asking>/<issuer region>/<type>` exists."""
+    name, type_code, issued_in = "recognised", record["type"], record["region"]
     if issued_in == region:
         return Check(name, True, f"issued in {region}, the asking region"), None
     rule = _lookup(read_recognition, reader, region, issued_in, type_code)  # type: ignore[arg-type]

@@ -92,7 +92,7 @@ def prove(
     present = next(e for e in bundle.entries if e.key == licence_key(licence_id)).value is not None
     state = "present" if present else "ABSENT (the bundle proves its absence)"
     Console(stderr=True).print(
-        f"bundle of {len(raw)} bytes, {len(bundle.entries)} entries, at height {bundle.header.height}: licence {escape(licence_id)} {state}"
+        f"bundle of {len(raw)} bytes, {len(bundle.entries)} {'entry' if len(bundle.entries) == 1 else 'entries'}, at height {bundle.header.height}: licence {escape(licence_id)} {state}"
         + (f"; written to {escape(str(out))}" if out is not None else ""),
     )
 

@@ -21,12 +21,14 @@ import ledger.governance  # noqa: F401  (registers the governance kinds)
 import ledger.licences  # noqa: F401  (registers the licence kinds)
 import ledger.seals  # noqa: F401  (registers the seal kinds)
 from ledger.bundle import MAX_BUNDLE_BYTES, MAX_ENTRIES, Bundle, Entry, Precommits, build_bundle, quorum_of, verify_bundle
+from ledger.chain import Chain
 from ledger.commit import make_commit, sign_precommit
 from ledger.crypto import PrivateKey
 from ledger.encoding import b64decode, b64encode, decode, encode
 from ledger.errors import EncodingError, LedgerError, ProofError, StoreError, ValidationError
 from ledger.execute import TxKind, register
 from ledger.identity import Role
+from ledger.kv import MemoryKV
 from ledger.ids import complete_uscc, format_licence_id
 from ledger.licences import licence_key
 from ledger.seals import SealSignature
@@ -34,6 +36,7 @@ from ledger.smt import StateProof
 from ledger.tx import Tx
 from ledger.validators import Validator, ValidatorSet
 from ledger.verify import Outcome, StateAt, verify_licence
+from node.local import LocalNetwork
 
 from .conftest import GENESIS_TIME, make_net
 from .test_verify import Recording
@@ -371,6 +374,21 @@ def test_build_bundle_on_a_chain_without_blocks_has_no_height_to_prove(net):
     with pytest.raises(ValidationError) as err:
         build_bundle(net.local().chain, [ABSENT])
     assert err.value.code == "bundle.unknown_height"
+
+
+def test_build_bundle_below_the_retention_window_says_state_pruned_up_front(net):
+    """proofs.md §5, blocks.md §6.1: a pruned height is refused before anything is read."""
+    local = LocalNetwork(Chain(MemoryKV(), net.genesis, retain_heights=2), net.validator_keys)
+    for height in range(1, 6):
+        local.produce([net.anchor(document=DOCS[0])] if height == 1 else [], GENESIS_TIME + 1000 * height)
+    chain = local.chain
+    assert chain.oldest_state_height == 3
+    for height in (1, 2):
+        with pytest.raises(StoreError) as err:
+            build_bundle(chain, [anchor_key(DOCS[0])], height)
+        assert (err.value.code, err.value.fields["height"], err.value.fields["oldest"]) == ("state.pruned", height, 3)
+    kept = verify_bundle(build_bundle(chain, [anchor_key(DOCS[0])], 3).to_bytes(), net.genesis)
+    assert kept.height == 3 and kept.get(anchor_key(DOCS[0])) is not None
 
 
 def test_build_bundle_reports_a_missing_commit_as_store_damage(net):

@@ -53,10 +53,11 @@ def scene(net) -> Scene:
 
 
 #: Checks the licence record certifies over a bundle (domain.md §9.3): same outcome, other detail.
-CERTIFIED = ("seal_valid", "signature_valid")
+CERTIFIED = ("issuer_authorised", "seal_valid", "signature_valid")
 #: Key prefixes a verification reads that a licence bundle does not carry: regions come from the
-#: genesis; the seal and the signer key are certified by the record.
-NOT_CARRIED = (b"region/", b"seal/", b"id/key/")
+#: genesis; the issuer, the seal and the signer key are certified by the record (which names
+#: the issuer's region, domain.md §5).
+NOT_CARRIED = (b"region/", b"org/", b"seal/", b"id/key/")
 
 
 def recorded_keys(scene: Scene, region: str, **presented) -> list[bytes]:
@@ -86,17 +87,17 @@ def assert_same_outcomes(offline: Verdict, direct: Verdict) -> None:
 
 @pytest.mark.parametrize("region", ["beijing", "tianjin", "hebei"])
 @pytest.mark.parametrize("which", ["doc", "person", "missing"])
-def test_licence_bundle_keys_are_the_keys_read_less_regions_seals_and_signer_keys(scene, region, which):
+def test_licence_bundle_keys_are_the_keys_read_less_regions_issuers_seals_and_signer_keys(scene, region, which):
     doc = getattr(scene, which)
     keys = licence_bundle_keys(StateAt(scene.ledger.local.chain), doc.licence.id, region)
     read = recorded_keys(scene, region, licence_id=doc.licence.id)
     assert read == recorded_keys(scene, region, document=doc)
     assert keys == [k for k in read if not k.startswith(NOT_CARRIED)] and keys == sorted(keys)
     assert keys[0] == licence_key(doc.licence.id)
-    expected = 1 if which == "missing" else 2 if region == "beijing" else 3
+    expected = 1 if which == "missing" or region == "beijing" else 2
     assert len(keys) == expected
-    if which != "missing":
-        assert keys[1] == f"org/{scene.dept.uscc}".encode()
+    if expected == 2:
+        assert keys[1] == f"recog/{region}/beijing/{T}".encode()
 
 
 def test_licence_bundle_keys_include_an_absent_recognition_rule(scene):
@@ -132,7 +133,7 @@ def test_the_offline_verdict_has_the_outcomes_of_the_verdict_over_the_full_state
             assert (result.proven.height, result.proven.time) == (ledger.local.chain.height, ledger.time)
 
 
-def test_the_record_certifies_the_seal_and_signer_checks_and_the_issuer_is_still_judged(net, scene):
+def test_the_record_certifies_the_issuer_seal_and_signer_checks(net, scene):
     chain = scene.ledger.local.chain
     verdict = verify_licence_bundle(build_licence_bundle(chain, scene.doc.licence.id, "beijing"), net.genesis, asking_region="beijing").verdict
     assert verdict.verdict is Outcome.VALID and [c.name for c in verdict.checks if c.ok] == [n for n in CHECK_NAMES if n not in verdict.not_applicable]
@@ -140,7 +141,8 @@ def test_the_record_certifies_the_seal_and_signer_checks_and_the_issuer_is_still
     assert verdict.check("seal_valid").detail == f"seal {sig['seal_id']} of {scene.dept.uscc} at signing time {sig['signing_time']}: {certified(chain.height, verdict.record)}"
     assert verdict.check("signature_valid").detail == certified(chain.height, verdict.record)
     assert verdict.check("seal_valid").detail.startswith(f"seal {scene.dept.seal_id} of ")
-    assert verdict.check("issuer_authorised").detail.startswith(f"{scene.dept.uscc} (北京市某区市场监督管理局) of region beijing is admitted and holds type {T}")
+    assert verdict.check("issuer_authorised").detail == f"{scene.dept.uscc} active and holding type {T}: {certified(chain.height, verdict.record)}"
+    assert verdict.check("recognised").detail == "issued in beijing, the asking region" and verdict.record["region"] == "beijing"
     assert next(c for c in verdict.seal_checks if c.name == "seal.document_hash").detail == "the signature is over the presented document"
 
 
@@ -170,14 +172,16 @@ def test_a_bundle_for_one_region_is_indeterminate_for_another_that_needs_a_rule(
     assert verdict.check("recognised").detail == f"cannot be decided: the state at hand does not prove recog/tianjin/beijing/{T}"
 
 
-def test_a_bundle_without_the_issuer_leaves_recognition_undecided_in_every_region(net, scene):
-    """The issuer's region decides `recognised`; nothing but `org/<issuer>` proves it."""
-    only_record = build_bundle(scene.ledger.local.chain, [licence_key(scene.doc.licence.id)])
-    for region in ("beijing", "tianjin"):
-        verdict = verify_licence_bundle(only_record, net.genesis, asking_region=region).verdict
-        assert (verdict.verdict, failed(verdict)) == (Outcome.INDETERMINATE, [])
-        assert verdict.check("recognised").detail == f"cannot be decided: the state at hand does not prove org/{scene.dept.uscc}"
-        assert verdict.check("issuer_authorised").ok and verdict.check("issuer_authorised").detail.endswith("certifies the record)")
+def test_a_record_whose_region_is_rewritten_to_evade_recognition_fails_its_proof(net, scene):
+    """The record's `region` decides `recognised`, and the state root binds it like every member."""
+    bundle = build_licence_bundle(scene.ledger.local.chain, scene.doc.licence.id, "hebei")
+    assert failed(verify_licence_bundle(bundle, net.genesis, asking_region="hebei").verdict) == ["recognised"]
+    obj = decode(bundle.to_bytes())
+    record = next(e["value"] for e in obj["entries"] if e["value"] is not None and "id" in e["value"])
+    record["region"] = "hebei"
+    with pytest.raises(LedgerError) as err:
+        verify_licence_bundle(encode(obj), net.genesis, asking_region="hebei")
+    assert err.value.code == "proof.root_mismatch"
 
 
 def test_verify_licence_bundle_judges_the_only_licence_at_the_block_time_by_default(net, scene):

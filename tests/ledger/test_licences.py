@@ -91,11 +91,13 @@ def op(ledger: Ledger, key: PrivateKey, kind: str, licence_id: str, reason: str 
 
 
 def check_indexes(ledger: Ledger) -> None:
-    """Reference for §8: the idx/ entries are exactly those derived from the latest records."""
+    """Reference for §8: the idx/ entries are exactly those derived from the latest records; and
+    §5: every record, of every version and status, names its issuing organisation's region."""
     kv = ledger.local.chain.kv
     expected: set[bytes] = set()
     for _, raw in kv.iterate(FLAT_PREFIX + b"lic/"):
         record = decode(raw)
+        assert record["region"] == decode(ledger.state.get(f"org/{record['issuer']}".encode()))["region"]
         if record["superseded_by"] is not None:
             continue
         holder = record["holder"]
@@ -120,7 +122,7 @@ def test_issue_stores_the_record_under_the_gbt36904_vector_id(world):
         "id": VECTOR_ID, "type": T_DATED, "issuer": VECTOR_ISSUER, "serial": "2430599", "version": "001",
         "holder": {"kind": "enterprise", "uscc": HOLDER.uscc}, "document_hash": b64encode(doc.hash),
         "issue_date": "2026-01-01", "valid_from": "2026-01-01", "valid_until": "2027-12-31",
-        "status": "valid", "reason": None, "commitment": None, "supersedes": None, "superseded_by": None,
+        "status": "valid", "reason": None, "region": "beijing", "commitment": None, "supersedes": None, "superseded_by": None,
         "seal_signature": {
             "seal_id": a.seal_id, "document_hash": b64encode(doc.hash), "signer": b64encode(a.key.public_key.key_id),
             "signing_time": signed_at, "signature": doc.seal_signature.signature.to_json(),
@@ -144,7 +146,7 @@ def test_issue_to_a_person_stores_only_the_commitment(world):
     record = read_licence(ledger.state, doc.licence.id)
     assert record["holder"] == {"kind": "person", "commitment": b64encode(person.commitment)}
     assert record["commitment"] == {"deadline": "2026-03-01", "state": "pending"}
-    assert len(encode(record)) <= 900  # 896: person commitment and pending inspection
+    assert len(encode(record)) <= 920  # 915: person commitment and pending inspection
     assert list_index(ledger.local.chain.kv, "holder", b64encode(person.commitment)) == [doc.licence.id]
     check_indexes(ledger)
 
@@ -332,6 +334,7 @@ def test_change_and_renew_make_new_versions_in_one_chain(world):
     assert second["holder"] == {"kind": "enterprise", "uscc": new_holder.uscc} and second["document_hash"] == b64encode(v2.hash)
     assert (third["supersedes"], third["superseded_by"], third["valid_until"], third["holder"]) == (v2.licence.id, None, "2030-12-31", second["holder"])
     assert third["commitment"] == first["commitment"] == {"deadline": "2026-05-01", "state": "pending"}
+    assert first["region"] == second["region"] == third["region"] == "beijing"
     kv = ledger.local.chain.kv
     assert list_index(kv, "holder", HOLDER.uscc) == [] and list_index(kv, "holder", new_holder.uscc) == [v3.licence.id]
     assert list_index(kv, "issuer", VECTOR_ISSUER) == [v3.licence.id]

@@ -17,11 +17,15 @@ from ledger.calendar import DAY_MS, UTC_OFFSET_MS
 from ledger.crypto import PrivateKey
 from ledger.document import EnterpriseHolder, LicenceDocument, PersonHolder, build_licence, seal_document
 from ledger.encoding import b64encode, decode, encode
-from ledger.errors import ValidationError
+from ledger.chain import Chain
+from ledger.errors import StoreError, ValidationError
 from ledger.ids import format_licence_id
+from ledger.kv import MemoryKV
 from ledger.licences import issue_body, licence_key, version_body
 from ledger.verify import CHECK_NAMES, Outcome, StateAt, Verdict, verify_licence
+from node.local import LocalNetwork
 
+from .conftest import GENESIS_TIME
 from .test_governance import Ledger, grant, type_code, uscc
 from .test_seals import seal_body
 
@@ -281,6 +285,21 @@ def test_an_earlier_height_sees_the_licence_as_it_was(world):
         assert err.value.code == "verify.unknown_height"
 
 
+def test_a_state_below_the_retention_window_is_refused_up_front(net):
+    """blocks.md §6.1: StateAt of a pruned height raises state.pruned when made, not on a read."""
+    local = LocalNetwork(Chain(MemoryKV(), net.genesis, retain_heights=2), net.validator_keys)
+    for height in range(1, 6):
+        local.produce([], GENESIS_TIME + 1000 * height)
+    chain = local.chain
+    assert chain.oldest_state_height == 3
+    for height in (1, 2):
+        with pytest.raises(StoreError) as err:
+            StateAt(chain, height)
+        assert (err.value.code, err.value.fields["height"], err.value.fields["oldest"]) == ("state.pruned", height, 3)
+    kept = StateAt(chain, 3)
+    assert kept.height == 3 and kept.get(b"region/beijing") is not None
+
+
 class ForgedState:
     """The latest flat state of a ledger with some records replaced: what a verifier must not trust."""
 
@@ -313,7 +332,7 @@ def test_checks_catch_records_the_ledger_would_never_hold(world):
     verdicts = [verify(ledger, licence_id=doc.licence.id, reader=reader) for reader, _ in cases]
     assert [failed(v) for v in verdicts] == [want for _, want in cases]
     assert verdicts[1].check("seal_valid").detail.startswith("seal.valid_at_signing failed: signing time")
-    assert verdicts[3].check("recognised").ok is None  # the issuer's region is unknown
+    assert verdicts[3].check("recognised").ok is True  # the record names its issuer's region (§5)
     assert all(v.verdict is Outcome.INVALID for v in verdicts)
 
 
@@ -349,7 +368,7 @@ def test_a_verified_bundle_gives_the_same_verdict_or_an_indeterminate_one(world)
     unsure = verify(ledger, document=doc, region="tianjin", reader=partial)
     assert unsure.verdict is Outcome.INDETERMINATE and failed(unsure) == []
     assert [c.name for c in unsure.checks if c.ok is None] == ["commitment", "recognised"] and unsure.not_applicable == {"commitment"}
-    assert unsure.check("recognised").detail == f"cannot be decided: the state at hand does not prove org/{dept.uscc}"
+    assert unsure.check("recognised").detail == f"cannot be decided: the state at hand does not prove recog/tianjin/beijing/{T}"
     certified = f"checked by the validators when the record was made at {unsure.record['issued_at']} (the commit of height {chain.height} certifies the record)"
     assert unsure.check("issuer_authorised").detail == f"{dept.uscc} active and holding type {T}: {certified}"
     assert unsure.check("signature_valid").detail == certified and all(c.ok for c in unsure.seal_checks)
@@ -398,7 +417,7 @@ def test_the_record_certifies_only_the_checks_execution_ran_before_writing_it(wo
     assert verdict.check("issuer_authorised").detail.startswith(f"{dept.uscc} (北京市某区市场监督管理局) of region beijing is admitted")
     assert verdict.check("document_matches").ok and verdict.check("holder_matches").ok
     without_org = verify(ledger, document=doc, reader=PartialState({licence_key(doc.licence.id): encode(record)}))
-    assert failed(without_org) == ["status"] and without_org.check("recognised").ok is None
+    assert failed(without_org) == ["status"] and without_org.check("recognised").detail == "issued in beijing, the asking region"
     assert without_org.check("issuer_authorised").detail.startswith(f"{dept.uscc} active and holding type {T}: checked by the validators")
 
 
