@@ -13,7 +13,6 @@ Usage: python benchmarks/core.py [--keys 1000000] [--leaves 1000000] [--blocks 2
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import shutil
@@ -21,9 +20,6 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from ledger.audit import audit_chain
 from ledger.chain import Chain
@@ -37,23 +33,7 @@ from ledger.tx import Tx
 from ledger.validators import Validator, ValidatorSet
 from node.local import LocalNetwork
 
-
-def say(text: str) -> None:
-    print(text, flush=True)
-
-
-def raw_p256_verify_rate(seconds: float = 3.0) -> float:
-    """Verifications per second with `cryptography` directly (ECDSA P-256/SHA-256, one core)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    pub = key.public_key()
-    msgs = [os.urandom(64) for _ in range(256)]
-    sigs = [key.sign(m, ec.ECDSA(hashes.SHA256())) for m in msgs]
-    n, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        for m, s in zip(msgs, sigs):
-            pub.verify(s, m, ec.ECDSA(hashes.SHA256()))
-        n += len(msgs)
-    return n / (time.perf_counter() - start)
+from benchlib import raw_p256_verify_rate, report, say
 
 
 def bench_state(workdir: Path, keys: int, batch: int, measured_batches: int) -> dict[str, float]:
@@ -219,23 +199,13 @@ def main() -> None:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
-    say("\nresults")
     targets = {
         "state_updates_per_s": (">=", 10_000),
         "state_proof_bytes_max": ("<=", 1024),
         "log_appends_per_s": (">=", 100_000),
         "audit_to_raw_verify_ratio": (">=", 0.5),
     }
-    for key, value in results.items():
-        target = targets.get(key)
-        mark = ""
-        if target is not None:
-            ok = value >= target[1] if target[0] == ">=" else value <= target[1]
-            mark = f"   target {target[0]} {target[1]:,}: {'met' if ok else 'NOT met'}"
-        say(f"  {key:40s} {value:>14,.2f}{mark}")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2) + "\n")
-    say(f"\nwrote {args.json}")
+    report(results, targets, args.json)
 
 
 if __name__ == "__main__":

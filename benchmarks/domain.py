@@ -19,7 +19,6 @@ Never part of the test suite's pass/fail. Shows progress while it builds.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import shutil
@@ -28,9 +27,6 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
-
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from ledger.block import Block
 from ledger.chain import Chain
@@ -47,27 +43,15 @@ from ledger.validators import Validator, ValidatorSet
 from ledger.verify import StateAt, verify_licence
 from node.local import LocalNetwork
 
+from benchlib import raw_p256_verify_rate, report, say
+
 REGIONS = ("beijing", "tianjin", "hebei", "xiongan")
 GENESIS_TIME = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 YEAR_MS = 366 * 24 * 3600 * 1000
 SEAL_ID = "BJSEAL0001"
 
 
-def say(text: str) -> None:
-    print(text, flush=True)
 
-
-def raw_p256_verify_rate(seconds: float) -> float:
-    key = ec.generate_private_key(ec.SECP256R1())
-    pub = key.public_key()
-    msgs = [os.urandom(64) for _ in range(256)]
-    sigs = [key.sign(m, ec.ECDSA(hashes.SHA256())) for m in msgs]
-    n, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        for m, s in zip(msgs, sigs):
-            pub.verify(s, m, ec.ECDSA(hashes.SHA256()))
-        n += len(msgs)
-    return n / (time.perf_counter() - start)
 
 
 class World:
@@ -270,17 +254,7 @@ def main() -> None:
         "bundle_same_region_offline_ms_p99": ("<=", 2.0),
         "bundle_cross_region_offline_ms_p99": ("<=", 2.0),
     }
-    say("\nresults")
-    for key, value in results.items():
-        target = targets.get(key)
-        mark = ""
-        if target is not None:
-            ok = value >= target[1] if target[0] == ">=" else value <= target[1]
-            mark = f"   target {target[0]} {target[1]:,}: {'met' if ok else 'NOT met'}"
-        say(f"  {key:36s} {value:>14,.2f}{mark}")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2) + "\n")
-    say(f"\nwrote {args.json}")
+    report(results, targets, args.json)
 
 
 if __name__ == "__main__":

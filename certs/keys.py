@@ -15,7 +15,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from certs.errors import CertError
-from ledger.files import sync_directory as sync_directory  # re-exported for certs.layout
 from ledger.files import write_new_file
 
 PRIVATE_KEY_MODE = 0o600

@@ -29,10 +29,10 @@ from certs.keys import (
     generate_key,
     read_certificate,
     read_private_key,
-    sync_directory,
     write_certificate,
     write_private_key,
 )
+from ledger.files import sync_directory
 from certs.manifest import FILE_NAME, Manifest, ManifestEntry, read_manifest, write_manifest
 from certs.roles import CA_NAME, CA_ROLE, Role, check_region
 from certs.uscc import complete_uscc

@@ -229,14 +229,14 @@ def _check_critical_extensions(cert: x509.Certificate) -> None:
             code="cert.malformed",
             subject=_subject(cert),
         )
-    for extension in cert.extensions:
-        if extension.critical and extension.oid not in KNOWN_CRITICAL:
+    for ext in cert.extensions:
+        if ext.critical and ext.oid not in KNOWN_CRITICAL:
             raise CertError(
-                f"{_subject(cert)} has critical extension {extension.oid.dotted_string}, which "
+                f"{_subject(cert)} has critical extension {ext.oid.dotted_string}, which "
                 "eledger does not process (RFC 5280 §4.2 requires rejecting it)",
                 code="cert.malformed",
                 subject=_subject(cert),
-                extension=extension.oid.dotted_string,
+                extension=ext.oid.dotted_string,
             )
 
 
