@@ -198,8 +198,9 @@ class Chain:
         """Check `block` as the next block and re-execute it; raises ValidationError naming the
         first field or transaction that is wrong. For validators, block sync and audit.
 
-        With `deferred`, transaction signatures are collected there, not verified: the caller
-        must verify them before committing or trusting the block."""
+        With `deferred`, every signature check of the block (transaction signatures and those the
+        handlers ask for through TxView.verify_signature, such as seal signatures) is collected
+        there, not done: the caller must verify them before committing or trusting the block."""
         h = block.header
         tip = self.tip
         if h.chain_id != self.genesis.chain_id:
