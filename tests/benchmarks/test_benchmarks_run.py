@@ -1,0 +1,27 @@
+"""The benchmark programs still run end to end (their numbers are never judged here)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+EXPECTED = {
+    "core.py": ("state_updates_per_s", "state_proof_bytes_max", "log_appends_per_s", "blocks_committed_per_s",
+                "audit_txs_per_s", "raw_p256_verifies_per_s", "audit_to_raw_verify_ratio"),
+    "domain.py": ("execution_txs_per_s", "raw_p256_verifies_per_s", "stored_bytes_per_licence", "verify_licence_per_s",
+                  "verify_licence_p99_ms", "bundle_same_region_bytes_max", "bundle_cross_region_offline_ms_p99"),
+}
+
+
+@pytest.mark.parametrize("script", sorted(EXPECTED))
+def test_benchmark_runs_quick_and_writes_every_result(tmp_path, script):
+    out = tmp_path / "results.json"
+    run = subprocess.run([sys.executable, str(BENCHMARKS / script), "--quick", "--json", str(out)], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    results = json.loads(out.read_text())
+    for key in EXPECTED[script]:
+        assert results[key] > 0, key
