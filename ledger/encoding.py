@@ -13,6 +13,8 @@ from __future__ import annotations
 import binascii
 import json
 import re
+
+import orjson
 from collections.abc import Iterable
 
 from ledger.errors import EncodingError
@@ -30,6 +32,7 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _B64_NOT_ALPHABET = re.compile(r"[^A-Za-z0-9_-]")
 _B64_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _B64_FROM_URLSAFE = str.maketrans("-_", "+/")
+_B64_FROM_URLSAFE_BYTES = bytes.maketrans(b"-_", b"+/")
 # One JSON string (unterminated ones run to the end, so every match attempt succeeds and the
 # scan stays linear), or one bracket. Used only to measure nesting depth.
 _DEPTH_TOKEN = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+"?|[\[\]{}]', re.DOTALL)
@@ -37,10 +40,6 @@ _STRING_TOKEN = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+"?', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _BRACKETS_AS_SQUARE = str.maketrans("{}", "[]")
 
-# Keys are sorted in the walk (§3.5), so the C encoder does not sort again.
-_ENCODER = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), sort_keys=False, check_circular=False, allow_nan=False
-)
 
 
 class _Fault(Exception):
@@ -106,6 +105,16 @@ def b64decode(text: str, *, field: str = "$") -> bytes:
         raise EncodingError(
             f"{field} must be a base64url string, got {type(text).__name__}", code="encoding.type", path=field
         )
+    # Fast path: decode strictly and accept only if re-encoding gives `text` back (then it is the
+    # one text form); anything else is explained by the checks below.
+    try:
+        raw = text.encode("ascii")
+        data = binascii.a2b_base64(raw.translate(_B64_FROM_URLSAFE_BYTES) + b"=" * (-len(raw) % 4), strict_mode=True)
+    except (UnicodeEncodeError, binascii.Error):
+        pass
+    else:
+        if binascii.b2a_base64(data, newline=False).translate(_B64_TO_URLSAFE).rstrip(b"=") == raw:
+            return data
     bad = _B64_NOT_ALPHABET.search(text)
     if bad is not None:
         if bad.group() == "=":
@@ -281,10 +290,9 @@ def _serialize(value: object, max_depth: int) -> bytes:
         if fault.code == "encoding.depth":
             fault.fields["max_depth"] = max_depth
         raise fault.to_error() from None
-    text = _ENCODER.encode(tree)
     try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
+        return orjson.dumps(tree)
+    except orjson.JSONEncodeError:  # the only thing the walk lets through that orjson refuses
         segments: list[str | int] = []
         _find_surrogate(tree, segments)
         path = format_path(segments)
@@ -317,7 +325,7 @@ def encode_decoded(value: object) -> bytes:
     validating walk of `encode` is skipped. A new dict built from such parts must list its
     members in canonical order. Anything else must go through `encode`.
     """
-    return _ENCODER.encode(value).encode("utf-8")
+    return orjson.dumps(value)
 
 
 def _parse_int(digits: str) -> object:
@@ -404,6 +412,55 @@ def _first_difference(left: bytes, right: bytes) -> int:
     return low
 
 
+_SLOW = object()
+_SORTED = orjson.OPT_SORT_KEYS
+
+
+def _decode_canonical(data: bytes, max_depth: int) -> object:
+    """The value of `data` if `data` is its canonical encoding, else _SLOW (then the checking
+    parser below decides and explains). Fast: orjson parses, `_plain` rejects what §5 forbids
+    but orjson allows (fractions and exponents, integers beyond ±(2^53-1), deeper nesting), and
+    the canonical re-encoding must equal `data` byte for byte, which rules out whitespace,
+    escapes, number forms, duplicate keys and member order. orjson sorts names by code point;
+    that is UTF-16 order (§3.5) unless characters above U+FFFF occur, so input with a 4-byte
+    UTF-8 sequence takes the slow path."""
+    if data and max(data) >= 0xF0:
+        return _SLOW
+    try:
+        value = orjson.loads(data)
+        if _plain(value, max_depth) and orjson.dumps(value, option=_SORTED) == data:
+            return value
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError, RecursionError):
+        pass
+    return _SLOW
+
+
+def _plain(value: object, depth_left: int) -> bool:
+    """Whether `value` (from orjson) holds no float, no integer outside ±(2^53-1), and no
+    container nested deeper than `depth_left`."""
+    kind = type(value)
+    if kind is dict:
+        items = value.values()  # type: ignore[attr-defined]
+    elif kind is list:
+        items = value
+    elif kind is int:
+        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER  # type: ignore[operator]
+    else:
+        return kind is not float
+    if depth_left <= 0:
+        return False
+    for item in items:  # type: ignore[attr-defined]
+        kind = type(item)
+        if kind is str or item is None or kind is bool:
+            continue
+        if kind is int:
+            if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                return False
+        elif not _plain(item, depth_left - 1):
+            return False
+    return True
+
+
 def decode(data: bytes, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH) -> object:
     """The value whose canonical encoding is exactly `data` (docs/spec/encoding.md §6).
 
@@ -428,6 +485,9 @@ def decode(data: bytes, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPT
         )
     if data[:3] == _BOM:
         raise EncodingError("input starts with a byte order mark", code="encoding.utf8", offset=0)
+    value = _decode_canonical(data, max_depth)
+    if value is not _SLOW:
+        return value
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -508,3 +508,52 @@ def test_hash_object_hashes_the_canonical_encoding() -> None:
     assert hash_object("tx", value) != hash_object("block", value)
     with pytest.raises(EncodingError):
         hash_object("tx", {"a": 1.5})
+
+
+# --- the fast path of decode agrees with the checking parser ------------------------------------
+
+
+def _outcome(data: bytes, *, fast: bool, monkeypatch: pytest.MonkeyPatch | None = None, max_depth: int = MAX_DEPTH) -> object:
+    """decode's typed value or (code, fields) of its error, with or without the fast path."""
+    import ledger.encoding as encoding
+
+    with pytest.MonkeyPatch.context() as patch:
+        if not fast:
+            patch.setattr(encoding, "_decode_canonical", lambda data, max_depth: encoding._SLOW)
+        try:
+            return _typed(decode(data, max_depth=max_depth))
+        except EncodingError as exc:
+            return (exc.code, exc.fields)
+
+
+_MUTATION_BYTES = [b" ", b".", b"e", b"E", b"0", b"9", b"-", b'"', b"\\", b"}", b"{", b"]", b",", b":", b"\\u0041", b"\\/", b"\xf0\x9f\x98\x80", b"\xff"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(_VALUES, st.data())
+def test_decode_fast_path_agrees_with_checking_parser_on_mutations(value: object, data: st.DataObject) -> None:
+    encoded = encode(value)
+    position = data.draw(st.integers(0, len(encoded)))
+    action = data.draw(st.sampled_from(["insert", "delete", "replace", "none"]))
+    piece = data.draw(st.sampled_from(_MUTATION_BYTES))
+    if action == "insert":
+        mutated = encoded[:position] + piece + encoded[position:]
+    elif action == "delete":
+        mutated = encoded[:position] + encoded[position + 1 :]
+    elif action == "replace":
+        mutated = encoded[:position] + piece + encoded[position + 1 :]
+    else:
+        mutated = encoded
+    assert _outcome(mutated, fast=True) == _outcome(mutated, fast=False)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"1.0", b"1e2", b"[1E2]", b'{"a":0.5}', b"9007199254740991", b"9007199254740992", b"-9007199254740992",
+     b"18446744073709551616", b"9223372036854775807", b"-0", b'"\\ud800"', b'"\\/"', b'{"a":1,"a":1}', b'{"b":1,"a":2}',
+     b'{"\\ud83d\\ude00":1,"\xef\xbd\xa1":2}', b'{"\xef\xbd\xa1":2,"\xf0\x9f\x98\x80":1}', b'"\x7f\xe2\x80\xa8"', b"NaN", b"", b"[]", b"null",
+     b"[[[[1]]]]", b"\xef\xbb\xbf1", b' {"a":1}', b'{"a":1} '],
+)
+def test_decode_fast_path_agrees_with_checking_parser_on_edge_cases(data: bytes) -> None:
+    for max_depth in (0, 3, MAX_DEPTH):
+        assert _outcome(data, fast=True, max_depth=max_depth) == _outcome(data, fast=False, max_depth=max_depth)
