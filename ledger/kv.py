@@ -59,12 +59,17 @@ class Overlay:
 
     Used to execute a block against committed state without touching it; `puts` and
     `deletes` are then committed in one batch, or the overlay is dropped.
+
+    Reads of the base are remembered until `commit_to`: a block reads the same few records
+    (its signers, their organisations, seals) for every transaction. So the base must not change
+    under a live overlay except through `commit_to` (a chain keeps one writer).
     """
 
     def __init__(self, base: KVReader) -> None:
         self.base = base
         self.puts: dict[bytes, bytes] = {}
         self.deletes: set[bytes] = set()
+        self._read: dict[bytes, bytes | None] = {}
 
     def get(self, key: bytes) -> bytes | None:
         value = self.puts.get(key)
@@ -72,7 +77,11 @@ class Overlay:
             return value
         if key in self.deletes:
             return None
-        return self.base.get(key)
+        try:
+            return self._read[key]
+        except KeyError:
+            value = self._read[key] = self.base.get(key)
+            return value
 
     def put(self, key: bytes, value: bytes) -> None:
         self.deletes.discard(key)
@@ -87,6 +96,7 @@ class Overlay:
         store.write(self.puts, self.deletes, sync=sync)
         self.puts = {}
         self.deletes = set()
+        self._read = {}
 
 
 class Prefixed:
