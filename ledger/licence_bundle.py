@@ -26,7 +26,7 @@ from ledger.governance import recognition_key
 from ledger.ids import parse_licence_id
 from ledger.kv import KVReader
 from ledger.licences import PREFIX as LICENCE_PREFIX
-from ledger.licences import licence_key, read_licence
+from ledger.licences import licence_key, read_licence, record_id
 from ledger.validators import NAME_RE
 from ledger.verify import StateAt, Verdict, verify_licence
 
@@ -51,7 +51,7 @@ def licence_bundle_keys(reader: KVReader, licence_id: str, asking_region: str) -
     """The state keys (sorted) a bundle must prove for `verify_licence` to judge `licence_id`
     for `asking_region` as it would over the full state `reader` (domain.md §9.3): `lic/<id>`
     and, when the record exists and its `region` (the issuer's, §5) is another,
-    `recog/<asking_region>/<record region>/<type>`. A key is listed whether or not it holds a
+    `recog/<asking_region>/<record region>/<type>` (the type part of the record's id). A key is listed whether or not it holds a
     value, so that a bundle of these keys proves every absence the verdict uses.
     `region/<asking_region>` is not listed (the verifier takes regions from the genesis), nor the
     issuer, seal and signer key records (the record certifies their checks).
@@ -66,7 +66,7 @@ def licence_bundle_keys(reader: KVReader, licence_id: str, asking_region: str) -
     keys = [licence_key(text)]
     record = read_licence(reader, text)
     if record is not None and record["region"] != asking_region:
-        keys.append(recognition_key(asking_region, record["region"], record["type"]))  # type: ignore[arg-type]
+        keys.append(recognition_key(asking_region, record["region"], record_id(record).type))  # type: ignore[arg-type]
     return sorted(keys)
 
 

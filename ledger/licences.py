@@ -2,10 +2,13 @@
 
 Kinds: licence.issue, licence.change, licence.renew (a new version that supersedes the last) and
 the status operations licence.suspend / resume / revoke / annul / cancel / confirm, whose
-allowed moves are the data table `TRANSITIONS`. State: `lic/<id>` = the licence record (naming the issuing organisation's region); beside
-the state, the secondary indexes of §8 (holder, issuer, type, pending commitment deadline) point
-at the latest version of each licence. Read helpers answer what a record means at a time
-(`status_at`, `is_lapsed`, `is_overdue`) and walk a version chain.
+allowed moves are the data table `TRANSITIONS`. State: `lic/<id>` = the licence record (naming the
+issuing organisation's region); beside the state, the secondary indexes of §8 (holder, issuer,
+type, pending commitment deadline) point at the latest version of each licence. A record keeps
+nothing it can derive: its type, issuer, serial and version are parts of its `id` (`record_id`),
+and its seal signature's document hash is its own `document_hash` (`stored_seal_signature`).
+Read helpers answer what a record means at a time (`status_at`, `is_lapsed`, `is_overdue`) and
+walk a version chain.
 
 Handlers only read state through the view and never see personal data: a person holder is a
 commitment (§6). Lapse is derived from the validity window and never written.
@@ -28,7 +31,7 @@ from ledger.execute import Context, TxKind, TxView, register
 from ledger.fields import expect_keys, expect_object, get_bytes, get_str
 from ledger.governance import MAX_NOTE, get_reason, org_of_signer, read_ltype, read_org
 from ledger.identity import Identity, Role
-from ledger.ids import next_version, parse_licence_id, validate_uscc
+from ledger.ids import LicenceId, next_version, parse_licence_id, validate_uscc
 from ledger.kv import KVReader, KVStore
 from ledger.seals import SealSignature, require_seal_signature
 from ledger.state import INDEX_PREFIX
@@ -99,6 +102,31 @@ def read_licence(reader: KVReader, licence_id: str) -> dict[str, object] | None:
     """The stored record of `licence_id` (any version), or None. `reader` reads state keys."""
     raw = reader.get(licence_key(licence_id))
     return None if raw is None else decode(raw)  # type: ignore[return-value]
+
+
+@lru_cache(maxsize=4096)
+def _stored_id(text: str) -> LicenceId:
+    # A stored id was checked when its record was written; ids are immutable texts.
+    return parse_licence_id(text, "record.id")
+
+
+def record_id(record: Mapping[str, object]) -> LicenceId:
+    """The parsed `id` of a licence record, whose parts are the record's type, issuer, serial and
+    version (§5 stores them only in the id). Parsed once per id text (cached).
+
+    Precondition: `record` is a stored licence record (its id was checked when it was written);
+    a malformed id raises the `ids.*` ValidationError of `parse_licence_id`."""
+    return _stored_id(record["id"])  # type: ignore[arg-type]
+
+
+def stored_seal_signature(record: Mapping[str, object]) -> SealSignature:
+    """The seal signature a licence record carries, whole again: the stored one lacks its
+    `document_hash`, which is the record's own `document_hash` (§5).
+
+    Precondition: `record` is a stored licence record. Raises the ValidationError of
+    `SealSignature.from_json` (naming `record.seal_signature`) for a malformed one."""
+    stored: Mapping[str, object] = record["seal_signature"]  # type: ignore[assignment]
+    return SealSignature.from_json({**stored, "document_hash": record["document_hash"]}, "record.seal_signature")
 
 
 def version_chain(reader: KVReader, licence_id: str) -> list[dict[str, object]]:
@@ -241,17 +269,17 @@ def _issue(view: TxView, tx: Tx, signer: Identity, ctx: Context) -> None:
             raise ValidationError("commitment_deadline is before issue_date", code="licence.bad_dates", field=f"{_WHERE}.commitment_deadline")
     seal_signature = _check_seal(view, ctx, body, _WHERE, org["uscc"])
     # Members in canonical (sorted) order and every value checked above, so the record is encoded
-    # without the validating walk (encoding.md §3); nested objects are rebuilt in order too.
+    # without the validating walk (encoding.md §3); nested objects are rebuilt in order too. No
+    # member repeats another (§5): the id holds type, issuer, serial and version.
     record = {
         "commitment": None if deadline is None else {"deadline": body["commitment_deadline"], "state": CommitmentState.PENDING.value},
         "document_hash": body["document_hash"], "holder": holder, "id": licence_id.text, "issue_date": body["issue_date"],
-        "issued_at": ctx.time, "issuer": licence_id.issuer, "reason": None, "region": org["region"], "seal_signature": seal_signature,
-        "serial": licence_id.serial,
-        "status": Status.VALID.value, "superseded_by": None, "supersedes": None, "type": licence_id.type,
-        "updated_at": ctx.time, "valid_from": body["valid_from"], "valid_until": body["valid_until"], "version": licence_id.version,
+        "issued_at": ctx.time, "reason": None, "region": org["region"], "seal_signature": seal_signature,
+        "status": Status.VALID.value, "superseded_by": None, "supersedes": None,
+        "updated_at": ctx.time, "valid_from": body["valid_from"], "valid_until": body["valid_until"],
     }
     view.put_encoded(key, encode_decoded(record))
-    _index(view, record)
+    _index(view, record, licence_id)
 
 
 def _new_version(view: TxView, tx: Tx, signer: Identity, ctx: Context, *, holder_may_change: bool) -> None:
@@ -260,28 +288,31 @@ def _new_version(view: TxView, tx: Tx, signer: Identity, ctx: Context, *, holder
     expect_keys(body, _WHERE, ("id", "reason", "new"), ("note",))
     reason = get_reason(body, _WHERE)
     old = _read_record(view, body)
-    org = _require_authority(view, signer, old)
-    if old["type"] not in org["licence_types"]:
-        raise ValidationError(f"licence type {old['type']} is not granted to {org['uscc']}", code="licence.type_not_granted", field=f"{_WHERE}.id")
+    old_id = record_id(old)
+    org = _require_authority(view, signer, old_id)
+    if old_id.type not in org["licence_types"]:
+        raise ValidationError(f"licence type {old_id.type} is not granted to {org['uscc']}", code="licence.type_not_granted", field=f"{_WHERE}.id")
     if old["status"] != Status.VALID.value:
         raise ValidationError(f"only a valid licence can get a new version; this one is {old['status']}", code="licence.status", field=f"{_WHERE}.id", status=old["status"])
     where = f"{_WHERE}.new"
     new = expect_object(body["new"], where)
     expect_keys(new, where, NEW_VERSION_FIELDS, ("holder",) if holder_may_change else ())
     holder = _parse_holder(new["holder"], f"{where}.holder") if "holder" in new else old["holder"]
-    _parse_dates(view, new, where, old["type"])  # type: ignore[arg-type]
+    _parse_dates(view, new, where, old_id.type)
     seal_signature = _check_seal(view, ctx, new, where, org["uscc"])
-    new_id = parse_licence_id(next_version(old["id"]), f"{_WHERE}.id")  # type: ignore[arg-type]
+    new_id = parse_licence_id(next_version(old_id), f"{_WHERE}.id")
+    # Built member by member (§5), not copied from `old`: the record holds exactly §5's members,
+    # and its type, issuer, serial and version are those of the new id.
     record = {
-        **old, "id": new_id.text, "version": new_id.version, "holder": holder, "document_hash": new["document_hash"],
-        "issue_date": new["issue_date"], "valid_from": new["valid_from"], "valid_until": new["valid_until"],
-        "reason": reason, "region": org["region"], "supersedes": old["id"], "seal_signature": seal_signature,
-        "issued_at": ctx.time, "updated_at": ctx.time,
+        "commitment": old["commitment"], "document_hash": new["document_hash"], "holder": holder, "id": new_id.text,
+        "issue_date": new["issue_date"], "issued_at": ctx.time, "reason": reason, "region": org["region"],
+        "seal_signature": seal_signature, "status": old["status"], "superseded_by": None, "supersedes": old_id.text,
+        "updated_at": ctx.time, "valid_from": new["valid_from"], "valid_until": new["valid_until"],
     }
-    _unindex(view, old)
-    view.put(licence_key(old["id"]), {**old, "superseded_by": new_id.text, "updated_at": ctx.time})  # type: ignore[arg-type]
+    _unindex(view, old, old_id)
+    view.put(licence_key(old_id.text), {**old, "superseded_by": new_id.text, "updated_at": ctx.time})
     view.put(licence_key(new_id.text), record)
-    _index(view, record)
+    _index(view, record, new_id)
 
 
 def _transition(view: TxView, tx: Tx, signer: Identity, ctx: Context) -> None:
@@ -297,7 +328,7 @@ def _transition(view: TxView, tx: Tx, signer: Identity, ctx: Context) -> None:
         expect_keys(body, _WHERE, ("id", "reason"), ("note",))
         reason = get_reason(body, _WHERE)
     record = _read_record(view, body)
-    _require_authority(view, signer, record)
+    _require_authority(view, signer, record_id(record))
     if Status(record["status"]) not in rule.sources:
         allowed = ", ".join(sorted(s.value for s in rule.sources))
         raise ValidationError(f"{tx.kind} applies to a licence that is {allowed}; this one is {record['status']}", code="licence.status", field=f"{_WHERE}.id", status=record["status"])
@@ -331,16 +362,17 @@ def _read_record(view: TxView, body: Mapping[str, object]) -> dict[str, object]:
     return record
 
 
-def _require_authority(view: TxView, signer: Identity, record: Mapping[str, object]) -> dict[str, object]:
-    """The issuing org, if `signer` is one of its keys (org active) or its region's admin (§5)."""
+def _require_authority(view: TxView, signer: Identity, licence_id: LicenceId) -> dict[str, object]:
+    """The org that issued `licence_id` (its issuer part), if `signer` is one of its keys (org
+    active) or its region's admin (§5)."""
     if signer.role is Role.REGION_ADMIN:
-        org = read_org(view, record["issuer"])  # type: ignore[arg-type]
+        org = read_org(view, licence_id.issuer)
         if org is None or org["region"] != signer.region:
-            raise ValidationError(f"licence {record['id']} was issued outside region {signer.region}", code="gov.other_region", field=f"{_WHERE}.id")
+            raise ValidationError(f"licence {licence_id.text} was issued outside region {signer.region}", code="gov.other_region", field=f"{_WHERE}.id")
         return org
     org = org_of_signer(view, signer)
-    if org["uscc"] != record["issuer"]:
-        raise ValidationError(f"licence {record['id']} was issued by {record['issuer']}, not by {org['uscc']}", code="licence.other_issuer", field=f"{_WHERE}.id")
+    if org["uscc"] != licence_id.issuer:
+        raise ValidationError(f"licence {licence_id.text} was issued by {licence_id.issuer}, not by {org['uscc']}", code="licence.other_issuer", field=f"{_WHERE}.id")
     return org
 
 
@@ -393,7 +425,7 @@ def _known_day(text: str) -> date | None:
 
 def _check_seal(view: TxView, ctx: Context, obj: Mapping[str, object], where: str, owner: str) -> dict[str, object]:
     """The seal signature of `obj`, checked against §4 at the block time (licence.bad_seal, with
-    the failed check as `check`), as a new object with its members in canonical order."""
+    the failed check as `check`), in its stored form (`_stored_form`)."""
     field_name = f"{where}.seal_signature"
     raw_signature = obj["seal_signature"]
     signature = SealSignature.from_json(raw_signature, field_name)
@@ -402,35 +434,37 @@ def _check_seal(view: TxView, ctx: Context, obj: Mapping[str, object], where: st
     else:
         document_hash = get_bytes(obj, "document_hash", where, size=32)  # type: ignore[arg-type]
     require_seal_signature(view, ctx.chain_id, signature, document_hash, owner, ctx.time, field_name, code="licence.bad_seal")
-    return _in_canonical_order(raw_signature)
+    return _stored_form(raw_signature)
 
 
-def _in_canonical_order(sig: Any) -> dict[str, object]:
-    """A seal signature object whose form SealSignature.from_json accepted, rebuilt with its
-    members (and its signature's) in canonical order."""
+def _stored_form(sig: Any) -> dict[str, object]:
+    """A seal signature object whose form SealSignature.from_json accepted and whose document
+    hash `_check_seal` found to be the body's, as a record stores it (§5): without
+    `document_hash` (the record's own), members (and its signature's) in canonical order."""
     return {
-        "document_hash": sig["document_hash"], "seal_id": sig["seal_id"],
+        "seal_id": sig["seal_id"],
         "signature": {"suite": sig["signature"]["suite"], "value": sig["signature"]["value"]},
         "signer": sig["signer"], "signing_time": sig["signing_time"],
     }
 
 
-def _index(view: TxView, record: Mapping[str, object]) -> None:
-    for key in _index_keys(record):
+def _index(view: TxView, record: Mapping[str, object], parsed: LicenceId) -> None:
+    for key in _index_keys(record, parsed):
         view.index(key)
 
 
-def _unindex(view: TxView, record: Mapping[str, object]) -> None:
-    for key in _index_keys(record):
+def _unindex(view: TxView, record: Mapping[str, object], parsed: LicenceId) -> None:
+    for key in _index_keys(record, parsed):
         view.unindex(key)
 
 
-def _index_keys(record: Mapping[str, object]) -> list[bytes]:
-    """§8 entries of a record: holder, issuer, type, and deadline while its commitment is pending."""
+def _index_keys(record: Mapping[str, object], parsed: LicenceId) -> list[bytes]:
+    """§8 entries of a record, `parsed` being its id (the handler has it parsed already): holder,
+    issuer and type (the id's parts), and deadline while its commitment is pending."""
     holder = record["holder"]
     part = holder["uscc"] if holder["kind"] == "enterprise" else holder["commitment"]  # type: ignore[index]
-    licence_id = record["id"]
-    keys = [index_key("holder", part, licence_id), index_key("issuer", record["issuer"], licence_id), index_key("type", record["type"], licence_id)]  # type: ignore[arg-type]
+    licence_id = parsed.text
+    keys = [index_key("holder", part, licence_id), index_key("issuer", parsed.issuer, licence_id), index_key("type", parsed.type, licence_id)]  # type: ignore[arg-type]
     commitment = record["commitment"]
     if commitment is not None and commitment["state"] == CommitmentState.PENDING.value:  # type: ignore[index]
         keys.append(index_key("deadline", commitment["deadline"], licence_id))  # type: ignore[index, arg-type]

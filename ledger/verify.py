@@ -4,7 +4,8 @@
 or as the document the holder presents) valid here, at this time? It runs every check of §9 in
 a fixed order over one state (`StateAt`: the state committed at a height; or any reader, e.g. a
 verified proof bundle) and reports each as passed, failed, undecided or not applicable, with the
-recognition rule that applied. The issuer's region is the record's own `region` (§5). Over a
+recognition rule that applied. The issuer's region is the record's own `region`; its issuer,
+type and version are parts of its id, and its seal signature's document hash is its own (§5). Over a
 reader that proves the record but not the issuer, seal or signer key records, the checks
 execution ran before writing the record pass as certified by its presence (§9.3). A licence that fails a check is a verdict, not an error: only misuse (nothing
 presented, a malformed id, an unknown region) raises.
@@ -25,14 +26,14 @@ from ledger.calendar import day_of, format_date
 from ledger.chain import REGION_PREFIX, Chain
 from ledger.checks import Check
 from ledger.document import EnterpriseHolder, LicenceDocument, PersonHolder
-from ledger.encoding import b64decode, b64encode
+from ledger.encoding import b64encode
 from ledger.errors import LedgerError, StoreError, ValidationError
 from ledger.governance import read_org, read_recognition
 from ledger.identity import KEY_PREFIX
 from ledger.ids import parse_licence_id
 from ledger.kv import KVReader, Prefixed
-from ledger.licences import CommitmentState, Status, is_lapsed, read_licence
-from ledger.seals import SealSignature, seal_checks
+from ledger.licences import CommitmentState, Status, is_lapsed, read_licence, record_id, stored_seal_signature
+from ledger.seals import seal_checks
 from ledger.smt import NodeCache, SparseMerkleTree
 from ledger.state import SMT_PREFIX
 from ledger.validators import NAME_RE
@@ -196,7 +197,7 @@ def verify_licence(
     else:
         report.add(_document_matches(record, document))
         report.add(_holder_matches(record, document))
-    org = _lookup(read_org, reader, record["issuer"])  # type: ignore[arg-type]
+    org = _lookup(read_org, reader, record_id(record).issuer)
     report.add(_issuer_authorised(record, org, height))
     seal, certified = _seal_checks(reader, chain_id, record, height)
     report.checks += _seal_summary(record, seal, certified, height)
@@ -316,7 +317,8 @@ def _issuer_authorised(record: Mapping[str, object], org: dict[str, object] | No
     """§9.1: the issuing organisation is admitted and holds the type in this state (grants are
     never withdrawn, §3); its active status and the grant at issue were checked by execution.
     Passes as certified by the record when the reader cannot tell `org/<issuer>` (§9.3)."""
-    name, uscc, type_code = "issuer_authorised", record["issuer"], record["type"]
+    parsed = record_id(record)
+    name, uscc, type_code = "issuer_authorised", parsed.issuer, parsed.type
     if isinstance(org, _Unproven):
         return Check(name, True, f"{uscc} active and holding type {type_code}: {_by_execution(record, height)}")
     if org is None:
@@ -335,20 +337,18 @@ def _seal_checks(reader: KVReader, chain_id: str, record: Mapping[str, object], 
     record made at `issued_at` (a later seal or key revocation does not count against it), and
     whether those reading state were taken as certified by the record instead of judged.
 
-    When the reader cannot tell `seal/<seal id>` or `id/key/<signer>`, every check that reads
-    them passes as certified by the record (§9.3); `seal.document_hash`, which reads no state,
-    is still judged."""
-    sig = SealSignature.from_json(record["seal_signature"], "record.seal_signature")
-    document_hash = b64decode(record["document_hash"], field="record.document_hash")  # type: ignore[arg-type]
-    judged = _lookup(lambda: seal_checks(reader, chain_id, sig, document_hash, owner=record["issuer"], at_time=record["issued_at"]))  # type: ignore[arg-type]
+    The seal signature is the stored one with the record's `document_hash` (§5), so
+    `seal.document_hash` passes by construction; it is reported like the others. When the reader
+    cannot tell `seal/<seal id>` or `id/key/<signer>`, every check that reads them passes as
+    certified by the record (§9.3)."""
+    sig = stored_seal_signature(record)
+    owner = record_id(record).issuer
+    judged = _lookup(lambda: seal_checks(reader, chain_id, sig, sig.document_hash, owner=owner, at_time=record["issued_at"]))  # type: ignore[arg-type]
     if not isinstance(judged, _Unproven):
         return judged, False
     certified = _by_execution(record, height)
     checks = [Check(name, True, certified) for name in _SEAL_STATE_CHECKS]
-    same = sig.document_hash == document_hash
-    checks.insert(_SEAL_STATE_CHECKS.index("seal.signer_key"), Check(
-        "seal.document_hash", same, "the signature is over the presented document" if same else "the signature is over another document hash",
-    ))
+    checks.insert(_SEAL_STATE_CHECKS.index("seal.signer_key"), Check("seal.document_hash", True, "the signature is over the presented document"))
     return checks, True
 
 
@@ -357,15 +357,15 @@ def _seal_summary(record: Mapping[str, object], seal: list[Check], certified: bo
     policy = [c for c in seal if c.name != "seal.signature"]
     signature = next(c for c in seal if c.name == "seal.signature")
     failed = next((c for c in policy if c.ok is False), None) or next((c for c in policy if c.ok is None), None)
-    sig = record["seal_signature"]
+    sig, issuer = record["seal_signature"], record_id(record).issuer
     if failed is not None:
         state = "failed" if failed.ok is False else "undecided"
         summary = Check("seal_valid", failed.ok, f"{failed.name} {state}: {failed.detail}")
     elif certified:
-        summary = Check("seal_valid", True, f"seal {sig['seal_id']} of {record['issuer']} at signing time {sig['signing_time']}: {_by_execution(record, height)}")  # type: ignore[index]
+        summary = Check("seal_valid", True, f"seal {sig['seal_id']} of {issuer} at signing time {sig['signing_time']}: {_by_execution(record, height)}")  # type: ignore[index]
     else:
         summary = Check("seal_valid", True, (
-            f"seal {sig['seal_id']} of {record['issuer']} sealed the recorded document at {sig['signing_time']}: registered,"  # type: ignore[index]
+            f"seal {sig['seal_id']} of {issuer} sealed the recorded document at {sig['signing_time']}: registered,"  # type: ignore[index]
             f" valid and the signer allowed and its key valid then, and not revoked before the record was made at {record['issued_at']}"
         ))
     return [summary, Check("signature_valid", signature.ok, signature.detail)]
@@ -391,10 +391,10 @@ def _within_validity(record: Mapping[str, object], at_time: int) -> Check:
 
 
 def _latest_version(record: Mapping[str, object]) -> Check:
-    successor = record["superseded_by"]
+    successor, version = record["superseded_by"], record_id(record).version
     if successor is None:
-        return Check("latest_version", True, f"version {record['version']} is the latest")
-    return Check("latest_version", False, f"version {record['version']} was superseded by {successor}")
+        return Check("latest_version", True, f"version {version} is the latest")
+    return Check("latest_version", False, f"version {version} was superseded by {successor}")
 
 
 def _commitment(report: _Report, record: Mapping[str, object], at_time: int) -> None:
@@ -425,7 +425,7 @@ def _commitment(report: _Report, record: Mapping[str, object], at_time: int) -> 
 def _recognised(reader: KVReader, record: Mapping[str, object], region: str) -> tuple[Check, dict[str, object] | None]:
     """§9.1: issued in the asking region (the record's `region`, §5), or a rule
     `recog/<asking>/<issuer region>/<type>` exists."""
-    name, type_code, issued_in = "recognised", record["type"], record["region"]
+    name, type_code, issued_in = "recognised", record_id(record).type, record["region"]
     if issued_in == region:
         return Check(name, True, f"issued in {region}, the asking region"), None
     rule = _lookup(read_recognition, reader, region, issued_in, type_code)  # type: ignore[arg-type]

@@ -16,8 +16,8 @@ from ledger.document import EnterpriseHolder, LicenceDocument, PersonHolder, bui
 from ledger.encoding import b64encode, decode, encode
 from ledger.ids import format_licence_id, mod37_36_check, next_version, parse_licence_id
 from ledger.licences import (
-    Status, is_lapsed, is_overdue, issue_body, licence_key, list_index, list_overdue, read_licence, status_at,
-    version_body, version_chain,
+    Status, is_lapsed, is_overdue, issue_body, licence_key, list_index, list_overdue, read_licence, record_id,
+    stored_seal_signature, status_at, version_body, version_chain,
 )
 from ledger.state import FLAT_PREFIX, INDEX_PREFIX
 from ledger.tx import Tx
@@ -31,6 +31,17 @@ VECTOR_ISSUER = "11220000013544541J"
 T_DATED = type_code(32)  # validity_required: the type of the GB/T 36904 vector
 T_OPEN = type_code(2)  # may be permanent
 HOLDER = EnterpriseHolder(uscc(700), "北京某某餐饮有限公司")
+# §5: the members of every stored record, and of its seal signature (no document_hash: the record's).
+RECORD_MEMBERS = {
+    "id", "region", "holder", "document_hash", "issue_date", "valid_from", "valid_until", "status", "reason",
+    "commitment", "supersedes", "superseded_by", "seal_signature", "issued_at", "updated_at",
+}
+STORED_SEAL_SIGNATURE_MEMBERS = {"seal_id", "signer", "signing_time", "signature"}
+# Sizes of the records below (canonical bytes, raw 64-byte P-256 signatures): an enterprise
+# licence with a 7-digit serial measures 703 (861 while records repeated the id's parts and the
+# seal signature's document hash); a person holder with a pending inspection, 763.
+ENTERPRISE_RECORD_BYTES = 705
+PERSON_RECORD_BYTES = 765
 
 
 @dataclasses.dataclass
@@ -91,18 +102,21 @@ def op(ledger: Ledger, key: PrivateKey, kind: str, licence_id: str, reason: str 
 
 
 def check_indexes(ledger: Ledger) -> None:
-    """Reference for §8: the idx/ entries are exactly those derived from the latest records; and
-    §5: every record, of every version and status, names its issuing organisation's region."""
+    """Reference for §8: the idx/ entries are exactly those derived from the latest records (issuer
+    and type from the id); and §5: every record, of every version and status, holds exactly the
+    §5 members and names its issuing organisation's region."""
     kv = ledger.local.chain.kv
     expected: set[bytes] = set()
     for _, raw in kv.iterate(FLAT_PREFIX + b"lic/"):
         record = decode(raw)
-        assert record["region"] == decode(ledger.state.get(f"org/{record['issuer']}".encode()))["region"]
+        assert set(record) == RECORD_MEMBERS and set(record["seal_signature"]) == STORED_SEAL_SIGNATURE_MEMBERS
+        parts = parse_licence_id(record["id"])
+        assert record["region"] == decode(ledger.state.get(f"org/{parts.issuer}".encode()))["region"]
         if record["superseded_by"] is not None:
             continue
         holder = record["holder"]
         part = holder["uscc"] if holder["kind"] == "enterprise" else holder["commitment"]
-        expected |= {f"holder/{part}/{record['id']}".encode(), f"issuer/{record['issuer']}/{record['id']}".encode(), f"type/{record['type']}/{record['id']}".encode()}
+        expected |= {f"holder/{part}/{record['id']}".encode(), f"issuer/{parts.issuer}/{record['id']}".encode(), f"type/{parts.type}/{record['id']}".encode()}
         if record["commitment"] is not None and record["commitment"]["state"] == "pending":
             expected.add(f"deadline/{record['commitment']['deadline']}/{record['id']}".encode())
     assert {key[len(INDEX_PREFIX):] for key, _ in kv.iterate(INDEX_PREFIX)} == expected
@@ -119,23 +133,37 @@ def test_issue_stores_the_record_under_the_gbt36904_vector_id(world):
     ledger.accept(issue(ledger, a, doc))
     record = read_licence(ledger.state, VECTOR_ID)
     assert record == {
-        "id": VECTOR_ID, "type": T_DATED, "issuer": VECTOR_ISSUER, "serial": "2430599", "version": "001",
-        "holder": {"kind": "enterprise", "uscc": HOLDER.uscc}, "document_hash": b64encode(doc.hash),
+        "id": VECTOR_ID, "holder": {"kind": "enterprise", "uscc": HOLDER.uscc}, "document_hash": b64encode(doc.hash),
         "issue_date": "2026-01-01", "valid_from": "2026-01-01", "valid_until": "2027-12-31",
         "status": "valid", "reason": None, "region": "beijing", "commitment": None, "supersedes": None, "superseded_by": None,
         "seal_signature": {
-            "seal_id": a.seal_id, "document_hash": b64encode(doc.hash), "signer": b64encode(a.key.public_key.key_id),
+            "seal_id": a.seal_id, "signer": b64encode(a.key.public_key.key_id),
             "signing_time": signed_at, "signature": doc.seal_signature.signature.to_json(),
         },
         "issued_at": ledger.time, "updated_at": ledger.time,
     }
-    # §5's layout measures 842 bytes here, the seal signature 326 of them; guard against growth.
-    assert len(encode(record)) <= 900
+    parts = record_id(record)
+    assert (parts.type, parts.issuer, parts.serial, parts.version) == (T_DATED, VECTOR_ISSUER, "2430599", "001")
+    assert stored_seal_signature(record) == doc.seal_signature
     kv = ledger.local.chain.kv
     assert list_index(kv, "holder", HOLDER.uscc) == list_index(kv, "issuer", VECTOR_ISSUER) == list_index(kv, "type", T_DATED) == [VECTOR_ID]
     assert list_index(kv, "type", T_OPEN) == []
     check_indexes(ledger)
     assert ledger.reject(issue(ledger, a, make_doc(ledger, a, 2430599))).code == "licence.exists"
+
+
+def test_a_stored_record_holds_exactly_the_members_of_section_5_and_nothing_it_can_derive(world):
+    ledger, a, _ = world
+    doc = make_doc(ledger, a, 2430599, holder=EnterpriseHolder(uscc(702), "北京某某食品有限公司"))
+    tx = issue(ledger, a, doc)
+    assert tx.body["seal_signature"]["document_hash"] == b64encode(doc.hash)  # the body keeps the whole seal signature
+    ledger.accept(tx)
+    raw = ledger.state.get(licence_key(doc.licence.id))
+    record = decode(raw)
+    assert set(record) == RECORD_MEMBERS and set(record["seal_signature"]) == STORED_SEAL_SIGNATURE_MEMBERS
+    assert not {"type", "issuer", "serial", "version"} & set(record) and "document_hash" not in record["seal_signature"]
+    assert encode(record) == raw and list(record) == sorted(record)
+    assert len(raw) <= ENTERPRISE_RECORD_BYTES
 
 
 def test_issue_to_a_person_stores_only_the_commitment(world):
@@ -146,7 +174,7 @@ def test_issue_to_a_person_stores_only_the_commitment(world):
     record = read_licence(ledger.state, doc.licence.id)
     assert record["holder"] == {"kind": "person", "commitment": b64encode(person.commitment)}
     assert record["commitment"] == {"deadline": "2026-03-01", "state": "pending"}
-    assert len(encode(record)) <= 920  # 915: person commitment and pending inspection
+    assert len(encode(record)) <= PERSON_RECORD_BYTES
     assert list_index(ledger.local.chain.kv, "holder", b64encode(person.commitment)) == [doc.licence.id]
     check_indexes(ledger)
 
@@ -162,7 +190,9 @@ def test_issue_stores_a_canonical_record_whatever_the_member_order_of_the_body(w
         ledger.accept(reordered)
         raw = ledger.state.get(licence_key(doc.licence.id))
         assert encode(decode(raw)) == raw
-        assert decode(raw)["seal_signature"] == decode(encode(doc.seal_signature.to_json()))
+        stored = {k: v for k, v in doc.seal_signature.to_json().items() if k != "document_hash"}
+        assert decode(raw)["seal_signature"] == decode(encode(stored))
+        assert stored_seal_signature(decode(raw)) == doc.seal_signature
     check_indexes(ledger)
 
 
@@ -335,6 +365,8 @@ def test_change_and_renew_make_new_versions_in_one_chain(world):
     assert (third["supersedes"], third["superseded_by"], third["valid_until"], third["holder"]) == (v2.licence.id, None, "2030-12-31", second["holder"])
     assert third["commitment"] == first["commitment"] == {"deadline": "2026-05-01", "state": "pending"}
     assert first["region"] == second["region"] == third["region"] == "beijing"
+    assert [(p.type, p.issuer, p.serial, p.version) for p in map(record_id, chain)] == [(T_DATED, VECTOR_ISSUER, "2430599", v) for v in ("001", "002", "003")]
+    assert [stored_seal_signature(r) for r in chain] == [v1.seal_signature, v2.seal_signature, v3.seal_signature]
     kv = ledger.local.chain.kv
     assert list_index(kv, "holder", HOLDER.uscc) == [] and list_index(kv, "holder", new_holder.uscc) == [v3.licence.id]
     assert list_index(kv, "issuer", VECTOR_ISSUER) == [v3.licence.id]

@@ -323,16 +323,18 @@ def test_checks_catch_records_the_ledger_would_never_hold(world):
     lic, org_key = licence_key(doc.licence.id).decode(), f"org/{dept.uscc}"
     bad_sig = {**record, "seal_signature": {**record["seal_signature"], "signing_time": record["seal_signature"]["signing_time"] - 1}}
     late_sig = {**record, "issued_at": record["seal_signature"]["signing_time"] - 1}
+    other_document = {**record, "document_hash": b64encode(bytes(32))}  # the seal signature is over the record's hash (§5)
     cases = [
         (ForgedState(ledger, **{lic: bad_sig}), ["signature_valid"]),
+        (ForgedState(ledger, **{lic: other_document}), ["signature_valid"]),
         (ForgedState(ledger, **{lic: late_sig}), ["seal_valid"]),
         (ForgedState(ledger, **{org_key: {**org, "licence_types": []}}), ["issuer_authorised"]),
         (ForgedState(ledger, **{org_key: None}), ["issuer_authorised"]),
     ]
     verdicts = [verify(ledger, licence_id=doc.licence.id, reader=reader) for reader, _ in cases]
     assert [failed(v) for v in verdicts] == [want for _, want in cases]
-    assert verdicts[1].check("seal_valid").detail.startswith("seal.valid_at_signing failed: signing time")
-    assert verdicts[3].check("recognised").ok is True  # the record names its issuer's region (§5)
+    assert verdicts[2].check("seal_valid").detail.startswith("seal.valid_at_signing failed: signing time")
+    assert verdicts[4].check("recognised").ok is True  # the record names its issuer's region (§5)
     assert all(v.verdict is Outcome.INVALID for v in verdicts)
 
 
@@ -397,25 +399,27 @@ class PartialState:
 
 def test_the_record_certifies_only_the_checks_execution_ran_before_writing_it(world):
     """Over a partial state, issuer, seal and signer checks pass as certified by the record;
-    status, validity, version, holder, document and the seal signature's document hash are
-    still judged from the record itself (here one the ledger would never hold)."""
+    status, validity, version, holder and document are still judged from the record itself
+    (here one the ledger would never hold). The record's seal signature is over its own
+    document hash (§5: it is stored once), so seal.document_hash passes by construction."""
     ledger, dept = world
     doc = make_doc(ledger, dept, 12)
     issue(ledger, dept, doc)
     ledger.accept(ledger.signed(dept.key, "licence.suspend", {"id": doc.licence.id, "reason": "inspection"}))
     record = decode(ledger.state.get(licence_key(doc.licence.id)))
-    other_hash = b64encode(bytes(32))
-    forged = {**record, "seal_signature": {**record["seal_signature"], "document_hash": other_hash}, "valid_from": "2026-01-02"}
+    forged = {**record, "document_hash": b64encode(bytes(32)), "valid_from": "2026-01-02"}
     reader = PartialState({licence_key(doc.licence.id): encode(forged), f"org/{dept.uscc}".encode(): ledger.state.get(f"org/{dept.uscc}".encode())})
     verdict = verify(ledger, document=doc, reader=reader)
-    assert failed(verdict) == ["seal_valid", "status", "within_validity"]
-    assert verdict.check("seal_valid").detail == "seal.document_hash failed: the signature is over another document hash"
-    assert verdict.check("signature_valid").detail.endswith("(the commit of height 42 certifies the record)")
+    assert failed(verdict) == ["document_matches", "status", "within_validity"]
+    assert verdict.check("seal_valid").ok and verdict.check("signature_valid").detail.endswith("(the commit of height 42 certifies the record)")
+    assert [(c.name, c.detail) for c in verdict.seal_checks if not c.detail.startswith("checked by the validators")] == [
+        ("seal.document_hash", "the signature is over the presented document"),
+    ]
     assert [c.name for c in verdict.seal_checks if c.detail.startswith("checked by the validators")] == [
         "seal.registered", "seal.owner", "seal.valid_at_signing", "seal.signer_allowed", "seal.signer_key", "seal.signature",
     ]
     assert verdict.check("issuer_authorised").detail.startswith(f"{dept.uscc} (北京市某区市场监督管理局) of region beijing is admitted")
-    assert verdict.check("document_matches").ok and verdict.check("holder_matches").ok
+    assert verdict.check("holder_matches").ok
     without_org = verify(ledger, document=doc, reader=PartialState({licence_key(doc.licence.id): encode(record)}))
     assert failed(without_org) == ["status"] and without_org.check("recognised").detail == "issued in beijing, the asking region"
     assert without_org.check("issuer_authorised").detail.startswith(f"{dept.uscc} active and holding type {T}: checked by the validators")
