@@ -24,6 +24,7 @@ from ledger.genesis import Genesis
 from ledger.identity import NO_EXPIRY, Identity, Role, key_state_key
 from ledger.kv import KVStore, Overlay, Prefixed
 from ledger.merkle import MerkleLog
+from ledger.sigcache import SignatureCache
 from ledger.smt import EMPTY_ROOT, NodeCache, SparseMerkleTree
 from ledger.state import FLAT_PREFIX, STATE_PREFIX, State
 from ledger.tx import Tx
@@ -166,14 +167,17 @@ class Chain:
 
     # -- building and checking blocks ------------------------------------------------------
 
-    def build_block(self, txs: Iterable[Tx], time: int, proposer: bytes, last_commit: Commit | None) -> Pending:
-        """Execute `txs` (skipping those that fail) and make the next block. For a proposer."""
+    def build_block(
+        self, txs: Iterable[Tx], time: int, proposer: bytes, last_commit: Commit | None, *, cache: SignatureCache | None = None,
+    ) -> Pending:
+        """Execute `txs` (skipping those that fail) and make the next block. For a proposer.
+        `cache`: signatures already verified (e.g. by the mempool) are not verified again."""
         self._check_time(time)
         overlay = Overlay(self.kv)
         state = State(overlay, self.tip.state_root, self._nodes, version=self.tip.height + 1)
         ctx = Context(self.genesis.chain_id, self.tip.height + 1, time)
         limit = self.genesis.params.max_block_txs
-        accepted, rejected = execute_txs(state, list(txs)[:limit], ctx, self.committed, strict=False)
+        accepted, rejected = execute_txs(state, list(txs)[:limit], ctx, self.committed, strict=False, cache=cache)
         log = self.log(overlay)
         for tx in accepted:
             log.append(tx.raw)
@@ -194,13 +198,14 @@ class Chain:
         )
         return Pending(Block(header, tuple(accepted), last_commit), overlay, rejected, state.stale)
 
-    def execute_block(self, block: Block, *, deferred: DeferredSignatures | None = None) -> Pending:
+    def execute_block(self, block: Block, *, deferred: DeferredSignatures | None = None, cache: SignatureCache | None = None) -> Pending:
         """Check `block` as the next block and re-execute it; raises ValidationError naming the
         first field or transaction that is wrong. For validators, block sync and audit.
 
         With `deferred`, every signature check of the block (transaction signatures and those the
         handlers ask for through TxView.verify_signature, such as seal signatures) is collected
-        there, not done: the caller must verify them before committing or trusting the block."""
+        there, not done: the caller must verify them before committing or trusting the block.
+        With `cache`, checks it holds are skipped, deferred or not (consensus.md §7)."""
         h = block.header
         tip = self.tip
         if h.chain_id != self.genesis.chain_id:
@@ -222,7 +227,7 @@ class Chain:
             block.last_commit.verify(self.genesis.chain_id, validators, tip.height, tip.hash)
         overlay = Overlay(self.kv)
         state = State(overlay, tip.state_root, self._nodes, version=h.height)
-        execute_txs(state, block.txs, Context(self.genesis.chain_id, h.height, h.time), self.committed, strict=True, deferred=deferred)
+        execute_txs(state, block.txs, Context(self.genesis.chain_id, h.height, h.time), self.committed, strict=True, deferred=deferred, cache=cache)
         log = self.log(overlay)
         for tx in block.txs:
             log.append(tx.raw)

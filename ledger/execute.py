@@ -12,6 +12,10 @@ block, the transactions' own and those a handler asks for (a licence's seal sign
 only once they verified. A proposer, which must know at once whether each transaction is in,
 always verifies inline.
 
+An optional `SignatureCache` (consensus.md §7) short-cuts both ways of checking: a signature it
+already holds is neither verified inline nor deferred, and one verified inline is added to it.
+Without a cache every signature is checked.
+
 Pure: the only inputs are the state, the transactions, the block context and a `committed`
 predicate over tx ids (the store's tx index); no clock, no I/O (worker processes of a
 `SignaturePool` only verify signatures).
@@ -29,6 +33,7 @@ from ledger.encoding import encode
 from ledger.errors import CryptoError, LedgerError, ValidationError
 from ledger.identity import Identity, Role, key_state_key
 from ledger.kv import KVReader
+from ledger.sigcache import SignatureCache
 from ledger.state import State
 from ledger.tx import SIGN_PURPOSE, Tx
 
@@ -49,12 +54,16 @@ class TxView:
     (licences by holder, by issuer, by type, ...): kept in the store beside the state, not in the
     state tree, and derived from it, so never part of a root or a proof. `verify_signature`
     checks a signature the kind's rules need, now or, when the block's checks are deferred, later
-    in the block's `DeferredSignatures` under this transaction's index."""
+    in the block's `DeferredSignatures` under this transaction's index; with a `cache`, not at all
+    if the cache holds it, and a signature verified now is added to the cache."""
 
-    def __init__(self, state: KVReader, deferred: DeferredSignatures | None = None, index: int = 0) -> None:
+    def __init__(
+        self, state: KVReader, deferred: DeferredSignatures | None = None, index: int = 0, cache: SignatureCache | None = None,
+    ) -> None:
         self._state = state
         self._deferred = deferred
         self._index = index
+        self._cache = cache
         self.writes: dict[bytes, bytes | None] = {}
         self.indexes: dict[bytes, bytes | None] = {}
 
@@ -89,12 +98,18 @@ class TxView:
 
         Inline, raises ValidationError `code` naming `field` (with `fields`) if it does not
         verify. When the block's signatures are deferred, records the check instead; the block
-        then fails with that code, at this transaction, if the signature turns out bad."""
+        then fails with that code, at this transaction, if the signature turns out bad. A check
+        the cache holds passes at once (consensus.md §7)."""
+        cache = self._cache
         if self._deferred is not None:
-            self._deferred.add_check(public_key, purpose, chain_id, message, signature, index=self._index, code=code, field=field, **fields)
+            if cache is None or (public_key, purpose, chain_id, message, signature) not in cache:
+                self._deferred.add_check(public_key, purpose, chain_id, message, signature, index=self._index, code=code, field=field, **fields)
             return
         try:
-            public_key.verify(purpose, chain_id, message, signature)
+            if cache is None:
+                public_key.verify(purpose, chain_id, message, signature)
+            else:
+                cache.check(public_key, purpose, chain_id, message, signature)
         except CryptoError as exc:
             raise ValidationError(f"{field}: signature does not verify: {exc}", code=code, field=field, **fields) from exc
 
@@ -194,7 +209,7 @@ def register(kind: TxKind) -> TxKind:
     return kind
 
 
-DOMAIN_MODULES = ("ledger.anchors", "ledger.governance", "ledger.seals", "ledger.licences")
+DOMAIN_MODULES = ("ledger.anchors", "ledger.governance", "ledger.seals", "ledger.licences", "ledger.evidence")
 
 
 def _load_domain() -> None:
@@ -210,12 +225,13 @@ _loaded: list[bool] = []
 
 def execute_tx(
     state: State, tx: Tx, ctx: Context, committed: Callable[[bytes], bool], in_block: set[bytes],
-    deferred: DeferredSignatures | None = None, index: int = 0,
+    deferred: DeferredSignatures | None = None, index: int = 0, cache: SignatureCache | None = None,
 ) -> None:
     """Execute one transaction into `state` or raise ValidationError (state unchanged).
 
     With `deferred`, the signature checks (step 5 and those the handler asks for) are recorded
-    there instead of done here."""
+    there instead of done here. With `cache`, checks it holds are skipped and checks verified
+    here are added to it."""
     _load_domain()
     if tx.chain_id != ctx.chain_id:
         raise ValidationError(f"transaction is for chain {tx.chain_id!r}, not {ctx.chain_id!r}", code="tx.wrong_chain", field="tx.chain_id")
@@ -231,14 +247,19 @@ def execute_tx(
         raise ValidationError(f"unknown transaction kind {tx.kind!r}", code="tx.unknown_kind", field="tx.kind")
     if signer.role not in kind.roles:
         raise ValidationError(f"role {signer.role.value} may not submit {tx.kind}", code="tx.forbidden", field="tx.signer")
+    key = signer.public_key
     if deferred is not None:
-        deferred.add(signer.public_key, tx, index)
+        if cache is None or (key, SIGN_PURPOSE, tx.chain_id, tx.id, tx.signature) not in cache:
+            deferred.add(key, tx, index)
     else:
         try:
-            tx.verify_signature(signer.public_key)
+            if cache is None or key.key_id != tx.signer:
+                tx.verify_signature(key)
+            else:
+                cache.check(key, SIGN_PURPOSE, tx.chain_id, tx.id, tx.signature)
         except CryptoError as exc:
             raise ValidationError(f"signature does not verify: {exc}", code="tx.bad_signature", field="tx.signature") from exc
-    view = TxView(state, deferred, index)
+    view = TxView(state, deferred, index, cache)
     kind.handler(view, tx, signer, ctx)
     state.apply(view.writes)
     state.apply_indexes(view.indexes)
@@ -255,12 +276,13 @@ class Rejected:
 
 def execute_txs(
     state: State, txs: Iterable[Tx], ctx: Context, committed: Callable[[bytes], bool], *, strict: bool,
-    deferred: DeferredSignatures | None = None,
+    deferred: DeferredSignatures | None = None, cache: SignatureCache | None = None,
 ) -> tuple[list[Tx], list[Rejected]]:
     """Execute `txs` in order. With `strict`, the first failure raises (validating a block) as
     ValidationError with the transaction's code, field `block.txs[<i>]`, `index` i and its
     explaining fields; otherwise failures are collected and skipped (a proposer building a block).
-    `deferred` (strict only) collects signature checks for the caller to verify."""
+    `deferred` (strict only) collects signature checks for the caller to verify; `cache` skips
+    the checks it holds and keeps those verified inline (`execute_tx`)."""
     if deferred is not None and not strict:
         raise ValueError("deferred signature checks need strict execution")
     accepted: list[Tx] = []
@@ -268,7 +290,7 @@ def execute_txs(
     in_block: set[bytes] = set()
     for i, tx in enumerate(txs):
         try:
-            execute_tx(state, tx, ctx, committed, in_block, deferred, i)
+            execute_tx(state, tx, ctx, committed, in_block, deferred, i, cache)
         except ValidationError as exc:
             if strict:
                 explaining = {k: v for k, v in exc.fields.items() if k not in ("field", "index")}
