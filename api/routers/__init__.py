@@ -1,0 +1,11 @@
+"""The API's routers, one per resource, all mounted under /v1 by api.main (docs/spec/api.md §2).
+
+Routers translate HTTP to NodeService calls and back; they must never hold node logic nor
+build error responses themselves (raise a LedgerError; api.errors maps it).
+"""
+
+from __future__ import annotations
+
+from api.routers import blocks, status, transactions
+
+ROUTERS = (transactions.router, status.router, blocks.router)

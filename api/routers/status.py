@@ -1,0 +1,20 @@
+"""GET /v1/status: the node's chain tip, validators, peers, mempool and sync state (api.md §2.2).
+
+Must never compute anything about the node itself: the NodeService reports, this route renders.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import ServiceDep
+from api.errors import error_responses
+from api.schemas import NodeStatus
+
+router = APIRouter(tags=["node"])
+
+
+@router.get("/status", response_model=NodeStatus, responses=error_responses(500))
+async def get_status(service: ServiceDep) -> NodeStatus:
+    """The node's status; binary values are base64url."""
+    return NodeStatus.model_validate(service.status())

@@ -1,0 +1,181 @@
+"""Response (and documented request) shapes of the HTTP API (docs/spec/api.md).
+
+Pydantic models distinct from the domain types (ledger.tx.Tx, ledger.block.Block, ...): they say
+what travels over HTTP and generate the OpenAPI schema. Binary values are base64url without
+padding, as everywhere in eledger (docs/spec/encoding.md §4). This module must never
+parse transactions (ledger.tx does that) nor reach the node.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from ledger.encoding import b64encode
+
+B64_PATTERN = r"^[A-Za-z0-9_-]*$"
+
+
+def _to_b64(value: object) -> object:
+    return b64encode(value) if isinstance(value, (bytes, bytearray)) else value
+
+
+B64 = Annotated[
+    str,
+    Field(pattern=B64_PATTERN, description="binary value, base64url without padding (encoding.md §4)"),
+    BeforeValidator(_to_b64),
+]
+
+
+def inline_json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The JSON schema of `model` with every `$ref` replaced by its definition, for places of
+    the OpenAPI document that cannot hold local definitions (a request body read by hand)."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: object) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return resolve(definitions[node["$ref"].rsplit("/", 1)[-1]])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    return resolve(schema)
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# -- errors (api.md §3) ------------------------------------------------------------------------
+
+
+class ErrorDetail(Schema):
+    code: str = Field(description='stable machine-readable code, e.g. "tx.replay"')
+    message: str = Field(description="what was wrong and what to do, for people")
+    field: str | None = Field(default=None, description='the field at fault, e.g. "tx.body.document_hash"')
+
+
+class ErrorBody(Schema):
+    error: ErrorDetail
+
+
+# -- transactions (api.md §2.1) ----------------------------------------------------------------
+
+
+class SignatureJson(Schema):
+    suite: str = Field(description='signature suite, e.g. "p256"')
+    value: B64
+
+
+class TxJson(Schema):
+    """A signed transaction envelope (transactions.md §1)."""
+
+    chain_id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,49}$")
+    kind: str = Field(max_length=64, pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){1,3}$")
+    body: dict[str, Any]
+    signer: B64
+    nonce: B64
+    signature: SignatureJson
+
+
+class Submitted(Schema):
+    """The mempool accepted the transaction (202), or it is committed (200)."""
+
+    tx_id: B64
+    status: Literal["accepted", "committed"]
+    height: int | None = Field(default=None, description="block height (committed only)")
+    index: int | None = Field(default=None, description="position in the block (committed only)")
+
+
+class SubmitTimeout(Schema):
+    """Waiting for the commit expired (504); the transaction stays in the mempool."""
+
+    tx_id: B64
+    status: Literal["timeout"]
+    error: ErrorDetail
+
+
+# -- blocks (api.md §2.3, blocks.md §1–4) ------------------------------------------------------
+
+
+class HeaderJson(Schema):
+    chain_id: str
+    height: int
+    time: int = Field(description="milliseconds since 1970-01-01T00:00:00Z")
+    previous_hash: B64
+    tx_root: B64
+    log_size: int
+    log_root: B64
+    state_root: B64
+    validators_hash: B64
+    next_validators_hash: B64
+    proposer: B64
+    last_commit_hash: B64
+
+
+class CommitSigJson(Schema):
+    validator: B64
+    signature: SignatureJson
+
+
+class CommitJson(Schema):
+    height: int
+    round: int
+    block_hash: B64
+    signatures: list[CommitSigJson]
+
+
+class BlockJson(Schema):
+    header: HeaderJson
+    txs: list[TxJson]
+    last_commit: CommitJson | None
+
+
+class BlockAtHeight(Schema):
+    """A committed block with the commit certificate that committed it."""
+
+    block: BlockJson
+    commit: CommitJson
+    hash: B64 = Field(description="the block's hash (its header's hash)")
+    height: int
+
+
+# -- status (api.md §2.2) ----------------------------------------------------------------------
+
+
+class ValidatorInfo(Schema):
+    name: str
+    region: str
+    key_id: B64
+    power: int
+
+
+class PeerInfo(Schema):
+    name: str
+    region: str
+    connected: bool
+
+
+class MempoolInfo(Schema):
+    size: int = Field(description="transactions held")
+    bytes: int = Field(description="their canonical bytes in total")
+
+
+class NodeStatus(Schema):
+    chain_id: str
+    node: str = Field(description="this node's name")
+    region: str
+    height: int = Field(description="height of the last committed block (0: genesis only)")
+    tip_hash: B64 = Field(description="hash of the last committed block (genesis hash at height 0)")
+    time: int = Field(description="time of the last committed block, ms since the epoch")
+    state_root: B64
+    log_size: int
+    validators: list[ValidatorInfo]
+    peers: list[PeerInfo]
+    mempool: MempoolInfo
+    evidence: int = Field(description="pieces of misbehaviour evidence this node holds")
+    syncing: bool = Field(description="true while the node catches up by block sync")

@@ -1,0 +1,145 @@
+"""A real NodeService for the API tests: one chain over MemoryKV, committed by a LocalNetwork.
+
+Submitted transactions are admitted as a node's mempool admits them (docs/spec/consensus.md §7:
+size, duplicate, replay, execution against the committed tip with real signature checks, room)
+and wait in arrival order until a test calls `produce()`, which commits them in one block signed
+by every validator and wakes the requests waiting for them. `produce()` may be called from the
+test's thread while a request waits on the app's event loop. Never mocks execution: every
+refusal is the ledger's own error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass
+
+from api.service import SubmitResult, SubmitStatus
+from ledger.block import Block
+from ledger.chain import Pending
+from ledger.commit import Commit
+from ledger.errors import LedgerError
+from ledger.tx import MAX_TX_BYTES, Tx
+from tests.ledger.conftest import Net
+
+BLOCK_INTERVAL_MS = 1000
+
+
+@dataclass
+class _Waiter:
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[SubmitResult]
+
+
+class LocalNodeService:
+    """NodeService over `net.local()`; this node is the first validator of the genesis."""
+
+    def __init__(self, net: Net, *, max_txs: int = 100) -> None:
+        self.local = net.local()
+        self.chain = self.local.chain
+        self.max_txs = max_txs
+        self._me = next(iter(self.chain.validators()))
+        self._pending: dict[bytes, Tx] = {}
+        self._waiters: dict[bytes, list[_Waiter]] = {}
+        self._lock = threading.Lock()
+        self._admitted = threading.Condition(self._lock)
+
+    # -- NodeService -----------------------------------------------------------------------
+
+    async def submit(self, tx: Tx, *, wait: bool, timeout_s: float) -> SubmitResult:
+        with self._lock:
+            self._admit(tx)
+            waiter = None
+            if wait:
+                loop = asyncio.get_running_loop()
+                waiter = _Waiter(loop, loop.create_future())
+                self._waiters.setdefault(tx.id, []).append(waiter)
+            self._admitted.notify_all()
+        if waiter is None:
+            return SubmitResult(tx.id, SubmitStatus.ACCEPTED)
+        try:
+            return await asyncio.wait_for(waiter.future, timeout_s)
+        except TimeoutError:
+            with self._lock:
+                waiters = self._waiters.get(tx.id, [])
+                if waiter in waiters:
+                    waiters.remove(waiter)
+            return SubmitResult(tx.id, SubmitStatus.TIMEOUT)
+
+    def status(self) -> dict[str, object]:
+        with self._lock:
+            tip = self.chain.tip
+            validators = list(self.chain.validators())
+            return {
+                "chain_id": self.chain.genesis.chain_id,
+                "node": self._me.name,
+                "region": self._me.region,
+                "height": tip.height,
+                "tip_hash": tip.hash,
+                "time": tip.time,
+                "state_root": tip.state_root,
+                "log_size": tip.log_size,
+                "validators": [{"name": v.name, "region": v.region, "key_id": v.key_id, "power": v.power} for v in validators],
+                # The other validators run in this process (their keys are here): always connected.
+                "peers": [{"name": v.name, "region": v.region, "connected": True} for v in validators if v.key_id != self._me.key_id],
+                "mempool": {"size": len(self._pending), "bytes": sum(len(tx.raw) for tx in self._pending.values())},
+                "evidence": 0,
+                "syncing": False,
+            }
+
+    def block(self, height: int) -> Block | None:
+        return self.chain.block(height)
+
+    def commit(self, height: int) -> Commit | None:
+        return self.chain.commit(height)
+
+    # -- driving it from a test ------------------------------------------------------------
+
+    def produce(self) -> Pending:
+        """Commit every held transaction in the next block (possibly empty) and answer the
+        requests waiting for them. Callable from any thread."""
+        with self._lock:
+            pending = self.local.produce(list(self._pending.values()), self._next_time())
+            self._pending.clear()
+            height = pending.block.header.height
+            for index, tx in enumerate(pending.block.txs):
+                result = SubmitResult(tx.id, SubmitStatus.COMMITTED, height, index)
+                for waiter in self._waiters.pop(tx.id, []):
+                    waiter.loop.call_soon_threadsafe(_settle, waiter.future, result)
+            return pending
+
+    def wait_held(self, tx_id: bytes, timeout_s: float = 30.0) -> None:
+        """Block until `tx_id` is in the mempool (a safety bound, not a measurement)."""
+        with self._admitted:
+            if not self._admitted.wait_for(lambda: tx_id in self._pending, timeout_s):
+                raise AssertionError(f"transaction {tx_id.hex()[:16]} never reached the mempool")
+
+    def pending_ids(self) -> list[bytes]:
+        with self._lock:
+            return list(self._pending)
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _admit(self, tx: Tx) -> None:
+        """consensus.md §7, in its order; raises the refusing LedgerError. Caller holds the lock."""
+        if len(tx.raw) > MAX_TX_BYTES:
+            raise LedgerError(f"transaction is {len(tx.raw)} bytes; at most {MAX_TX_BYTES}", code="mempool.too_large", field="tx")
+        if tx.id in self._pending:
+            raise LedgerError("the mempool already holds this transaction", code="mempool.duplicate", field="tx")
+        candidates = [*self._pending.values(), tx]
+        last_commit = self.chain.commit(self.chain.height) if self.chain.height else None
+        trial = self.chain.build_block(candidates, self._next_time(), self._me.key_id, last_commit)
+        for rejected in trial.rejected:
+            if rejected.tx.id == tx.id:
+                raise rejected.error
+        if len(self._pending) >= self.max_txs:
+            raise LedgerError(f"the mempool holds {len(self._pending)} transactions, its limit", code="mempool.full")
+        self._pending[tx.id] = tx
+
+    def _next_time(self) -> int:
+        return self.chain.tip.time + BLOCK_INTERVAL_MS
+
+
+def _settle(future: asyncio.Future[SubmitResult], result: SubmitResult) -> None:
+    if not future.done():
+        future.set_result(result)

@@ -1,0 +1,299 @@
+"""POST /v1/transactions (api/routers/transactions.py, api/deps.py) and the error mapping
+(api/errors.py), against a real chain: real execution, real signatures."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from api.deps import Settings
+from api.errors import ApiError, status_for
+from api.main import create_app
+from api.schemas import Submitted, SubmitTimeout
+from ledger.crypto import PrivateKey
+from ledger.encoding import b64decode, b64encode
+from ledger.errors import CryptoError, EncodingError, LedgerError, StoreError, ValidationError
+from ledger.tx import MAX_TX_BYTES, Tx
+from tests.api.service import LocalNodeService
+from tests.ledger.conftest import make_net
+
+URL = "/v1/transactions"
+
+
+@pytest.fixture(scope="module")
+def net():
+    return make_net()
+
+
+@pytest.fixture
+def service(net):
+    return LocalNodeService(net)
+
+
+@pytest.fixture
+def client(service):
+    with TestClient(create_app(service)) as client:
+        yield client
+
+
+def tx_json(tx: Tx) -> dict:
+    return json.loads(tx.to_bytes())
+
+
+def post_tx(client: TestClient, tx: Tx, **params: object):
+    return client.post(URL, content=tx.to_bytes(), params=params, headers={"content-type": "application/json"})
+
+
+def expect_error(response, status: int, code: str, field: str | None = None) -> dict:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert error["message"]
+    if field is not None:
+        assert error["field"] == field
+    return error
+
+
+# -- accepted, committed, timed out --------------------------------------------------------
+
+
+def test_submit_transaction_without_wait_answers_202_and_holds_it(client, service, net):
+    tx = net.anchor()
+    response = post_tx(client, tx)
+    assert response.status_code == 202
+    assert response.json() == {"tx_id": b64encode(tx.id), "status": "accepted"}
+    assert service.pending_ids() == [tx.id]
+    assert service.chain.height == 0
+
+
+def test_submit_transaction_accepts_any_json_formatting(client, service, net):
+    tx = net.anchor(label="有效 licence")
+    obj = tx_json(tx)
+    pretty = json.dumps(dict(reversed(list(obj.items()))), indent=4, ensure_ascii=True)
+    response = client.post(URL, content=pretty.encode())
+    assert response.status_code == 202, response.text
+    assert b64decode(response.json()["tx_id"]) == tx.id
+    service.produce()
+    assert service.chain.block(1).txs[0].to_bytes() == tx.to_bytes()
+
+
+def test_submit_transaction_with_wait_commit_answers_200_with_height_and_index(client, service, net):
+    earlier = [net.anchor(), net.anchor("tianjin")]
+    for tx in earlier:
+        assert post_tx(client, tx).status_code == 202
+    tx = net.anchor("hebei")
+    answers = []
+    request = threading.Thread(target=lambda: answers.append(post_tx(client, tx, wait="commit", timeout=60)))
+    request.start()
+    service.wait_held(tx.id)
+    service.produce()
+    request.join()
+    response = answers[0]
+    assert response.status_code == 200, response.text
+    assert response.json() == {"tx_id": b64encode(tx.id), "status": "committed", "height": 1, "index": 2}
+    assert Submitted.model_validate(response.json()).index == 2
+    assert service.chain.tx_location(tx.id) == (1, 2)
+
+
+def test_submit_transaction_wait_expiry_answers_504_and_keeps_the_tx(client, service, net):
+    tx = net.anchor()
+    response = post_tx(client, tx, wait="commit", timeout=0)
+    assert response.status_code == 504
+    body = response.json()
+    assert SubmitTimeout.model_validate(body).status == "timeout"
+    assert body["tx_id"] == b64encode(tx.id)
+    assert body["error"]["code"] == "api.commit_timeout"
+    assert service.pending_ids() == [tx.id]
+    service.produce()
+    assert service.chain.tx_location(tx.id) == (1, 0)
+
+
+# -- refusals by the mempool and by execution ----------------------------------------------
+
+
+def test_submit_transaction_twice_answers_409_duplicate(client, net):
+    tx = net.anchor()
+    assert post_tx(client, tx).status_code == 202
+    expect_error(post_tx(client, tx), 409, "mempool.duplicate")
+
+
+def test_submit_committed_transaction_answers_409_replay(client, service, net):
+    tx = net.anchor()
+    assert post_tx(client, tx).status_code == 202
+    service.produce()
+    expect_error(post_tx(client, tx, wait="commit"), 409, "tx.replay", "tx.nonce")
+
+
+def test_submit_transaction_conflicting_with_state_answers_409(client, service, net):
+    document = os.urandom(32)
+    assert post_tx(client, net.anchor(document=document)).status_code == 202
+    service.produce()
+    expect_error(post_tx(client, net.anchor("tianjin", document=document)), 409, "anchor.exists")
+
+
+def test_submit_transaction_to_full_mempool_answers_503_with_retry_after(net):
+    service = LocalNodeService(net, max_txs=2)
+    with TestClient(create_app(service)) as client:
+        for _ in range(2):
+            assert post_tx(client, net.anchor()).status_code == 202
+        response = post_tx(client, net.anchor())
+        expect_error(response, 503, "mempool.full")
+        assert int(response.headers["retry-after"]) >= 1
+        assert len(service.pending_ids()) == 2
+
+
+def test_submit_transaction_rejected_by_execution_answers_422_and_holds_nothing(client, service, net):
+    stranger = PrivateKey.generate()
+    tx = Tx.create(net.genesis.chain_id, "document.anchor", {"document_hash": os.urandom(32)}, stranger, os.urandom(16))
+    expect_error(post_tx(client, tx), 422, "tx.unknown_signer", "tx.signer")
+    other_chain = Tx.create("other-chain", "document.anchor", {"document_hash": os.urandom(32)}, net.admin_keys["beijing"], os.urandom(16))
+    expect_error(post_tx(client, other_chain), 422, "tx.wrong_chain", "tx.chain_id")
+    assert service.pending_ids() == []
+
+
+def test_submit_transaction_with_tampered_body_answers_422_bad_signature(client, service, net):
+    obj = tx_json(net.anchor(label="original"))
+    obj["body"]["label"] = "forged"
+    expect_error(client.post(URL, json=obj), 422, "tx.bad_signature")
+    assert service.pending_ids() == []
+
+
+# -- malformed bodies -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "mutate, code, field",
+    [
+        (lambda o: o.pop("nonce"), "validation.missing_field", "tx.nonce"),
+        (lambda o: o.update(extra=1), "validation.unknown_field", "tx.extra"),
+        (lambda o: o.update(kind=7), "validation.type", "tx.kind"),
+        (lambda o: o.update(signer="not base64url!"), "validation.binary", "tx.signer"),
+        (lambda o: o.update(nonce=b64encode(bytes(15))), "validation.length", "tx.nonce"),
+        (lambda o: o["signature"].update(suite="rot13"), "tx.bad_signature_form", "tx.signature"),
+    ],
+)
+def test_submit_transaction_with_bad_field_answers_422_naming_it(client, net, mutate, code, field):
+    obj = tx_json(net.anchor())
+    mutate(obj)
+    expect_error(client.post(URL, json=obj), 422, code, field)
+
+
+def test_submit_transaction_with_fraction_answers_422_encoding_error(client, net):
+    obj = tx_json(net.anchor())
+    obj["body"]["label"] = 1.5
+    error = expect_error(client.post(URL, json=obj), 422, "encoding.float")
+    assert "label" in error["message"]
+
+
+def test_submit_non_object_answers_422(client):
+    expect_error(client.post(URL, json=[1, 2]), 422, "validation.type", "tx")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"{", b'{"chain_id": NaN}', b"\xff\xfe{}", b'{"kind": "a", "kind": "b"}', b"[" * 100_000, b'{"a": ' + b"1" * 5000 + b"}"],
+    ids=["empty", "truncated", "nan", "not-utf8", "repeated-member", "too-deep", "huge-integer"],
+)
+def test_submit_body_that_is_not_json_answers_400(client, body):
+    expect_error(client.post(URL, content=body), 400, "api.bad_json", "body")
+
+
+def test_submit_body_above_limit_answers_413_before_reading_it(net):
+    service = LocalNodeService(net)
+    with TestClient(create_app(service, Settings(max_tx_body_bytes=MAX_TX_BYTES))) as client:
+        body = json.dumps(tx_json(net.anchor()), indent=MAX_TX_BYTES // 8).encode()
+        assert len(body) > MAX_TX_BYTES
+        expect_error(client.post(URL, content=body), 413, "api.too_large", "body")
+
+        def chunks():  # no Content-Length: counted while streaming
+            yield body[:1000]
+            yield body[1000:]
+
+        expect_error(client.post(URL, content=chunks()), 413, "api.too_large", "body")
+        assert service.pending_ids() == []
+
+
+def test_submit_transaction_above_max_tx_bytes_answers_413(client, net):
+    obj = tx_json(net.anchor())
+    obj["body"]["label"] = "x" * MAX_TX_BYTES
+    expect_error(client.post(URL, json=obj), 413, "tx.too_large", "tx")
+
+
+@pytest.mark.parametrize(
+    "params, field",
+    [({"wait": "commit", "timeout": 61}, "query.timeout"), ({"timeout": -1}, "query.timeout"), ({"wait": "soon"}, "query.wait")],
+)
+def test_submit_with_bad_query_answers_422(client, service, net, params, field):
+    expect_error(post_tx(client, net.anchor(), **params), 422, "api.invalid_parameter", field)
+    assert service.pending_ids() == []
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**60), max_value=2**60) | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+TX_MEMBERS = ("chain_id", "kind", "body", "signer", "nonce", "signature")
+
+
+def test_submit_arbitrary_json_answers_a_client_error_never_a_server_error(net):
+    service = LocalNodeService(net)
+    valid = tx_json(net.anchor())
+    with TestClient(create_app(service)) as client:
+
+        @settings(max_examples=150, deadline=None)
+        @given(member=st.sampled_from(TX_MEMBERS + ("body.label", "signature.value", "extra")), value=JSON_VALUES)
+        def check(member: str, value: object) -> None:
+            obj = json.loads(json.dumps(valid))
+            target = obj
+            *parents, name = member.split(".")
+            for parent in parents:
+                target = target[parent]
+            target[name] = value
+            assume(obj != valid)
+            response = client.post(URL, content=json.dumps(obj).encode())
+            assert response.status_code in (400, 409, 413, 422), response.text
+            assert set(response.json()) == {"error"}
+
+        check()
+        assert service.pending_ids() == []
+
+
+# -- the mapping of codes to HTTP (api/errors.py) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "error, status",
+    [
+        (ApiError("x", code="api.bad_json"), 400),
+        (ApiError("x", code="api.no_block"), 404),
+        (LedgerError("x", code="document.not_found"), 404),
+        (LedgerError("x", code="mempool.duplicate"), 409),
+        (ValidationError("x", code="tx.replay"), 409),
+        (ValidationError("x", code="licence.exists"), 409),
+        (EncodingError("x", code="encoding.too_large"), 413),
+        (LedgerError("x", code="mempool.too_large"), 413),
+        (EncodingError("x", code="encoding.depth"), 422),
+        (CryptoError("x", code="crypto.bad_signature"), 422),
+        (ValidationError("x", code="licence.unknown"), 422),
+        (LedgerError("x", code="mempool.full"), 503),
+        (StoreError("x", code="store.corrupt"), 500),
+    ],
+)
+def test_status_for_maps_code_then_suffix_then_class(error, status):
+    assert status_for(error) == status
+
+
+def test_openapi_documents_post_transactions(client):
+    operation = client.get("/openapi.json").json()["paths"][URL]["post"]
+    assert {"200", "202", "400", "409", "413", "422", "503", "504"} <= set(operation["responses"])
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert set(schema["required"]) == {"chain_id", "kind", "body", "signer", "nonce", "signature"}
+    assert "$ref" not in json.dumps(schema)
+    assert {p["name"] for p in operation["parameters"]} == {"wait", "timeout"}
