@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/eledger demo --dir $(DEVNET)
+	$(VENV)/bin/eledger devnet --dir $(DEVNET) --nodes 4
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -37,7 +37,9 @@ STATUS_BY_CODE: dict[str, int] = {
     "mempool.too_large": 413,
     "encoding.too_large": 413,
     "mempool.full": 503,
+    "node.stopping": 503,
     "mempool.duplicate": 409,
+    "mempool.dropped": 409,
     "tx.replay": 409,
     "api.no_block": 404,
 }
@@ -126,6 +128,6 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
         413: "the body or the transaction is too large",
         422: "a field or parameter is invalid, or the ledger's rules reject the transaction",
         500: "the node's store is damaged or the node failed",
-        503: "the mempool is full; retry after Retry-After seconds",
+        503: "the mempool is full or the node is stopping; retry after Retry-After seconds",
     }
     return {status: {"model": ErrorBody, "description": descriptions[status]} for status in statuses}

@@ -1,4 +1,4 @@
-"""The demo of `make run` until the BFT network exists: a four-region network and a local ledger.
+"""`eledger demo`: a four-region network and a local ledger, committed without a network.
 
 Creates (or reuses) the network material under DIR (node.network), opens the local ledger at
 DIR/local/ledger, and commits blocks of real signed transactions through the path a validator
@@ -8,12 +8,16 @@ department registers its seal, and the regions declare mutual recognition of the
 business licence; then every run adds blocks of licences issued by the four departments to
 enterprises and to persons (whose names and ID numbers stay in the documents written to
 DIR/documents, never on the ledger). A second run resumes on top.
+
+The seeding and the licences are built by functions that take a `submit` callable (commit this
+batch of transactions before returning), so the devnet of `make run` (node.devnet) seeds a real
+network through its HTTP API with exactly the same transactions.
 """
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -48,11 +52,28 @@ GIVEN = "伟芳娜敏静丽强磊军洋"
 CST = timezone(timedelta(hours=8))
 
 
+#: Commits a batch of transactions (all of them, in one block or several) before it returns;
+#: raises if one is rejected. Batches handed to it depend on the batches before them.
+Submit = Callable[[Sequence[Tx]], object]
+
+
 @dataclass
 class Department:
     region: str
     client: DepartmentClient
     serial: int
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """What `seed_network` committed."""
+
+    types: int
+    departments: int
+    rules: int
+
+    def describe(self) -> str:
+        return f"seeded {self.types} licence types, {self.departments} departments with their seals, {self.rules} recognition rules"
 
 
 def run_demo(dir: Path, blocks: int, txs_per_block: int, now: datetime, console: Console, progress: Callable[[], Progress]) -> None:
@@ -75,10 +96,10 @@ def run_demo(dir: Path, blocks: int, txs_per_block: int, now: datetime, console:
         start = local.chain.height
         console.print(f"local ledger at {home / 'ledger'}: resuming at height {start}" if start else f"local ledger at {home / 'ledger'}: new chain")
         clock = _BlockClock(local, int(now.timestamp() * 1000))
-        departments = _departments(network, clock.now)
+        departments = load_departments(network, clock.now)
         state = Prefixed(kv, FLAT_PREFIX)
         if read_org(state, departments[0].client.uscc) is None:
-            _seed(network, departments, local, clock, console)
+            console.print(seed_network(network, departments, clock.produce, clock.now).describe())
         for dept in departments:
             dept.serial = len(list_index(kv, "issuer", dept.client.uscc))
         documents = dir / "documents"
@@ -86,7 +107,7 @@ def run_demo(dir: Path, blocks: int, txs_per_block: int, now: datetime, console:
             task = bar.add_task("issuing licences", total=blocks, detail="")
             for _ in range(blocks):
                 today = datetime.fromtimestamp(clock.now() / 1000, CST).date()
-                txs = [_issue(departments[j % len(departments)], documents, today) for j in range(txs_per_block)]
+                txs = [issue_licence(departments[j % len(departments)], documents, today) for j in range(txs_per_block)]
                 pending = clock.produce(txs)
                 bar.update(task, advance=1, detail=f"height {local.chain.height}, {len(pending.block.txs)} licences")
         tip = local.chain.tip
@@ -127,7 +148,7 @@ class _BlockClock:
     def now(self) -> int:
         return self.time
 
-    def produce(self, txs: list[Tx]):
+    def produce(self, txs: Sequence[Tx]):
         pending = self.local.produce(txs, self.time)
         self.time += 1
         if pending.rejected:
@@ -136,7 +157,9 @@ class _BlockClock:
         return pending
 
 
-def _departments(network: Network, clock: Callable[[], int]) -> list[Department]:
+def load_departments(network: Network, clock: Callable[[], int]) -> list[Department]:
+    """The demo department of every genesis region, signing with the key of its PKI issuer
+    credential; `clock` (ms) dates what they sign."""
     manifest = read_pki_manifest(network.dir / "pki", aggregate=True)
     out = []
     for region in (r.name for r in network.genesis.regions):
@@ -148,32 +171,39 @@ def _departments(network: Network, clock: Callable[[], int]) -> list[Department]
     return out
 
 
-def _seed(network: Network, departments: list[Department], local: LocalNetwork, clock: _BlockClock, console: Console) -> None:
+def seed_network(network: Network, departments: list[Department], submit: Submit, clock: Callable[[], int]) -> Seeded:
+    """Commit the demo governance through `submit`, in three dependent batches: the first
+    region's administrator registers the licence types; each region's administrator admits its
+    department; then every department registers its seal and every region recognises the food
+    business licences of the others. `clock` (ms) dates the seals' validity."""
     chain_id = network.genesis.chain_id
-    admins = {r: AdminClient(k, chain_id, clock=clock.now) for r, k in network.admin_keys.items()}
+    admins = {r: AdminClient(k, chain_id, clock=clock) for r, k in network.admin_keys.items()}
     first = departments[0].region
-    clock.produce([admins[first].register_type(code, name, validity_required=required) for code, (name, required) in TYPES.items()])
+    submit([admins[first].register_type(code, name, validity_required=required) for code, (name, required) in TYPES.items()])
     manifest = read_pki_manifest(network.dir / "pki", aggregate=True)
     admits = []
     for dept in departments:
         entry = manifest.find(dept.region, CertRole.ISSUER)[0]
         grant = KeyGrant(dept.client.key.public_key, _ms(entry.not_before), _ms(entry.not_after))
         admits.append(admins[dept.region].admit_org(dept.client.uscc, dept.client.issuer_name or dept.client.uscc, [grant], list(TYPES)))
-    clock.produce(admits)
+    submit(admits)
     year = 366 * 24 * 3600 * 1000
+    now = clock()
     seals = [
-        dept.client.register_seal(dept.client.seal_id or "", name="行政许可专用章", type="licence", image_hash=bytes(32), valid_from=clock.now() - 1, valid_until=clock.now() + 5 * year)
+        dept.client.register_seal(dept.client.seal_id or "", name="行政许可专用章", type="licence", image_hash=bytes(32), valid_from=now - 1, valid_until=now + 5 * year)
         for dept in departments
     ]
     rules = [
         admins[asking].declare_recognition(dept.region, FOOD, FOOD, "京津冀食品经营许可互认")
         for asking in admins for dept in departments if dept.region != asking
     ]
-    clock.produce(seals + rules)
-    console.print(f"seeded {len(TYPES)} licence types, {len(departments)} departments with their seals, {len(rules)} recognition rules")
+    submit(seals + rules)
+    return Seeded(len(TYPES), len(departments), len(rules))
 
 
-def _issue(dept: Department, documents: Path, today: date) -> Tx:
+def issue_licence(dept: Department, documents: Path, today: date) -> Tx:
+    """The department's next demo licence (to an enterprise, or to a person every third one),
+    signed; its holder document is written to DOCUMENTS/<region>/<licence id>.json."""
     dept.serial += 1
     n = dept.serial
     if n % 3 == 0:

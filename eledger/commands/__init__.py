@@ -9,9 +9,12 @@ from __future__ import annotations
 import typer
 
 from eledger.commands.bundle import prove, verify_bundle
+from eledger.commands.node import devnet, node_app
 
 
 def register_commands(app: typer.Typer) -> None:
-    """Mount `prove` and `verify-bundle` on `app`."""
+    """Mount `prove`, `verify-bundle`, `node` (start) and `devnet` on `app`."""
     app.command("prove")(prove)
     app.command("verify-bundle")(verify_bundle)
+    app.add_typer(node_app, name="node")
+    app.command("devnet")(devnet)

@@ -1,0 +1,396 @@
+"""`eledger devnet`: a local network of validator processes on 127.0.0.1 (DESIGN §9, `make run`).
+
+`prepare_devnet` creates or reuses the network material (node.network: PKI, genesis, validator
+keys) and makes each validator's home self-contained, so it can also be mounted into a
+container (docker-compose.yml): genesis.json, validator.key, tls/node.crt + tls/node.key (the
+node's TLS credential from its region's PKI), tls/ca/<region>.crt, and node.json with its
+ports. DIR/network.json lists the chain, each node's API URL, p2p address and home (paths
+relative to DIR), and the demo credentials. `run_devnet` refuses busy ports, starts one
+`eledger node start --home` process per validator (PIDs in DIR/pids.json), waits until every API
+answers, seeds the demo (node.demo) through real signed transactions POSTed to the APIs,
+prints the URLs, and on Ctrl-C (or SIGTERM) stops exactly the processes it started: SIGTERM,
+then SIGKILL after a grace period. A second run reuses everything and does not seed again.
+
+Never overwrites a key, never signals a process it did not start, never binds beyond loopback.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from rich.console import Console
+
+from certs.layout import DEFAULT_REGIONS, read_pki_manifest
+from certs.roles import Role
+from eledger.client import wall_clock_ms
+from ledger.errors import LedgerError
+from ledger.files import replace_file, write_new_file
+from ledger.tx import Tx
+from node.config import NodeConfig, PeerConfig, write_config
+from node.consensus.timeouts import Timeouts
+from node.demo import issue_licence, load_departments, seed_network
+from node.network import GENESIS_FILE, Network, create_network
+
+HOST = "127.0.0.1"
+DEFAULT_P2P_BASE = 26656
+DEFAULT_API_BASE = 8101
+NETWORK_FILE = "network.json"
+PIDS_FILE = "pids.json"
+SEEDED_FILE = "seeded.json"
+LICENCES_PER_DEPARTMENT = 3
+READY_TIMEOUT_S = 90.0
+STOP_GRACE_S = 10.0
+SUBMIT_TIMEOUT_S = 30.0
+CST = timezone(timedelta(hours=8))
+
+
+class DevnetError(LedgerError):
+    """The devnet cannot be prepared, started or seeded. Codes: "devnet.bad_nodes",
+    "devnet.mismatch" (DIR holds another network), "devnet.port_busy", "devnet.running" (its
+    processes are alive), "devnet.not_ready" (a node exited or never answered),
+    "devnet.api" (an API could not be reached), "devnet.seed_rejected"."""
+
+    code = "devnet.error"
+
+
+@dataclass(frozen=True)
+class DevnetNode:
+    name: str
+    region: str
+    home: Path
+    p2p_port: int
+    api_port: int
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{HOST}:{self.api_port}"
+
+
+@dataclass(frozen=True)
+class Devnet:
+    dir: Path
+    network: Network
+    nodes: tuple[DevnetNode, ...]
+
+    @property
+    def chain_id(self) -> str:
+        return self.network.genesis.chain_id
+
+
+def prepare_devnet(
+    dir: Path, nodes: int = 4, *, p2p_base: int = DEFAULT_P2P_BASE, api_base: int = DEFAULT_API_BASE,
+    timeouts: Timeouts | None = None, status_interval_ms: int | None = None, now: datetime | None = None,
+) -> Devnet:
+    """Create (or reuse) the network in `dir` with `nodes` validators, one per region, and write
+    every home and DIR/network.json. Node i (in region order) gets ports p2p_base + i and
+    api_base + i. Raises DevnetError "devnet.bad_nodes", "devnet.mismatch"; LedgerError and
+    OSError of the files."""
+    dir = Path(dir)
+    if not 1 <= nodes <= len(DEFAULT_REGIONS):
+        raise DevnetError(f"--nodes must be 1..{len(DEFAULT_REGIONS)} (one validator per region), got {nodes}", code="devnet.bad_nodes", field="nodes")
+    for base, what in ((p2p_base, "p2p"), (api_base, "api")):
+        if not 1024 <= base <= 65535 - nodes:
+            raise DevnetError(f"--{what}-base {base} leaves no room for {nodes} ports in 1024..65535", code="devnet.bad_nodes", field=f"{what}_base")
+    network = create_network(dir, now or datetime.now(timezone.utc), regions=DEFAULT_REGIONS[:nodes])
+    genesis = network.genesis
+    if len(genesis.validators) != nodes:
+        raise DevnetError(f"{dir} holds a network of {len(genesis.validators)} validators, not {nodes}; pass --nodes {len(genesis.validators)} or another --dir", code="devnet.mismatch", field="nodes")
+    validators = [v for r in genesis.regions for v in genesis.validators if v.region == r.name]
+    members = tuple(DevnetNode(v.name, v.region, network.home(v.name), p2p_base + i, api_base + i) for i, v in enumerate(validators))
+    if {m.p2p_port for m in members} & {m.api_port for m in members}:
+        raise DevnetError(f"p2p ports {p2p_base}.. and API ports {api_base}.. overlap; choose bases at least {nodes} apart", code="devnet.bad_nodes", field="api_base")
+    manifest = read_pki_manifest(dir / "pki", aggregate=True)
+    regions = [r.name for r in genesis.regions]
+    for member in members:
+        _write_home(network, member, members, manifest, regions, timeouts, status_interval_ms)
+    devnet = Devnet(dir, network, members)
+    replace_file(dir / NETWORK_FILE, (json.dumps(_network_json(devnet, manifest), indent=2, ensure_ascii=False) + "\n").encode(), 0o644)
+    return devnet
+
+
+def _write_home(network: Network, member: DevnetNode, members: Sequence[DevnetNode], manifest, regions: list[str], timeouts: Timeouts | None, status_interval_ms: int | None) -> None:
+    home = member.home
+    (home / "tls" / "ca").mkdir(parents=True, exist_ok=True)
+    genesis_bytes = (network.dir / GENESIS_FILE).read_bytes()
+    if (home / GENESIS_FILE).exists():
+        if (home / GENESIS_FILE).read_bytes() != genesis_bytes:
+            raise DevnetError(f"{home / GENESIS_FILE} differs from {network.dir / GENESIS_FILE}; this home belongs to another network", code="devnet.mismatch", path=str(home))
+    else:
+        write_new_file(home / GENESIS_FILE, genesis_bytes, 0o644)
+    entry = manifest.find(member.region, Role.VALIDATOR, member.name)[0]
+    pki = network.dir / "pki"
+    for source, target, mode in ((entry.certificate, "node.crt", 0o644), (entry.private_key, "node.key", 0o600)):
+        if not (home / "tls" / target).exists():
+            write_new_file(home / "tls" / target, (pki / source).read_bytes(), mode)
+    for region in regions:
+        ca = home / "tls" / "ca" / f"{region}.crt"
+        if not ca.exists():
+            shutil.copyfile(pki / region / "ca.crt", ca)
+    options: dict[str, object] = {}
+    if timeouts is not None:
+        options["timeouts"] = timeouts
+    if status_interval_ms is not None:
+        options["status_interval_ms"] = status_interval_ms
+    write_config(NodeConfig(
+        home=home, name=member.name, region=member.region, p2p_host=HOST, p2p_port=member.p2p_port, api_host=HOST, api_port=member.api_port,
+        peers=tuple(PeerConfig(m.name, m.region, HOST, m.p2p_port) for m in members if m.name != member.name),
+        tls_cert=Path("tls/node.crt"), tls_key=Path("tls/node.key"), tls_ca=tuple(Path(f"tls/ca/{r}.crt") for r in regions),
+        **options,  # type: ignore[arg-type]
+    ))
+
+
+def _network_json(devnet: Devnet, manifest) -> dict[str, object]:
+    def credential(region: str, role: Role) -> dict[str, object]:
+        entry = manifest.find(region, role)[0]
+        out: dict[str, object] = {"name": entry.name, "certificate": f"pki/{entry.certificate}", "private_key": f"pki/{entry.private_key}"}
+        if entry.uscc:
+            out["uscc"] = entry.uscc
+        return out
+
+    return {
+        "chain_id": devnet.chain_id,
+        "genesis": GENESIS_FILE,
+        "nodes": [
+            {"name": n.name, "region": n.region, "api_url": n.api_url, "p2p": f"{HOST}:{n.p2p_port}", "home": str(n.home.relative_to(devnet.dir))}
+            for n in devnet.nodes
+        ],
+        "credentials": {
+            r.name: {"admin": credential(r.name, Role.REGION_ADMIN), "department": credential(r.name, Role.ISSUER)}
+            for r in devnet.network.genesis.regions
+        },
+    }
+
+
+# -- ports and processes -----------------------------------------------------------------------
+
+
+def check_ports_free(devnet: Devnet) -> None:
+    """Raise DevnetError "devnet.port_busy" listing every port of the devnet something holds."""
+    busy = []
+    for n in devnet.nodes:
+        for port, what in ((n.p2p_port, "p2p"), (n.api_port, "api")):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    probe.bind((HOST, port))
+                except OSError:
+                    busy.append(f"{port} ({n.name} {what})")
+    if busy:
+        raise DevnetError(
+            f"ports busy on {HOST}: {', '.join(busy)}; stop what holds them or choose other --p2p-base / --api-base",
+            code="devnet.port_busy", ports=busy,
+        )
+
+
+def check_not_running(dir: Path) -> None:
+    """Raise DevnetError "devnet.running" if DIR/pids.json names live node processes of DIR."""
+    alive = [f"{name} (pid {pid})" for name, pid in _read_pids(Path(dir)).items() if _is_node_process(pid, Path(dir))]
+    if alive:
+        raise DevnetError(f"the devnet in {dir} is running: {', '.join(alive)}; stop it (Ctrl-C in its terminal) first", code="devnet.running", nodes=alive)
+
+
+def _read_pids(dir: Path) -> dict[str, int]:
+    try:
+        pids = json.loads((dir / PIDS_FILE).read_text())["nodes"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return {name: pid for name, pid in pids.items() if isinstance(name, str) and isinstance(pid, int)} if isinstance(pids, dict) else {}
+
+
+def _is_node_process(pid: int, dir: Path) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"start" in cmdline and any(str(dir.resolve()).encode() in part for part in cmdline)
+
+
+def start_nodes(devnet: Devnet, only: Collection[str] | None = None) -> dict[str, subprocess.Popen[bytes]]:
+    """Start `eledger node start --home HOME` for every node (or those named in `only`), with
+    stdout and stderr appended to HOME/node.out, and record their PIDs in DIR/pids.json."""
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        for n in devnet.nodes:
+            if only is not None and n.name not in only:
+                continue
+            with open(n.home / "node.out", "ab") as out:
+                procs[n.name] = subprocess.Popen(
+                    [sys.executable, "-m", "eledger", "node", "start", "--home", str(n.home.resolve())],
+                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                )
+    except BaseException:
+        stop_nodes(procs)
+        raise
+    pids = {**_read_pids(devnet.dir), **{name: p.pid for name, p in procs.items()}}
+    replace_file(devnet.dir / PIDS_FILE, json.dumps({"nodes": pids}).encode() + b"\n", 0o644)
+    return procs
+
+
+def stop_nodes(procs: dict[str, subprocess.Popen[bytes]], grace_s: float = STOP_GRACE_S) -> dict[str, int]:
+    """SIGTERM each of `procs`, SIGKILL those still running after `grace_s`; their exit codes."""
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    codes = {}
+    for name, proc in procs.items():
+        try:
+            codes[name] = proc.wait(max(deadline - time.monotonic(), 0.01))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            codes[name] = proc.wait()
+    return codes
+
+
+def wait_ready(devnet: Devnet, procs: dict[str, subprocess.Popen[bytes]], timeout_s: float = READY_TIMEOUT_S) -> dict[str, dict[str, object]]:
+    """Poll every node's GET /v1/status until all answer; their statuses. Raises DevnetError
+    "devnet.not_ready" if a process exits or `timeout_s` passes (naming the nodes and logs)."""
+    deadline = time.monotonic() + timeout_s
+    statuses: dict[str, dict[str, object]] = {}
+    while len(statuses) < len(devnet.nodes):
+        for n in devnet.nodes:
+            proc = procs.get(n.name)
+            if proc is not None and proc.poll() is not None:
+                raise DevnetError(f"{n.name} exited with code {proc.returncode}; see {n.home / 'node.out'} and {n.home / 'node.log'}", code="devnet.not_ready", node=n.name)
+            if n.name not in statuses:
+                try:
+                    statuses[n.name] = get_status(n.api_url, timeout_s=1.0)
+                except DevnetError:
+                    pass
+        if time.monotonic() > deadline:
+            missing = [n.name for n in devnet.nodes if n.name not in statuses]
+            raise DevnetError(f"no status from {', '.join(missing)} within {timeout_s:g} s; see their node.log", code="devnet.not_ready", nodes=missing)
+        if len(statuses) < len(devnet.nodes):
+            time.sleep(0.2)
+    return statuses
+
+
+# -- the API over HTTP -------------------------------------------------------------------------
+
+
+def get_status(api_url: str, *, timeout_s: float = 5.0) -> dict[str, object]:
+    """GET /v1/status. Raises DevnetError "devnet.api" if the node does not answer 200."""
+    status, body = _request("GET", f"{api_url}/v1/status", None, timeout_s)
+    if status != 200:
+        raise DevnetError(f"{api_url}/v1/status answered {status}", code="devnet.api", url=api_url)
+    return body
+
+
+def post_transaction(api_url: str, tx: Tx, *, wait: bool = True, timeout_s: float = SUBMIT_TIMEOUT_S) -> tuple[int, dict[str, object]]:
+    """POST /v1/transactions (with wait=commit unless not `wait`): the HTTP status and body.
+    Raises DevnetError "devnet.api" if the node cannot be reached."""
+    query = f"?wait=commit&timeout={timeout_s:g}" if wait else ""
+    return _request("POST", f"{api_url}/v1/transactions{query}", tx.to_bytes(), timeout_s + 10)
+
+
+def _request(method: str, url: str, body: bytes | None, timeout_s: float) -> tuple[int, dict[str, object]]:
+    request = urllib.request.Request(url, data=body, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            return exc.code, json.loads(exc.read())
+        except ValueError:
+            return exc.code, {}
+    except (OSError, ValueError) as exc:
+        raise DevnetError(f"{method} {url} failed: {exc}", code="devnet.api", url=url) from exc
+
+
+class HttpSubmit:
+    """node.demo's `Submit` over the APIs: each batch is POSTed concurrently with wait=commit,
+    spread over the nodes. A transaction refused because what it creates exists already (a
+    seed interrupted and run again) counts as done."""
+
+    def __init__(self, api_urls: Sequence[str]) -> None:
+        self.api_urls = list(api_urls)
+        self.submitted = 0
+
+    def __call__(self, txs: Sequence[Tx]) -> None:
+        with ThreadPoolExecutor(max_workers=min(16, max(len(txs), 1))) as pool:
+            urls = [self.api_urls[(self.submitted + i) % len(self.api_urls)] for i in range(len(txs))]
+            results = list(pool.map(lambda pair: post_transaction(pair[0], pair[1]), zip(urls, txs)))
+        self.submitted += len(txs)
+        for tx, (status, body) in zip(txs, results):
+            error = body.get("error") if isinstance(body, dict) else None
+            code = error.get("code", "") if isinstance(error, dict) else ""
+            if status == 200 or (status == 409 and code.endswith(".exists")):
+                continue
+            message = error.get("message", "") if isinstance(error, dict) else ""
+            raise DevnetError(f"the network refused a {tx.kind} transaction: HTTP {status} {code}: {message}", code="devnet.seed_rejected", status=status, cause=code)
+
+
+def seed_devnet(devnet: Devnet, console: Console) -> bool:
+    """Seed the demo once (DIR/seeded.json marks it done): departments, seals, recognition
+    rules, then LICENCES_PER_DEPARTMENT licences each. Returns False if already seeded."""
+    marker = devnet.dir / SEEDED_FILE
+    if marker.exists():
+        console.print(f"already seeded ({marker}); resuming")
+        return False
+    clock = wall_clock_ms  # block times are wall-clock ms too
+    departments = load_departments(devnet.network, clock)
+    submit = HttpSubmit([n.api_url for n in devnet.nodes])
+    started = time.perf_counter()
+    seeded = seed_network(devnet.network, departments, submit, clock)
+    today = datetime.now(CST).date()
+    licences = [issue_licence(d, devnet.dir / "documents", today) for d in departments for _ in range(LICENCES_PER_DEPARTMENT)]
+    submit(licences)
+    replace_file(marker, json.dumps({"chain_id": devnet.chain_id, "licences": len(licences)}).encode() + b"\n", 0o644)
+    console.print(f"{seeded.describe()}, {len(licences)} licences ({time.perf_counter() - started:.1f} s; holder documents in {devnet.dir / 'documents'})")
+    return True
+
+
+def run_devnet(dir: Path, nodes: int, *, p2p_base: int, api_base: int, seed: bool, console: Console) -> int:
+    """`eledger devnet`: prepare, start, wait, seed, print, then wait for Ctrl-C / SIGTERM and
+    stop the nodes. 0 after a requested stop, 1 if a node exited on its own."""
+    devnet = prepare_devnet(dir, nodes, p2p_base=p2p_base, api_base=api_base)
+    check_not_running(devnet.dir)
+    check_ports_free(devnet)
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    procs = start_nodes(devnet)
+    try:
+        statuses = wait_ready(devnet, procs)
+        if seed:
+            seed_devnet(devnet, console)
+        _print_urls(devnet, statuses, console)
+        while True:
+            for n in devnet.nodes:
+                if procs[n.name].poll() is not None:
+                    console.print(f"[red]{n.name} exited with code {procs[n.name].returncode}[/red]; see {n.home / 'node.log'}; stopping the others")
+                    return 1
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        console.print("stopping the network")
+        return 0
+    finally:
+        codes = stop_nodes(procs)
+        (devnet.dir / PIDS_FILE).unlink(missing_ok=True)
+        signal.signal(signal.SIGTERM, previous)
+        console.print("stopped: " + ", ".join(f"{name} (exit {code})" for name, code in codes.items()))
+
+
+def _print_urls(devnet: Devnet, statuses: dict[str, dict[str, object]], console: Console) -> None:
+    console.print(f"devnet {devnet.chain_id} in {devnet.dir}:", soft_wrap=True)
+    for n in devnet.nodes:
+        status = statuses.get(n.name, {})
+        try:
+            status = get_status(n.api_url)
+        except DevnetError:
+            pass
+        console.print(f"  {n.name:<10} {n.region:<8} API {n.api_url}  p2p {HOST}:{n.p2p_port}  height {status.get('height', '?')}  home {n.home}", soft_wrap=True, highlight=False)
+    first = devnet.nodes[0].api_url
+    console.print(f"status: curl {first}/v1/status   blocks: curl {first}/v1/blocks/1   API docs: {first}/docs", soft_wrap=True, highlight=False)
+    console.print(f"demo department and admin credentials: {devnet.dir / NETWORK_FILE}. Ctrl-C stops the network.", soft_wrap=True, highlight=False)

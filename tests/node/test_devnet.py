@@ -1,0 +1,110 @@
+"""node.devnet without running nodes: self-contained homes, network.json, port and process
+checks, and stopping processes (SIGTERM, then SIGKILL). Processes started here are the only
+ones signalled."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from ledger.genesis import Genesis
+from node.config import read_config
+from node.devnet import (
+    HOST, NETWORK_FILE, PIDS_FILE, DevnetError, check_not_running, check_ports_free, prepare_devnet, stop_nodes,
+)
+
+P2P, API = 41000, 41100
+
+
+@pytest.fixture(scope="module")
+def devnet(tmp_path_factory):
+    return prepare_devnet(tmp_path_factory.mktemp("devnet") / "net", 4, p2p_base=P2P, api_base=API)
+
+
+def test_each_home_holds_everything_its_node_reads(devnet):
+    for i, node in enumerate(devnet.nodes):
+        config = read_config(node.home)
+        assert (config.name, config.region, config.p2p_port, config.api_port) == (node.name, node.region, P2P + i, API + i)
+        assert [p.name for p in config.peers] == [n.name for n in devnet.nodes if n.name != node.name]
+        assert {p.port for p in config.peers} == {n.p2p_port for n in devnet.nodes} - {node.p2p_port}
+        for path in (config.genesis, config.validator_key, config.tls_cert, config.tls_key, *config.tls_ca):
+            assert config.resolve(path).is_file(), path
+        assert Genesis.read(config.resolve(config.genesis)) == devnet.network.genesis
+        for secret in (config.validator_key, config.tls_key):
+            assert config.resolve(secret).stat().st_mode & 0o777 == 0o600
+
+
+def test_network_json_lists_nodes_and_credentials_relative_to_the_directory(devnet):
+    net = json.loads((devnet.dir / NETWORK_FILE).read_text())
+    assert net["chain_id"] == devnet.chain_id
+    assert [(n["name"], n["region"]) for n in net["nodes"]] == [("beijing-1", "beijing"), ("tianjin-1", "tianjin"), ("hebei-1", "hebei"), ("xiongan-1", "xiongan")]
+    assert net["nodes"][1]["api_url"] == f"http://{HOST}:{API + 1}" and net["nodes"][1]["p2p"] == f"{HOST}:{P2P + 1}"
+    assert all((devnet.dir / n["home"] / "node.json").is_file() for n in net["nodes"])
+    for region, creds in net["credentials"].items():
+        for role in ("admin", "department"):
+            assert (devnet.dir / creds[role]["private_key"]).is_file() and (devnet.dir / creds[role]["certificate"]).is_file()
+        assert creds["department"]["uscc"]
+
+
+def test_a_second_prepare_keeps_keys_and_rewrites_the_ports(devnet):
+    key = (devnet.nodes[0].home / "validator.key").read_bytes()
+    again = prepare_devnet(devnet.dir, 4, p2p_base=P2P + 500, api_base=API + 500)
+    assert (again.nodes[0].home / "validator.key").read_bytes() == key
+    assert read_config(again.nodes[0].home).api_port == API + 500
+    prepare_devnet(devnet.dir, 4, p2p_base=P2P, api_base=API)
+
+
+@pytest.mark.parametrize("nodes, bases, code", [(3, (P2P, API), "devnet.mismatch"), (5, (P2P, API), "devnet.bad_nodes"), (4, (P2P, P2P + 2), "devnet.bad_nodes"), (4, (65534, API), "devnet.bad_nodes")])
+def test_prepare_refuses_what_cannot_be_a_devnet(devnet, nodes, bases, code):
+    with pytest.raises(DevnetError) as info:
+        prepare_devnet(devnet.dir, nodes, p2p_base=bases[0], api_base=bases[1])
+    assert info.value.code == code
+
+
+def test_a_busy_port_is_named_with_its_node(devnet):
+    check_ports_free(devnet)
+    with socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind((HOST, API + 2))
+        holder.listen()
+        with pytest.raises(DevnetError) as info:
+            check_ports_free(devnet)
+    assert info.value.code == "devnet.port_busy" and f"{API + 2} (hebei-1 api)" in str(info.value)
+
+
+def test_a_live_node_process_of_the_directory_blocks_a_second_run(devnet):
+    pids = devnet.dir / PIDS_FILE
+    pids.write_text(json.dumps({"nodes": {"beijing-1": os.getpid()}}))
+    check_not_running(devnet.dir)  # a process that is not a node of this directory
+    lookalike = subprocess.Popen(
+        [sys.executable, "-c", "import time; print('ready', flush=True); time.sleep(60)", "start", str(devnet.dir.resolve() / "nodes")],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert lookalike.stdout.readline() == b"ready\n"  # its command line is in place
+        pids.write_text(json.dumps({"nodes": {"beijing-1": lookalike.pid}}))
+        with pytest.raises(DevnetError) as info:
+            check_not_running(devnet.dir)
+        assert info.value.code == "devnet.running"
+    finally:
+        stop_nodes({"lookalike": lookalike}, grace_s=5)
+        lookalike.stdout.close()
+        pids.unlink()
+    check_not_running(devnet.dir)
+
+
+def test_stop_nodes_kills_a_process_that_ignores_sigterm_after_the_grace_period():
+    stubborn = subprocess.Popen(
+        [sys.executable, "-c", "import signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE,
+    )
+    polite = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    assert stubborn.stdout.readline() == b"ready\n"
+    codes = stop_nodes({"stubborn": stubborn, "polite": polite}, grace_s=1.0)
+    stubborn.stdout.close()
+    assert codes == {"stubborn": -9, "polite": -15}

@@ -1,0 +1,178 @@
+"""Four real node processes on loopback (node.runtime through `eledger node start`, launched by
+node.devnet): transactions submitted across the nodes commit everywhere with one state root,
+SIGTERM stops a node cleanly with its store intact, the other three go on, and the stopped node
+catches up when it comes back. Every wait is bounded; only the PIDs started here are signalled.
+One in-process test covers what needs an equivocating validator: the evidence transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from ledger.chain import Chain
+from ledger.commit import VOTE_PURPOSE, VoteType, vote_sign_bytes
+from ledger.genesis import Genesis
+from ledger.store import LevelKV
+from ledger.tx import Tx
+from node.config import read_config
+from node.consensus import Evidence, Vote, decode_message
+from node.devnet import (
+    DevnetError, check_ports_free, get_status, post_transaction, prepare_devnet, seed_devnet, start_nodes, stop_nodes,
+    wait_ready,
+)
+from node.network import GENESIS_FILE
+from node.runtime import Node
+
+READY_S = 120.0
+SETTLE_S = 30.0
+
+
+def _free_bases(rng: random.Random) -> tuple[int, int]:
+    return (base := rng.randrange(20_000, 60_000, 20)), base + 10
+
+
+@pytest.fixture(scope="module")
+def net(tmp_path_factory):
+    """A started 4-node devnet on non-default ports; stopped (only its own PIDs) at the end."""
+    directory = tmp_path_factory.mktemp("runtime") / "devnet"
+    rng = random.Random()
+    for _ in range(20):
+        p2p, api = _free_bases(rng)
+        devnet = prepare_devnet(directory, 4, p2p_base=p2p, api_base=api)
+        try:
+            check_ports_free(devnet)
+            break
+        except DevnetError:
+            continue
+    procs = start_nodes(devnet)
+    try:
+        wait_ready(devnet, procs, READY_S)
+        yield devnet, procs
+    finally:
+        stop_nodes(procs, grace_s=15)
+
+
+def anchor(devnet, i: int) -> Tx:
+    keys = list(devnet.network.admin_keys.values())
+    return Tx.create(devnet.chain_id, "document.anchor", {"document_hash": os.urandom(32), "label": f"runtime {i}"}, keys[i % len(keys)], os.urandom(16))
+
+
+def settle(nodes, *, at_least: int) -> list[dict]:
+    """Statuses of `nodes` once they report one height >= at_least and one state root."""
+    deadline = time.monotonic() + SETTLE_S
+    while True:
+        statuses = [get_status(n.api_url) for n in nodes]
+        if len({s["height"] for s in statuses}) == 1 and len({s["state_root"] for s in statuses}) == 1 and statuses[0]["height"] >= at_least:
+            return statuses
+        assert time.monotonic() < deadline, f"nodes did not agree within {SETTLE_S} s: {[(s['node'], s['height'], s['state_root']) for s in statuses]}"
+        time.sleep(0.2)
+
+
+def test_transactions_submitted_across_four_nodes_commit_with_one_state_root(net):
+    devnet, _ = net
+    txs = [anchor(devnet, i) for i in range(48)]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda i: post_transaction(devnet.nodes[i % 4].api_url, txs[i]), range(len(txs))))
+    assert [status for status, _ in results] == [200] * len(txs), [body for status, body in results if status != 200][:3]
+    assert {body["status"] for _, body in results} == {"committed"}
+    top = max(body["height"] for _, body in results)
+    statuses = settle(devnet.nodes, at_least=top)
+    assert statuses[0]["log_size"] >= len(txs)
+    assert all(s["syncing"] is False and s["mempool"]["size"] == 0 for s in statuses)
+    assert {p["name"] for p in statuses[0]["peers"] if p["connected"]} == {n.name for n in devnet.nodes[1:]}
+
+
+def test_a_committed_transaction_is_in_the_block_the_api_names(net):
+    devnet, _ = net
+    tx = anchor(devnet, 1000)
+    status, body = post_transaction(devnet.nodes[2].api_url, tx)
+    assert status == 200
+    block_status, block = _get_json(f"{devnet.nodes[0].api_url}/v1/blocks/{body['height']}")
+    assert block_status == 200
+    assert Tx.from_json(block["block"]["txs"][body["index"]]).id == tx.id
+    status, again = post_transaction(devnet.nodes[1].api_url, tx)
+    assert status == 409 and again["error"]["code"] == "tx.replay"
+
+
+def test_seeding_through_the_apis_happens_once(net):
+    devnet, _ = net
+
+    class Quiet:
+        def print(self, *args, **kwargs) -> None:
+            pass
+
+    assert seed_devnet(devnet, Quiet()) is True
+    assert json.loads((devnet.dir / "seeded.json").read_text())["licences"] == 12
+    assert seed_devnet(devnet, Quiet()) is False
+    settle(devnet.nodes, at_least=1)
+
+
+def test_sigterm_stops_a_node_cleanly_and_it_catches_up_after_a_restart(net):
+    devnet, procs = net
+    stopped = devnet.nodes[3]
+    procs[stopped.name].send_signal(signal.SIGTERM)
+    assert procs[stopped.name].wait(20) == 0
+    lines = [json.loads(line) for line in (stopped.home / "node.log").read_text().splitlines()]
+    assert lines[-1]["message"] == "stopped" and {"height", "round", "step", "node"} <= set(lines[-1])
+    with LevelKV(stopped.home / "ledger") as kv:  # the store was closed: it opens, and is whole
+        tip = Chain(kv, Genesis.read(stopped.home / GENESIS_FILE)).height
+    assert tip == lines[-1]["tip"]
+
+    results = [post_transaction(devnet.nodes[i % 3].api_url, anchor(devnet, 2000 + i)) for i in range(6)]
+    assert [status for status, _ in results] == [200] * 6
+    top = max(body["height"] for _, body in results)
+    assert top >= tip + 2  # the three others went on without it, far enough for block sync
+
+    procs.update(start_nodes(devnet, only=[stopped.name]))
+    wait_ready(devnet, procs, READY_S)
+    settle(devnet.nodes, at_least=top)
+
+
+def _get_json(url: str) -> tuple[int, dict]:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status, json.loads(response.read())
+
+
+class _Wire:
+    """The transport as the node uses it, recording what it would send (no sockets)."""
+
+    def __init__(self, peers) -> None:
+        self.peers = list(peers)
+        self.sent: list[tuple[str, bytes]] = []
+
+    def stats(self) -> dict[str, object]:
+        return {name: None for name in self.peers}
+
+    def send(self, peer: str, data: bytes) -> bool:
+        self.sent.append((peer, data))
+        return True
+
+
+def test_a_duplicate_vote_is_kept_and_submitted_as_an_evidence_transaction_the_ledger_accepts(tmp_path):
+    devnet = prepare_devnet(tmp_path / "devnet", 4, p2p_base=43000, api_base=43100)
+    node = Node(read_config(devnet.nodes[0].home))
+    node._open()
+    try:
+        node.transport = _Wire(n.name for n in devnet.nodes[1:])
+        culprit = devnet.network.validator_keys[devnet.nodes[2].name]
+
+        def vote(block: bytes) -> Vote:
+            signature = culprit.sign(VOTE_PURPOSE, devnet.chain_id, vote_sign_bytes(VoteType.PREVOTE, 1, 0, block))
+            return Vote(VoteType.PREVOTE, 1, 0, block, culprit.public_key.key_id, signature)
+
+        node._keep_evidence(Evidence(vote(b"\x01" * 32), vote(b"\x02" * 32)))
+        assert len(node.evidence) == 1 and len(node.mempool) == 1  # admitted: it executes against the tip
+        [tx] = node.mempool.reap(10, 1 << 20)
+        assert tx.kind == "evidence.duplicate_vote" and tx.signer == devnet.network.validator_keys[devnet.nodes[0].name].public_key.key_id
+        assert sorted(peer for peer, _ in node.transport.sent) == sorted(n.name for n in devnet.nodes[1:])
+        assert decode_message(node.transport.sent[0][1]).tx.id == tx.id
+    finally:
+        node._resources.close()
