@@ -413,6 +413,7 @@ def _first_difference(left: bytes, right: bytes) -> int:
 
 
 _SLOW = object()
+_BELOW_F0 = bytes(range(0xF0))
 _SORTED = orjson.OPT_SORT_KEYS
 
 
@@ -424,7 +425,7 @@ def _decode_canonical(data: bytes, max_depth: int) -> object:
     escapes, number forms, duplicate keys and member order. orjson sorts names by code point;
     that is UTF-16 order (§3.5) unless characters above U+FFFF occur, so input with a 4-byte
     UTF-8 sequence takes the slow path."""
-    if data and max(data) >= 0xF0:
+    if data.translate(None, _BELOW_F0):  # a byte 0xF0..0xFF: a 4-byte sequence (or invalid UTF-8)
         return _SLOW
     try:
         value = orjson.loads(data)
