@@ -3,7 +3,9 @@
 `ChainApp` answers what the state machine (node.consensus.engine.App) asks: the validator set,
 the last block's time, a fresh block for the proposer (§3.1), and whether a proposed block is
 valid (§3.2, executed once per block hash); `commit` then writes a decided block with its
-certificate, reusing the execution that validated or built it. It must never commit anything
+certificate, reusing the execution that validated or built it. Signature checks go through the
+`SignatureCache` shared with the mempool (§7), so a signature verified at admission is not
+verified again when its transaction comes back in a block. It must never commit anything
 but a block consensus decided, never read the clock (times come from the engine), and never
 change the transaction source (the runtime updates its mempool after a commit).
 """
@@ -16,6 +18,7 @@ from ledger.block import Block
 from ledger.chain import Chain, Pending
 from ledger.commit import Commit
 from ledger.errors import LedgerError, ValidationError
+from ledger.sigcache import SignatureCache
 from ledger.tx import Tx
 from ledger.validators import ValidatorSet
 from node.errors import AppError
@@ -33,11 +36,13 @@ class TxSource(Protocol):
 
 
 class ChainApp:
-    """consensus.md §3.1–§3.2 over `chain`, proposing transactions from `txs`."""
+    """consensus.md §3.1–§3.2 over `chain`, proposing transactions from `txs`; `cache` holds
+    the signature checks already verified (the mempool's, §7; None: verify every signature)."""
 
-    def __init__(self, chain: Chain, txs: TxSource) -> None:
+    def __init__(self, chain: Chain, txs: TxSource, *, cache: SignatureCache | None = None) -> None:
         self.chain = chain
         self._txs = txs
+        self._cache = cache
         self._tip_hash = chain.tip.hash
         self._pending: dict[bytes, Pending] = {}
         self._invalid: dict[bytes, LedgerError] = {}
@@ -67,7 +72,7 @@ class ChainApp:
         params = self.chain.genesis.params
         reserve = HEADER_RESERVE_BYTES + COMMIT_SIG_RESERVE_BYTES * len(self.chain.validators())
         txs = self._txs.reap(params.max_block_txs, max(params.max_block_bytes - reserve, 0))
-        pending = self.chain.build_block(txs, time, proposer, last_commit)
+        pending = self.chain.build_block(txs, time, proposer, last_commit, cache=self._cache)
         self._pending[pending.block.hash] = pending
         return pending.block
 
@@ -88,7 +93,7 @@ class ChainApp:
             limit = self.chain.genesis.params.max_block_bytes
             if size > limit:
                 raise ValidationError(f"block is {size} bytes; at most {limit}", code="block.too_large", field="block")
-            self._pending[block.hash] = self.chain.execute_block(block)
+            self._pending[block.hash] = self.chain.execute_block(block, cache=self._cache)
         except LedgerError as exc:
             self._invalid[block.hash] = exc
             raise

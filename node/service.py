@@ -1,5 +1,6 @@
 """The node as the HTTP API sees it: `NodeApi`, the api.service.NodeService of a running Node,
-and the uvicorn server that serves it on the node's own event loop.
+the waiters it answers after commits, and the uvicorn server that serves it on the node's own
+event loop (`start_api_server` / `stop_api_server`).
 
 `submit` admits through the node (mempool, gossip, consensus wake-up) and, when asked, waits
 for the commit without blocking the loop; `status` reports the node's tip, peers, mempool,
@@ -12,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import uvicorn
 
+from api.main import create_app
 from api.service import SubmitResult, SubmitStatus
 from ledger.block import Block
 from ledger.commit import Commit
@@ -59,6 +62,16 @@ class CommitWaiters:
     def fail_all(self, error: LedgerError) -> None:
         for tx_id in list(self._futures):
             self.settle(tx_id, error)
+
+    def settle_commits(self, blocks: Iterable[Block], dropped: Iterable[Tx]) -> None:
+        """Answer the waiters of every transaction of the committed `blocks` (COMMITTED, with
+        height and index) and of every transaction the mempool `dropped` ("mempool.dropped")."""
+        for block in blocks:
+            for index, tx in enumerate(block.txs):
+                self.settle(tx.id, SubmitResult(tx.id, SubmitStatus.COMMITTED, block.header.height, index))
+        for tx in dropped:
+            message = "the transaction no longer executes against the committed state and was dropped from the mempool"
+            self.settle(tx.id, NodeError(message, code="mempool.dropped", tx_id=tx.id.hex()))
 
 
 class NodeApi:
@@ -118,6 +131,20 @@ class ApiServer(uvicorn.Server):
 
     def capture_signals(self) -> contextlib.AbstractContextManager[None]:
         return contextlib.nullcontext()
+
+
+def start_api_server(node: Node, sock: socket.socket) -> tuple[ApiServer, asyncio.Task[None]]:
+    """Serve the API of `node` on the listening `sock` as a task of the running loop."""
+    config = uvicorn.Config(create_app(NodeApi(node)), log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=3)
+    server = ApiServer(config)
+    return server, asyncio.create_task(server.serve(sockets=[sock]))
+
+
+async def stop_api_server(server: ApiServer, task: asyncio.Task[None]) -> None:
+    """Ask `server` to exit and wait for it (at most 10 s; its errors are not raised)."""
+    server.should_exit = True
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(task, 10)
 
 
 def bind_socket(host: str, port: int, what: str) -> socket.socket:

@@ -2,7 +2,8 @@
 node.devnet): transactions submitted across the nodes commit everywhere with one state root,
 SIGTERM stops a node cleanly with its store intact, the other three go on, and the stopped node
 catches up when it comes back. Every wait is bounded; only the PIDs started here are signalled.
-One in-process test covers what needs an equivocating validator: the evidence transaction.
+In-process tests cover what needs an equivocating validator (the evidence transaction) and the
+signature cache the mempool shares with block building.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 
 from ledger.chain import Chain
 from ledger.commit import VOTE_PURPOSE, VoteType, vote_sign_bytes
+from ledger.crypto import PublicKey
 from ledger.genesis import Genesis
 from ledger.store import LevelKV
 from ledger.tx import Tx
@@ -148,6 +150,10 @@ class _Wire:
         self.peers = list(peers)
         self.sent: list[tuple[str, bytes]] = []
 
+    @property
+    def connected(self) -> frozenset[str]:
+        return frozenset(self.peers)
+
     def stats(self) -> dict[str, object]:
         return {name: None for name in self.peers}
 
@@ -155,24 +161,51 @@ class _Wire:
         self.sent.append((peer, data))
         return True
 
+    def broadcast(self, data: bytes) -> int:
+        for peer in self.peers:
+            self.send(peer, data)
+        return len(self.peers)
 
-def test_a_duplicate_vote_is_kept_and_submitted_as_an_evidence_transaction_the_ledger_accepts(tmp_path):
+
+@pytest.fixture
+def opened(tmp_path):
+    """Node 0 of a fresh devnet, opened (store, signer, WAL) with a recording transport."""
     devnet = prepare_devnet(tmp_path / "devnet", 4, p2p_base=43000, api_base=43100)
     node = Node(read_config(devnet.nodes[0].home))
     node._open()
+    node.transport = _Wire(n.name for n in devnet.nodes[1:])
     try:
-        node.transport = _Wire(n.name for n in devnet.nodes[1:])
-        culprit = devnet.network.validator_keys[devnet.nodes[2].name]
-
-        def vote(block: bytes) -> Vote:
-            signature = culprit.sign(VOTE_PURPOSE, devnet.chain_id, vote_sign_bytes(VoteType.PREVOTE, 1, 0, block))
-            return Vote(VoteType.PREVOTE, 1, 0, block, culprit.public_key.key_id, signature)
-
-        node._keep_evidence(Evidence(vote(b"\x01" * 32), vote(b"\x02" * 32)))
-        assert len(node.evidence) == 1 and len(node.mempool) == 1  # admitted: it executes against the tip
-        [tx] = node.mempool.reap(10, 1 << 20)
-        assert tx.kind == "evidence.duplicate_vote" and tx.signer == devnet.network.validator_keys[devnet.nodes[0].name].public_key.key_id
-        assert sorted(peer for peer, _ in node.transport.sent) == sorted(n.name for n in devnet.nodes[1:])
-        assert decode_message(node.transport.sent[0][1]).tx.id == tx.id
+        yield devnet, node
     finally:
         node._resources.close()
+
+
+def test_a_signature_verified_at_admission_is_not_verified_again_when_the_node_builds_its_block(opened, monkeypatch):
+    devnet, node = opened
+    tx = anchor(devnet, 3000)
+    node.admit(tx, None)
+    assert node.app._cache is node.mempool.cache and len(node.mempool.cache) >= 1
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a signature the mempool verified was verified again")
+
+    monkeypatch.setattr(PublicKey, "verify", refuse)
+    key_id = devnet.network.validator_keys[devnet.nodes[0].name].public_key.key_id
+    block = node.app.propose(1, 0, node.chain.tip.time + 1, key_id, None)
+    assert [t.id for t in block.txs] == [tx.id]
+
+
+def test_a_duplicate_vote_is_kept_and_submitted_as_an_evidence_transaction_the_ledger_accepts(opened):
+    devnet, node = opened
+    culprit = devnet.network.validator_keys[devnet.nodes[2].name]
+
+    def vote(block: bytes) -> Vote:
+        signature = culprit.sign(VOTE_PURPOSE, devnet.chain_id, vote_sign_bytes(VoteType.PREVOTE, 1, 0, block))
+        return Vote(VoteType.PREVOTE, 1, 0, block, culprit.public_key.key_id, signature)
+
+    node.keep_evidence(Evidence(vote(b"\x01" * 32), vote(b"\x02" * 32)))
+    assert len(node.evidence) == 1 and len(node.mempool) == 1  # admitted: it executes against the tip
+    [tx] = node.mempool.reap(10, 1 << 20)
+    assert tx.kind == "evidence.duplicate_vote" and tx.signer == devnet.network.validator_keys[devnet.nodes[0].name].public_key.key_id
+    assert sorted(peer for peer, _ in node.transport.sent) == sorted(n.name for n in devnet.nodes[1:])
+    assert decode_message(node.transport.sent[0][1]).tx.id == tx.id

@@ -1,33 +1,36 @@
-"""One simulated validator: a Chain over MemoryKV, a TxPool, ChainApp, the consensus engine and a
-test signer, glued to the simulated network the way a node runtime glues them to sockets.
+"""One simulated validator: the node runtime's consensus driver (node.driver) over a Chain on
+MemoryKV, a TxPool, a MemoryWAL and a guarded Signer on a MemorySignerStore, glued to the
+simulated network the way node.runtime glues it to sockets.
 
-Every message goes through the real codec (encode_message / decode_message). Besides running
-the engine the node does what its runtime must (consensus.md §3, §7, §8): gossips transactions
-once; sends `status` every gossip interval and, when its engine has not moved for one, relays
-the proposals and votes of its round and the prevotes of its valid round (lost messages are
-what the simulator is about); pushes a peer one height behind the proposal and precommits that
-decided that height (the peer decides by rule 8); answers `get_block` and asks for blocks when a
-peer is two heights ahead, or one height ahead for too long; restarts its engine at tip + 1
-after a synced block or a crash. `ByzantineNode` equivocates on every proposal and vote it sends.
+Every message goes through the real codec (encode_message / decode_message), every consensus
+input through the WAL and every own message through the signer guard, exactly as in a node
+process: the driver is the same code. Around it the node does what its runtime does (§3, §7,
+§8): gossips transactions once; sends `status` every gossip interval and lets the driver relay
+when it is stuck; answers `get_block` and asks for blocks when a peer is two heights ahead, or
+one height ahead for too long. A crash loses everything but the chain, the WAL records a sync
+made durable and the signer state; the restarted node replays its WAL through a fresh engine.
+`ByzantineNode` equivocates on every proposal and vote it sends.
 """
 
 from __future__ import annotations
 
 import random
+from collections import Counter
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ledger.block import Block
-from ledger.commit import Commit, VoteType
+from ledger.commit import Commit
 from ledger.crypto import PrivateKey
 from ledger.errors import LedgerError
 from ledger.tx import Tx
 from node.app import ChainApp
-from node.consensus.engine import Consensus
-from node.consensus.events import (
-    Action, Broadcast, Decide, Event, Evidence, ProposalReceived, ScheduleTimeout, Start, TimeoutFired, TxsAvailable, VoteReceived,
-)
+from node.blocksync import apply_synced_block
+from node.consensus.events import Evidence, TxsAvailable
 from node.consensus.messages import BlockResponse, GetBlock, Message, Proposal, Status, TxMessage, Vote, encode_message
-from node.consensus.proposer import proposer_at
+from node.driver import ConsensusDriver
+from node.signer import MemorySignerStore, Signer, SignerError
+from node.wal import MemoryWAL
 from tests.node.consensus.support import TestSigner, TxPool, sign_proposal, sign_vote
 
 if TYPE_CHECKING:
@@ -46,100 +49,93 @@ def kind_of(msg: Message) -> str:
 
 
 class SimNode:
-    """A correct validator (its runtime and its state machine) in `world`."""
+    """A correct validator (its runtime and its state machine) in `world`; the driver's Host."""
 
     def __init__(self, world: World, index: int, key: PrivateKey) -> None:
         self.world = world
         self.index = index
         self.key = key
         self.chain = world.net.chain()
-        self.signer = self.make_signer()  # its state survives crashes (§5)
-        self.pool = TxPool()
-        self.last_decided: tuple[Proposal, Commit] | None = None
+        self.signer_store = MemorySignerStore()  # survives crashes (§5)
+        self.wal = MemoryWAL(1)  # survives crashes as far as it was synced (§10)
+        self.refused: Counter[str] = Counter()  # requests the signer guard refused
+        self.dropped: Counter[str] = Counter()
         self.up = True
         self.incarnation = 0
-        self.peer_heights: dict[int, int] = {}
-        self.behind_since: int | None = None
-        self.requested: tuple[int, int] | None = None  # (height, time asked)
-        self.dropped: dict[str, int] = {}
         self._boot()
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     def _boot(self) -> None:
-        """A fresh engine at tip + 1 over the committed chain (boot, crash restart, block sync)."""
+        """A process start over what survives: fresh mempool, app, signer and driver."""
         self.incarnation += 1
+        self.pool = TxPool()
+        self.peer_heights: dict[int, int] = {}
+        self.behind_since: int | None = None
+        self.requested: tuple[int, int] | None = None  # (height, time asked)
         self.app = ChainApp(self.chain, self.pool)
-        last_commit = self.chain.commit(self.chain.height) if self.chain.height else None
-        self.engine = Consensus(self.world.net.chain_id, self.app, self.signer, self.chain.height + 1, last_commit, self.world.timeouts)
-        self.last_position = (0, -1, 0)
+        self.driver = ConsensusDriver(self.chain, self.app, self.make_signer(), self.wal, self, self.world.timeouts)
 
-    def make_signer(self) -> TestSigner:
-        return TestSigner(self.key, self.world.net.chain_id)
+    def make_signer(self) -> Signer | TestSigner:
+        return _CountingSigner(self.key, self.world.net.chain_id, self.signer_store, self.refused)
 
     def start(self) -> None:
-        self.step(Start())
+        self.driver.start()
 
-    def crash(self) -> None:
-        """Lose everything but the committed chain and the signer's state."""
+    def crash(self, *, lose_wal: bool = False) -> None:
+        """Stop at once; the WAL keeps only its synced records (none with `lose_wal`: a new disk)."""
         self.up = False
-        self.incarnation += 1
+        self.driver.stop()
+        self.wal.crash()
+        if lose_wal:
+            self.wal = MemoryWAL(self.chain.height + 1)
 
     def restart(self) -> None:
+        """Start again: a fresh engine at tip + 1 replays the WAL of that height (§10)."""
         self.up = True
-        self.pool = TxPool()
-        self.last_decided = None
         self._boot()
         self.start()
 
-    # -- the engine ------------------------------------------------------------------------------
+    # -- the driver's host (node.driver.Host) ------------------------------------------------------
 
-    def step(self, event: Event) -> None:
-        try:
-            actions = self.engine.handle(event, self.world.loop.now)
-        except LedgerError as exc:
-            self.dropped[exc.code] = self.dropped.get(exc.code, 0) + 1
+    def now(self) -> int:
+        return self.world.loop.now
+
+    def peers(self) -> list[int]:
+        return [n.index for n in self.world.nodes if n is not self]
+
+    def broadcast(self, message: Message) -> None:
+        """An own proposal or vote, already in the WAL: the world may crash the node right here."""
+        if not self.world.on_signed(self, message):
+            self.send_all(message)
+
+    def send(self, peer: int, message: Message, data: bytes | None = None) -> None:
+        if not self.up:
             return
-        for action in actions:
-            self.perform(action)
+        self.world.network.send(self.index, peer, kind_of(message), data if data is not None else encode_message(message), self.world.nodes[peer].receive)
 
-    def perform(self, action: Action) -> None:
-        if isinstance(action, Broadcast):
-            self.send_own(action.message)
-        elif isinstance(action, ScheduleTimeout):
-            event = TimeoutFired(action.height, action.round, action.step)
-            self.world.loop.after(action.delay_ms, self.on_timer, self.incarnation, event)
-        elif isinstance(action, Decide):
-            self.on_decide(action.block, action.commit)
-        elif isinstance(action, Evidence):
-            self.world.record_evidence(self.index, action)
+    def call_later(self, delay_ms: int, callback: Callable[[], None]) -> None:
+        self.world.loop.after(delay_ms, callback)
 
-    def send_own(self, msg: Message) -> None:
-        self.broadcast(msg)
-
-    def on_decide(self, block: Block, commit: Commit) -> None:
-        self.app.commit(block, commit)
+    def committed(self, block: Block, commit: Commit, now: int) -> None:
         self.pool.remove([tx.id for tx in block.txs])
-        proposal = next((p for p in self.engine.proposals_of(commit.round) if p.block.hash == block.hash), None)
-        self.last_decided = (proposal, commit) if proposal is not None else None
         self.world.record_commit(self.index, block)
 
-    def on_timer(self, incarnation: int, event: TimeoutFired) -> None:
-        if self.up and incarnation == self.incarnation:
-            self.step(event)
+    def keep_evidence(self, evidence: Evidence) -> None:
+        self.world.record_evidence(self.index, evidence)
+
+    def count(self, peer: object, code: str, exc: LedgerError | None = None) -> None:
+        self.dropped[code] += 1
+
+    def fail(self, exc: BaseException) -> None:
+        raise exc
 
     # -- network -----------------------------------------------------------------------------------
 
-    def broadcast(self, msg: Message) -> None:
+    def send_all(self, msg: Message) -> None:
         data = encode_message(msg)
-        for peer in self.world.nodes:
-            if peer is not self:
-                self.send(peer.index, msg, data)
-
-    def send(self, peer: int, msg: Message, data: bytes | None = None) -> None:
-        if not self.up:
-            return
-        self.world.network.send(self.index, peer, kind_of(msg), data if data is not None else encode_message(msg), self.world.nodes[peer].receive)
+        for peer in self.peers():
+            self.send(peer, msg, data)
 
     def receive(self, sender: int, data: bytes) -> None:
         if not self.up:
@@ -147,16 +143,16 @@ class SimNode:
         try:
             msg = self.world.decode(data)
         except LedgerError as exc:
-            self.dropped[exc.code] = self.dropped.get(exc.code, 0) + 1
+            self.dropped[exc.code] += 1
             return
-        if isinstance(msg, Proposal):
-            self.step(ProposalReceived(msg))
-        elif isinstance(msg, Vote):
-            self.step(VoteReceived(msg))
+        if isinstance(msg, (Proposal, Vote)):
+            self.driver.receive(sender, msg)
         elif isinstance(msg, TxMessage):
             self.add_tx(msg.tx, gossip=False)
         elif isinstance(msg, Status):
-            self.on_status(sender, msg)
+            self.peer_heights[sender] = msg.height
+            self.driver.on_status(sender, msg.height)
+            self.request_blocks()
         elif isinstance(msg, GetBlock):
             self.on_get_block(sender, msg.height)
         elif isinstance(msg, BlockResponse):
@@ -170,49 +166,20 @@ class SimNode:
         if not self.pool.add(tx):
             return
         if gossip:
-            self.broadcast(TxMessage(tx))
+            self.send_all(TxMessage(tx))
         if was_empty:
-            self.step(TxsAvailable())
+            self.driver.post_event(TxsAvailable())
 
     def gossip(self) -> None:
-        """Every GOSSIP_MS: status; and if the engine has not moved since the last time, the
-        proposals and votes of its round and the prevotes of its valid round again, its own
-        and others' (relaying gives every correct node what one has, as the paper assumes)."""
+        """Every GOSSIP_MS, as the runtime's status tick: status, relay if stuck, block sync."""
         if self.up:
-            self.broadcast(Status(self.chain.height, self.engine.round))
-            position = (self.engine.height, self.engine.round, int(self.engine.step))
-            if position == self.last_position:
-                self.relay(*position[:2])
-            self.last_position = position
+            engine = self.driver.engine
+            self.send_all(Status(self.chain.height, engine.round if engine is not None else 0))
+            self.driver.on_interval()
             self.request_blocks()
         self.world.loop.after(GOSSIP_MS, self.gossip)
 
-    def relay(self, height: int, round_: int) -> None:
-        msgs: list[Message] = [*self.engine.proposals_of(round_), *self.engine.votes_of(round_)]
-        valid_round = self.engine.valid_round
-        if 0 <= valid_round != round_:
-            msgs += [v for v in self.engine.votes_of(valid_round) if v.type is VoteType.PREVOTE]
-        me = self.key.public_key.key_id
-        for msg in msgs:
-            mine = msg.validator == me if isinstance(msg, Vote) else msg.round == round_ and self.is_proposer_of(msg)
-            if mine:
-                self.send_own(msg)
-            else:
-                self.broadcast(msg)
-
-    def is_proposer_of(self, proposal: Proposal) -> bool:
-        return proposer_at(self.chain.validators(), proposal.height, proposal.round).key_id == self.key.public_key.key_id
-
     # -- catching up (§8) ---------------------------------------------------------------------------
-
-    def on_status(self, sender: int, status: Status) -> None:
-        self.peer_heights[sender] = status.height
-        if status.height == self.chain.height - 1 and self.last_decided is not None:
-            proposal, commit = self.last_decided
-            self.send(sender, proposal)
-            for sig in commit.signatures:
-                self.send(sender, Vote(VoteType.PRECOMMIT, commit.height, commit.round, commit.block_hash, sig.validator, sig.signature))
-        self.request_blocks()
 
     def request_blocks(self) -> None:
         now = self.world.loop.now
@@ -239,19 +206,15 @@ class SimNode:
     def on_block(self, response: BlockResponse) -> None:
         if response.height != self.chain.height + 1:
             return
-        block, commit = response.block, response.commit
         try:
-            commit.verify(self.world.net.chain_id, self.chain.validators(), response.height, block.hash)
-            self.chain.commit_block(self.chain.execute_block(block), commit)
+            apply_synced_block(self.chain, response.block, response.commit)
         except LedgerError as exc:
-            self.dropped[exc.code] = self.dropped.get(exc.code, 0) + 1
+            self.dropped[exc.code] += 1
             return
-        self.pool.remove([tx.id for tx in block.txs])
-        self.last_decided = None
+        self.pool.remove([tx.id for tx in response.block.txs])
         self.requested = None
-        self.world.record_commit(self.index, block, synced=True)
-        self._boot()
-        self.start()
+        self.world.record_commit(self.index, response.block, synced=True)
+        self.driver.start()
         self.request_blocks()
 
 
@@ -268,24 +231,24 @@ class ByzantineNode(SimNode):
     def make_signer(self) -> TestSigner:
         return _UnguardedSigner(self.key, self.world.net.chain_id)
 
-    def send_own(self, msg: Message) -> None:
-        twin = self.twin(msg)
+    def broadcast(self, message: Message) -> None:
+        twin = self.twin(message)
         if twin is None:
-            self.broadcast(msg)
+            self.send_all(message)
             return
-        data, twin_data = encode_message(msg), encode_message(twin)
-        peers = [n.index for n in self.world.nodes if n is not self]
+        data, twin_data = encode_message(message), encode_message(twin)
+        peers = self.peers()
         if self.rng.random() < 0.5:
             for peer in peers:
-                pair = [(msg, data), (twin, twin_data)]
+                pair = [(message, data), (twin, twin_data)]
                 self.rng.shuffle(pair)
-                for message, encoded in pair:
-                    self.send(peer, message, encoded)
+                for msg, encoded in pair:
+                    self.send(peer, msg, encoded)
             return
         self.rng.shuffle(peers)
         cut = self.rng.randint(1, len(peers) - 1)
         for i, peer in enumerate(peers):
-            self.send(peer, *((msg, data) if i < cut else (twin, twin_data)))
+            self.send(peer, *((message, data) if i < cut else (twin, twin_data)))
 
     def twin(self, msg: Message) -> Message | None:
         if msg.height != self.chain.height + 1:  # type: ignore[union-attr]
@@ -296,7 +259,8 @@ class ByzantineNode(SimNode):
             self.alternatives[(twin.height, twin.round)] = alt.hash  # its votes' twins back it
             return twin
         if isinstance(msg, Vote):
-            blocks = [p.block.hash for p in self.engine.proposals_of(msg.round)] if msg.height == self.engine.height else []
+            engine = self.driver.engine
+            blocks = [p.block.hash for p in engine.proposals_of(msg.round)] if engine is not None and msg.height == engine.height else []
             if (msg.height, msg.round) in self.alternatives:
                 blocks.append(self.alternatives[(msg.height, msg.round)])
             blocks = [h for h in blocks if h != msg.block_hash]
@@ -309,6 +273,21 @@ class ByzantineNode(SimNode):
 
     def last_commit(self) -> Commit | None:
         return self.chain.commit(self.chain.height) if self.chain.height else None
+
+
+class _CountingSigner(Signer):
+    """node.signer.Signer that also counts the requests its guard refuses (§5)."""
+
+    def __init__(self, key: PrivateKey, chain_id: str, store: MemorySignerStore, refused: Counter[str]) -> None:
+        super().__init__(key, chain_id, store)
+        self._refused = refused
+
+    def sign(self, height: int, round: int, step: int, purpose: str, message: bytes):  # type: ignore[no-untyped-def]
+        try:
+            return super().sign(height, round, step, purpose, message)
+        except SignerError as exc:
+            self._refused[exc.code] += 1
+            raise
 
 
 class _UnguardedSigner(TestSigner):

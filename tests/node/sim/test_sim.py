@@ -1,8 +1,9 @@
 """The deterministic consensus simulator over many seeds (DESIGN §10, consensus.md §3).
 
 Every seed draws a scenario (tests/node/sim/world.py) and must keep safety (one block per
-height, one state root per height, acknowledged transactions exactly once, evidence only
-against the Byzantine validator) and make progress after the network heals. Set
+height, one state root per height, acknowledged transactions exactly once, no correct validator
+signing twice at one step across crashes and WAL replays, evidence only against the Byzantine
+validator) and make progress after the network heals. Set
 ELEDGER_SIM_SEEDS to run more or fewer seeds; a failing seed is fixed, never skipped, and the
 scenarios that once failed are pinned below as they were drawn.
 """
@@ -13,9 +14,11 @@ import os
 
 import pytest
 
-from tests.node.consensus.support import TestNet, make_test_net
-from tests.node.sim.network import Rule, partition
-from tests.node.sim.world import Scenario, World
+from ledger.commit import VoteType
+from node.consensus.messages import Vote
+from tests.node.consensus.support import TestNet, make_test_net, sign_vote
+from tests.node.sim.network import Rule, isolate, partition
+from tests.node.sim.world import N, Crash, Scenario, World
 
 SEEDS = int(os.environ.get("ELEDGER_SIM_SEEDS", "300"))
 
@@ -27,11 +30,26 @@ REGRESSIONS = [
         103, (15, 415),
         (Rule(drop=0.05, duplicate=0.2), *partition([[0, 2], [1, 3]], 486, 4425),
          Rule(senders=frozenset({0}), receivers=frozenset({3}), types=frozenset({"proposal"}), drop=0.5, delay=(100, 1500), end=4425)),
-        4425, None, (3, 3526, 4376), None, ("2|2 partition, slow proposals 0->3, crash 3: proof of lock relayed",),
+        4425, None, (Crash(3, 3526, None, 850),), None, ("2|2 partition, slow proposals 0->3, crash 3: proof of lock relayed",),
     ),
     # The same with nothing but 30 % loss and the first node to commit height 1 cut off.
-    Scenario(530, (4, 404), (Rule(drop=0.3),), 2846, None, None, (1, 729), ("drop 0.3, first committer isolated",)),
+    Scenario(530, (4, 404), (Rule(drop=0.3),), 2846, None, (), (1, 729), ("drop 0.3, first committer isolated",)),
 ]
+
+# Node 3 is cut off until `heal`, so 0, 1 and 2 can decide only together; node 2 crashes right
+# after its first precommit reached its WAL, before the precommit left. Restarted, it replays
+# the WAL, signs the same precommit again (the guard gives back the stored signature, §5) and
+# the three decide without waiting for the partition to heal.
+PRECOMMIT_CRASH = Scenario(
+    9001, (5, 40), tuple(isolate(3, range(N), 0, 8000)), 8000, None, (Crash(2, 0, "precommit", 1500),), None,
+    ("3 isolated until 8000, crash 2 right after its first precommit",),
+)
+# The same crash with its WAL lost as well: the signer state alone keeps it from signing any
+# other vote at the height and rounds it had signed in (they are regressions now, §5).
+PRECOMMIT_CRASH_WAL_LOST = Scenario(
+    9002, (5, 40), (Rule(drop=0.1),), 3000, None, (Crash(2, 0, "precommit", 1500, lose_wal=True),), None,
+    ("drop 0.1, crash 2 right after its first precommit, WAL lost",),
+)
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +62,7 @@ def test_seed_is_safe_and_makes_progress(seed, sim_net):
     World(Scenario.from_seed(seed), sim_net).run()
 
 
-@pytest.mark.parametrize("scenario", REGRESSIONS, ids=lambda s: f"seed{s.seed}")
+@pytest.mark.parametrize("scenario", [*REGRESSIONS, PRECOMMIT_CRASH, PRECOMMIT_CRASH_WAL_LOST], ids=lambda s: f"seed{s.seed}")
 def test_pinned_scenario_is_safe_and_makes_progress(scenario, sim_net):
     World(scenario, sim_net).run()
 
@@ -66,8 +84,11 @@ def test_a_seed_replays_the_same_run(sim_net):
 def test_seeds_cover_every_kind_of_fault():
     scenarios = [Scenario.from_seed(s) for s in range(max(SEEDS, 50))]
     notes = " ".join(n for s in scenarios for n in s.notes)
-    for fault in ("partition", "isolate ", "lossy slow", "byzantine", "crash", "first node to commit", "drop 0.3", "duplicate 0.2"):
+    faults = ("partition", "isolate ", "lossy slow", "byzantine", "first node to commit", "drop 0.3", "duplicate 0.2", "after its first precommit")
+    for fault in faults:
         assert fault in notes
+    crashes = [c for s in scenarios for c in s.crashes]
+    assert any(c.after is None for c in crashes) and any(len(s.crashes) == 2 for s in scenarios)
 
 
 def test_byzantine_validator_is_caught_equivocating(sim_net):
@@ -79,11 +100,32 @@ def test_byzantine_validator_is_caught_equivocating(sim_net):
 
 
 def test_crashed_validator_restarts_from_its_chain_and_catches_up(sim_net):
-    seed = next(s for s in range(100) if Scenario.from_seed(s).crash is not None)
+    seed = next(s for s in range(100) if [c.after for c in Scenario.from_seed(s).crashes] == [None])
     world = World(Scenario.from_seed(seed), sim_net)
     world.run()
-    node = world.nodes[world.scenario.crash[0]]
-    assert node.incarnation > 1 and node.up and node.chain.height >= world.healed_at + 2
+    node = world.nodes[world.scenario.crashes[0].node]
+    assert len(world.crashed) == 1 and node.incarnation == 2 and node.up and node.chain.height >= world.healed_at + 2
+
+
+def test_validator_crashed_right_after_precommitting_replays_its_wal_and_sends_the_same_precommit(sim_net):
+    world = World(PRECOMMIT_CRASH, sim_net)
+    world.run()
+    [(plan, _, cut_off)] = world.crashed
+    assert isinstance(cut_off, Vote) and cut_off.type.value == "precommit"
+    key = (plan.node, cut_off.height, cut_off.round, "precommit")
+    assert world.signed[key] == (cut_off.block_hash,) and world.sent_own[key] >= 2  # the same one, sent after the restart
+    node = world.nodes[plan.node]
+    assert node.refused["signer.conflict"] == 0
+    assert world.first_commit_at[cut_off.height] < PRECOMMIT_CRASH.heal  # decided before node 3 came back
+
+
+def test_validator_that_lost_its_wal_in_a_crash_is_kept_from_signing_twice_by_its_signer_state(sim_net):
+    world = World(PRECOMMIT_CRASH_WAL_LOST, sim_net)
+    world.run()  # also checks that no correct validator signed two different votes at one step
+    [(plan, _, cut_off)] = world.crashed
+    node = world.nodes[plan.node]
+    assert isinstance(cut_off, Vote) and node.refused["signer.regression"] + node.refused["signer.conflict"] > 0
+    assert node.chain.height >= world.healed_at + 2
 
 
 def test_a_fork_is_reported_with_its_seed(sim_net):
@@ -93,4 +135,13 @@ def test_a_fork_is_reported_with_its_seed(sim_net):
     world.record_commit(0, a)
     world.record_commit(1, b)
     with pytest.raises(AssertionError, match="seed 0: .*another block at height 1"):
+        world.run()
+
+
+def test_a_correct_validator_signing_twice_at_one_step_is_reported_with_its_seed(sim_net):
+    world = World(Scenario.from_seed(0), sim_net)
+    node = world.correct[0]
+    for block_hash in (b"\x01" * 32, b"\x02" * 32):
+        world.on_signed(node, sign_vote(sim_net.keys[node.index], VoteType.PREVOTE, 1, 0, block_hash, chain_id=sim_net.chain_id))
+    with pytest.raises(AssertionError, match="seed 0: .*signed two different prevotes at height 1 round 0"):
         world.run()

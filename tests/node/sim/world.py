@@ -3,16 +3,20 @@
 `Scenario.from_seed(seed)` draws the faults: random delay, drop (up to 30 %) and duplication on
 every link; maybe a partition, an isolated node and a rule aimed at some consensus messages
 between two nodes, all healing at `heal`; and either one Byzantine validator that equivocates
-or one validator that crashes and restarts from its committed chain (never both: a restart
-without the WAL forgets its lock, so it counts as the one fault f = 1 allows). Clients submit
-real signed anchor transactions to random nodes throughout.
+or one or two crashes with restarts, one node down at a time (f = 1), some at a given time and
+some right after the node made durable its next own proposal, prevote or precommit (before it
+left). A restarted validator replays its WAL and keeps its signer state, so it keeps its lock
+and is a correct node that was merely slow: crashes combine with every message fault. The
+Byzantine runs stay apart (two faulty validators would be more than f). Clients submit real
+signed anchor transactions to random nodes throughout.
 
 `World.run()` runs to `heal`, then until every correct node has committed `PROGRESS` more
 heights (and at least `MIN_HEIGHTS`) within `LIVENESS_MS` of virtual time, and checks: no two
 different blocks committed at one height; the same block and state root at every height on
 every correct node; every acknowledged transaction in each chain exactly once, at the height
-it was acknowledged at; evidence only against the Byzantine validator. Violations raise
-AssertionError naming the seed and the scenario.
+it was acknowledged at; no correct validator ever signs two different proposals or votes for
+one (height, round, step), across its crashes; evidence only against the Byzantine validator.
+Violations raise AssertionError naming the seed and the scenario.
 """
 
 from __future__ import annotations
@@ -23,11 +27,11 @@ from dataclasses import dataclass
 
 from ledger.block import Block
 from node.consensus.events import Evidence
-from node.consensus.messages import Message, decode_message
+from node.consensus.messages import Message, Proposal, Vote, decode_message
 from node.consensus.timeouts import Timeouts
 from tests.node.consensus.support import TestNet
 from tests.node.sim.network import Loop, Network, Rule, isolate, partition
-from tests.node.sim.node import GOSSIP_MS, ByzantineNode, SimNode
+from tests.node.sim.node import GOSSIP_MS, ByzantineNode, SimNode, kind_of
 
 N = 4
 PROGRESS = 2
@@ -38,13 +42,31 @@ CONSENSUS_TYPES = ("proposal", "prevote", "precommit")
 
 
 @dataclass(frozen=True)
+class Crash:
+    """`node` crashes at `at` ms, or with `after` set, right after it made durable its first own
+    message of that type ("proposal", "prevote", "precommit") at or after `at` (the message
+    never leaves); it restarts `down` ms later. `lose_wal`: its WAL is lost too (the signer
+    state alone must keep it from signing twice)."""
+
+    node: int
+    at: int
+    after: str | None
+    down: int
+    lose_wal: bool = False
+
+    def describe(self) -> str:
+        when = f"at {self.at}" if self.after is None else f"after its first {self.after} from {self.at}"
+        return f"crash {self.node} {when}, down {self.down}" + (", WAL lost" if self.lose_wal else "")
+
+
+@dataclass(frozen=True)
 class Scenario:
     seed: int
     base_delay: tuple[int, int]
     rules: tuple[Rule, ...]
     heal: int
     byzantine: int | None
-    crash: tuple[int, int, int] | None  # node, crash time, restart time
+    crashes: tuple[Crash, ...]  # one after the other: the next is armed once the last restarted
     isolate_decider: tuple[int, int] | None  # (height, duration): cut off the first node to commit it
     notes: tuple[str, ...]
 
@@ -77,16 +99,17 @@ class Scenario:
         if rng.random() < 0.5:
             isolate_decider = (rng.randint(1, 3), rng.randint(500, 4000))
             notes.append(f"isolate the first node to commit height {isolate_decider[0]} for {isolate_decider[1]} ms")
-        byzantine = crash = None
+        byzantine, crashes = None, []
         if rng.random() < 0.4:
             byzantine = rng.randrange(N)
             notes.append(f"byzantine {byzantine}")
-        elif rng.random() < 0.5:
-            node = rng.randrange(N)
-            down = rng.randint(0, heal - 500)
-            crash = (node, down, rng.randint(down + 100, heal))
-            notes.append(f"crash {node} at {down}, restart at {crash[2]}")
-        return cls(seed, base_delay, tuple(rules), heal, byzantine, crash, isolate_decider, tuple(notes))
+        elif rng.random() < 0.6:
+            for _ in range(rng.choice((1, 1, 2))):
+                after = rng.choice((None, "proposal", "prevote", "precommit", "precommit"))
+                crashes.append(Crash(rng.randrange(N), rng.randint(0, heal - 500), after, rng.randint(100, 3000)))
+            crashes.sort(key=lambda c: c.at)
+            notes += [c.describe() for c in crashes]
+        return cls(seed, base_delay, tuple(rules), heal, byzantine, tuple(crashes), isolate_decider, tuple(notes))
 
     def describe(self) -> str:
         return f"seed {self.seed}: " + "; ".join(self.notes)
@@ -109,8 +132,13 @@ class World:
                 self.nodes.append(SimNode(self, i, key))
         self.correct = [n for n in self.nodes if n.index != scenario.byzantine]
         self.committed: dict[int, bytes] = {}
+        self.first_commit_at: dict[int, int] = {}  # height -> virtual ms (from t0) of its first commit
         self.acked: dict[bytes, int] = {}
         self.evidence: list[tuple[int, Evidence]] = []
+        self.signed: dict[tuple[int, int, int, str], tuple[object, ...]] = {}  # (node, height, round, step) -> what
+        self.sent_own: Counter[tuple[int, int, int, str]] = Counter()
+        self.crashed: list[tuple[Crash, int, Message | None]] = []  # plan, virtual time, the message it cut off
+        self._armed: int | None = None  # index of the crash plan waiting for its moment
         self.violations: list[str] = []
         self._decoded: dict[bytes, Message] = {}
         self._tx_counter = 0
@@ -134,6 +162,7 @@ class World:
         if height not in self.committed and self.scenario.isolate_decider is not None and self.scenario.isolate_decider[0] == height:
             start = self.loop.now - self.t0
             self.network.rules += isolate(index, range(N), start, start + self.scenario.isolate_decider[1])
+        self.first_commit_at.setdefault(height, self.loop.now - self.t0)
         first = self.committed.setdefault(height, block.hash)
         if first != block.hash:
             self.violations.append(f"node {index} committed another block at height {height}")
@@ -142,6 +171,24 @@ class World:
 
     def record_evidence(self, index: int, evidence: Evidence) -> None:
         self.evidence.append((index, evidence))
+
+    def on_signed(self, node: SimNode, message: Message) -> bool:
+        """`node` is about to send its own `message` (signed, in its WAL). Records it, reports a
+        second different message at one (height, round, step), and crashes the node first
+        when its armed crash plan waits for this message type: True when it crashed."""
+        if node.index == self.scenario.byzantine:
+            return False
+        assert isinstance(message, (Proposal, Vote))
+        key = (node.index, message.height, message.round, kind_of(message))
+        what = (message.block.hash, message.pol_round) if isinstance(message, Proposal) else (message.block_hash,)
+        if self.signed.setdefault(key, what) != what:
+            self.violations.append(f"node {node.index} signed two different {key[3]}s at height {key[1]} round {key[2]}")
+        self.sent_own[key] += 1
+        plan = self._plan()
+        if plan is not None and plan.node == node.index and plan.after == key[3] and self.loop.now >= self.t0 + plan.at:
+            self._crash(message)
+            return True
+        return False
 
     # -- clients and faults ------------------------------------------------------------------------
 
@@ -154,6 +201,31 @@ class World:
             if node.up:
                 node.add_tx(tx)
         self.loop.after(self.rng.randint(*TX_INTERVAL_MS), self.submit)
+
+    def _plan(self) -> Crash | None:
+        return None if self._armed is None else self.scenario.crashes[self._armed]
+
+    def _arm(self, index: int) -> None:
+        """Wait for the moment of crash plan `index` (if there is one)."""
+        if index >= len(self.scenario.crashes):
+            self._armed = None
+            return
+        self._armed = index
+        plan = self.scenario.crashes[index]
+        if plan.after is None:
+            self.loop.at(self.t0 + plan.at, self._crash, None)
+
+    def _crash(self, message: Message | None) -> None:
+        index, plan = self._armed, self._plan()
+        assert index is not None and plan is not None
+        self._armed = None
+        self.nodes[plan.node].crash(lose_wal=plan.lose_wal)
+        self.crashed.append((plan, self.loop.now - self.t0, message))
+        self.loop.after(plan.down, self._restart, index)
+
+    def _restart(self, index: int) -> None:
+        self.nodes[self.scenario.crashes[index].node].restart()
+        self._arm(index + 1)
 
     def heights(self) -> list[int]:
         return [n.chain.height for n in self.correct]
@@ -176,10 +248,7 @@ class World:
             self.loop.at(t0, node.start)
             self.loop.at(t0 + self.rng.randint(1, GOSSIP_MS), node.gossip)
         self.loop.at(t0 + self.rng.randint(0, TX_INTERVAL_MS[0]), self.submit)
-        if s.crash is not None:
-            node, down, up = s.crash
-            self.loop.at(t0 + down, self.nodes[node].crash)
-            self.loop.at(t0 + up, self.nodes[node].restart)
+        self._arm(0)
         self.loop.run(lambda: bool(self.violations), t0 + s.heal)
         self.check(not self.violations, "; ".join(self.violations))
         self.healed_at = min(self.heights())
