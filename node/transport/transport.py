@@ -18,7 +18,7 @@ import inspect
 import logging
 import random
 import ssl
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from certs.identity import Identity
@@ -26,6 +26,7 @@ from certs.roles import check_name
 from ledger.errors import LedgerError
 from node.transport.frames import MAX_FRAME, check_frame_size, encode_frame, read_frame
 from node.transport.peers import Backoff, PeerError, PeerInfo, PeerStats
+from node.transport.peer_state import Connection, PeerState
 
 log = logging.getLogger(__name__)
 
@@ -48,88 +49,12 @@ CONNECT_TIMEOUT = 10.0
 DRAIN_GRACE = 1.0
 #: How long a graceful TLS close may take before the connection is aborted.
 CLOSE_TIMEOUT = 1.0
-#: Queued frames are written in batches of about this many bytes, then drained.
-BATCH_BYTES = 256 * 1024
 MAX_QUEUE_MESSAGES = 1024
 MAX_QUEUE_BYTES = 64 * 1024 * 1024
 
 
 def _describe_handshake(exc: OSError) -> str:
     return f"TLS handshake failed: {type(exc).__name__} {exc}".rstrip()
-
-
-class _Connection:
-    """One admitted TLS connection. Only the peer's `active` connection is written to."""
-
-    def __init__(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, outbound: bool
-    ) -> None:
-        self.reader = reader
-        self.writer = writer
-        self.outbound = outbound
-        self.active = False
-        self.closing = False
-        self.frames = 0
-        self.writer_task: asyncio.Task[None] | None = None
-        self.timers: list[asyncio.TimerHandle] = []
-
-
-class _Peer:
-    """Queue, counters and connections of one peer (listed, or connected to us unlisted)."""
-
-    def __init__(self, name: str, info: PeerInfo | None, max_messages: int, max_bytes: int) -> None:
-        self.name = name
-        self.info = info
-        self.max_messages = max_messages
-        self.max_bytes = max_bytes
-        self.queue: deque[bytes] = deque()
-        self.queued_bytes = 0
-        self.wake = asyncio.Event()  # something to send, or the active connection changed
-        self.changed = asyncio.Event()  # the active connection changed
-        self.active: _Connection | None = None
-        self.connections: set[_Connection] = set()
-        self.received = self.sent = self.dropped = self.connects = 0
-        self.errors: Counter[str] = Counter()
-
-    def push(self, data: bytes) -> None:
-        self.queue.append(data)
-        self.queued_bytes += len(data)
-        while len(self.queue) > self.max_messages or self.queued_bytes > self.max_bytes:
-            self.queued_bytes -= len(self.queue.popleft())
-            self.dropped += 1
-        self.wake.set()
-
-    @property
-    def reachable(self) -> bool:
-        """Frames for this peer are queued: it is listed (and dialled), or connected."""
-        return self.info is not None or self.active is not None
-
-    def clear(self) -> None:
-        self.queue.clear()
-        self.queued_bytes = 0
-
-    def pop_batch(self) -> list[bytes]:
-        batch: list[bytes] = []
-        size = 0
-        while self.queue and (not batch or size + len(self.queue[0]) <= BATCH_BYTES):
-            data = self.queue.popleft()
-            self.queued_bytes -= len(data)
-            size += len(data)
-            batch.append(data)
-        return batch
-
-    def stats(self) -> PeerStats:
-        active = self.active
-        return PeerStats(
-            connected=active is not None,
-            outbound=active.outbound if active is not None else None,
-            queued=len(self.queue),
-            received=self.received,
-            sent=self.sent,
-            dropped=self.dropped,
-            connects=self.connects,
-            errors=dict(self.errors),
-        )
 
 
 class Transport:
@@ -179,7 +104,7 @@ class Transport:
         self._max_bytes = max(max_queue_bytes, MAX_FRAME)
         self._handshake_timeout = handshake_timeout
         self._drain_grace = drain_grace
-        self._peers: dict[str, _Peer] = {}
+        self._peers: dict[str, PeerState] = {}
         self._refused: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
@@ -218,7 +143,7 @@ class Transport:
                 f"peer {info.name} is listed twice", code="peer.duplicate", name=info.name
             )
         if peer is None:
-            peer = _Peer(info.name, info, self._max_messages, self._max_bytes)
+            peer = PeerState(info.name, info, self._max_messages, self._max_bytes)
             self._peers[info.name] = peer
         peer.info = info
         if self._server is not None and not self._stopping:
@@ -307,11 +232,11 @@ class Transport:
             return
         peer = self._peers.get(identity.name)
         if peer is None:
-            peer = _Peer(identity.name, None, self._max_messages, self._max_bytes)
+            peer = PeerState(identity.name, None, self._max_messages, self._max_bytes)
             self._peers[identity.name] = peer
-        await self._serve(peer, _Connection(reader, writer, outbound=False))
+        await self._serve(peer, Connection(reader, writer, outbound=False))
 
-    async def _dial_loop(self, peer: _Peer, info: PeerInfo) -> None:
+    async def _dial_loop(self, peer: PeerState, info: PeerInfo) -> None:
         attempt = 0
         while True:
             await self._wait_dialable(peer)
@@ -323,7 +248,7 @@ class Transport:
             await self._sleep(self._backoff.delay(attempt, self._rng))
             attempt += 1
 
-    async def _wait_dialable(self, peer: _Peer) -> None:
+    async def _wait_dialable(self, peer: PeerState) -> None:
         # §9: the node whose name sorts first dials unless its own dialled connection is in
         # use; the other one dials only when there is no connection at all.
         while True:
@@ -333,7 +258,7 @@ class Transport:
             peer.changed.clear()
             await peer.changed.wait()
 
-    async def _dial(self, peer: _Peer, info: PeerInfo) -> _Connection | None:
+    async def _dial(self, peer: PeerState, info: PeerInfo) -> Connection | None:
         address = (info.host, info.port)
         try:
             # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
@@ -355,7 +280,7 @@ class Transport:
             return None
         if self._identify(writer, address, info) is None:
             return None
-        return _Connection(reader, writer, outbound=True)
+        return Connection(reader, writer, outbound=True)
 
     def _identify(
         self, writer: asyncio.StreamWriter, address: object, expected: PeerInfo | None
@@ -382,7 +307,7 @@ class Transport:
             return None
         return identity
 
-    def _refuse(self, code: str, reason: str, address: object, peer: _Peer | None) -> None:
+    def _refuse(self, code: str, reason: str, address: object, peer: PeerState | None) -> None:
         self._refused[code] += 1
         if peer is not None:
             peer.errors[code] += 1
@@ -390,7 +315,7 @@ class Transport:
             "%s refused a peer connection with %s: [%s] %s", self.name, address, code, reason
         )
 
-    async def _serve(self, peer: _Peer, connection: _Connection) -> None:
+    async def _serve(self, peer: PeerState, connection: Connection) -> None:
         peer.connections.add(connection)
         peer.connects += 1
         try:
@@ -399,13 +324,13 @@ class Transport:
         finally:
             await self._release(peer, connection)
 
-    def _prefer(self, peer: _Peer, new: _Connection, old: _Connection) -> bool:
+    def _prefer(self, peer: PeerState, new: Connection, old: Connection) -> bool:
         # §9: keep the connection dialled by the node whose name sorts first; between two of
         # the same direction keep the newer one (the older is likely dead).
         first_dials = self.name < peer.name
         return new.outbound == first_dials or old.outbound != first_dials
 
-    async def _install(self, peer: _Peer, connection: _Connection) -> None:
+    async def _install(self, peer: PeerState, connection: Connection) -> None:
         old = peer.active
         if old is not None and not self._prefer(peer, connection, old):
             self._retire(peer, connection)
@@ -419,14 +344,14 @@ class Transport:
         if old is None:
             await self._notify(peer.name, True)
 
-    def _retire(self, peer: _Peer, connection: _Connection) -> None:
+    def _retire(self, peer: PeerState, connection: Connection) -> None:
         """Stop writing to `connection`; keep reading it for `drain_grace`, then close it."""
         connection.active = False
         peer.wake.set()
         loop = asyncio.get_running_loop()
         connection.timers.append(loop.call_later(self._drain_grace, self._close, connection))
 
-    def _close(self, connection: _Connection) -> None:
+    def _close(self, connection: Connection) -> None:
         connection.closing = True
         connection.writer.close()
         loop = asyncio.get_running_loop()
@@ -434,7 +359,7 @@ class Transport:
             loop.call_later(CLOSE_TIMEOUT, connection.writer.transport.abort)
         )
 
-    async def _read(self, peer: _Peer, connection: _Connection) -> None:
+    async def _read(self, peer: PeerState, connection: Connection) -> None:
         while True:
             try:
                 data = await read_frame(connection.reader)
@@ -454,7 +379,7 @@ class Transport:
             peer.received += 1
             await self._deliver(peer, data)
 
-    async def _write(self, peer: _Peer, connection: _Connection) -> None:
+    async def _write(self, peer: PeerState, connection: Connection) -> None:
         try:
             while connection.active:
                 if not peer.queue:
@@ -469,7 +394,7 @@ class Transport:
             log.info("writing to %s failed: %s", peer.name, exc)
             connection.writer.transport.abort()
 
-    async def _release(self, peer: _Peer, connection: _Connection) -> None:
+    async def _release(self, peer: PeerState, connection: Connection) -> None:
         for timer in connection.timers:
             timer.cancel()
         if connection.writer_task is not None:
@@ -485,7 +410,7 @@ class Transport:
                 peer.clear()
             await self._notify(peer.name, False)
 
-    async def _deliver(self, peer: _Peer, data: bytes) -> None:
+    async def _deliver(self, peer: PeerState, data: bytes) -> None:
         try:
             result = self._on_message(peer.name, data)
             if inspect.isawaitable(result):
