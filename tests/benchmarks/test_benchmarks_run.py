@@ -12,6 +12,8 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 EXPECTED = {
     "core.py": ("state_updates_per_s", "state_proof_bytes_max", "log_appends_per_s", "blocks_committed_per_s",
                 "audit_txs_per_s", "raw_p256_verifies_per_s", "audit_to_raw_verify_ratio"),
+    "cluster.py": ("step_20_committed_tps", "step_50_p99_ms", "sustained_committed_tps", "sustained_p50_ms", "sustained_p99_ms",
+                   "raw_p256_verifies_per_s", "sustained_to_verify_budget_ratio", "empty_block_interval_ms"),
     "domain.py": ("execution_txs_per_s", "raw_p256_verifies_per_s", "stored_bytes_per_licence", "verify_licence_per_s",
                   "verify_licence_p99_ms", "bundle_same_region_bytes_max", "bundle_cross_region_offline_ms_p99"),
 }
