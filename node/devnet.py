@@ -392,5 +392,5 @@ def _print_urls(devnet: Devnet, statuses: dict[str, dict[str, object]], console:
             pass
         console.print(f"  {n.name:<10} {n.region:<8} API {n.api_url}  p2p {HOST}:{n.p2p_port}  height {status.get('height', '?')}  home {n.home}", soft_wrap=True, highlight=False)
     first = devnet.nodes[0].api_url
-    console.print(f"status: curl {first}/v1/status   blocks: curl {first}/v1/blocks/1   API docs: {first}/docs", soft_wrap=True, highlight=False)
+    console.print(f"status: curl {first}/v1/status   blocks: curl {first}/v1/blocks/1   API schema: {first}/openapi.json", soft_wrap=True, highlight=False)
     console.print(f"demo department and admin credentials: {devnet.dir / NETWORK_FILE}. Ctrl-C stops the network.", soft_wrap=True, highlight=False)
