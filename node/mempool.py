@@ -5,8 +5,10 @@
 the committed tip with every signature checked inline; the checks that verified go into the
 `SignatureCache` shared with block execution, so that the same signatures are not verified again
 when the transaction comes back in a block. `reap` hands the proposer transactions in arrival
-order; `update`, after each commit, removes the committed ones and re-checks the rest against the
-new tip, dropping those that no longer execute.
+order; `update`, after each commit, removes the committed ones and re-checks those the next block
+would take (the first `max_block_txs` in arrival order) against the new tip, dropping those that
+no longer execute. The rest are re-checked as they move up: re-checking every held transaction
+after every commit costs time in proportion to the backlog, exactly when the node is loaded.
 
 Never writes to the chain's store (execution runs in a throw-away overlay), never reads the clock
 (`now` is passed in), never gossips (the node does that with what `add` accepted), no threads.
@@ -14,6 +16,7 @@ Never writes to the chain's store (execution runs in a throw-away overlay), neve
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 from ledger.chain import Chain
@@ -40,19 +43,23 @@ class Mempool:
 
     `max_txs` and `max_bytes` bound what is held (§7, sizes are canonical tx bytes); `cache`
     is the signature cache shared with block execution (Chain.build_block / execute_block); a
-    private one is made if none is given, so that re-checks after a commit stay cheap. Raises
-    ValueError for limits that are not positive integers."""
+    private one is made if none is given, so that re-checks after a commit stay cheap. `recheck`
+    is how many held transactions `update` re-checks (default: the genesis `max_block_txs`).
+    Raises ValueError for limits that are not positive integers."""
 
     def __init__(
         self, chain: Chain, *, max_txs: int = DEFAULT_MAX_TXS, max_bytes: int = DEFAULT_MAX_BYTES, cache: SignatureCache | None = None,
+        recheck: int | None = None,
     ) -> None:
-        for name, value in (("max_txs", max_txs), ("max_bytes", max_bytes)):
+        recheck = chain.genesis.params.max_block_txs if recheck is None else recheck
+        for name, value in (("max_txs", max_txs), ("max_bytes", max_bytes), ("recheck", recheck)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, not {value!r}")
         self.chain = chain
         self.max_txs = max_txs
         self.max_bytes = max_bytes
         self.cache = cache if cache is not None else SignatureCache()
+        self.recheck = recheck
         self._txs: dict[bytes, Tx] = {}
         self._bytes = 0
 
@@ -113,13 +120,14 @@ class Mempool:
 
     def update(self, committed: Sequence[Tx], *, now: int | None = None) -> list[Tx]:
         """After a commit (the chain's tip is the new block): remove `committed`, then re-check
-        every other transaction against the new tip (as `add` does, at `now`) and drop those
-        that fail. Returns the dropped ones, in arrival order. Raises StoreError from the
-        store; any other error of a re-check drops that transaction."""
+        the first `recheck` held transactions (by default what the next block would take, §7) against the new tip (as `add` does, at `now`) and drop those that fail.
+        Returns the dropped ones, in arrival order. Raises StoreError from the store; any other
+        error of a re-check drops that transaction."""
         for tx in committed:
             self._remove(tx)
         dropped: list[Tx] = []
-        for tx in list(self._txs.values()):
+        head = list(itertools.islice(self._txs.values(), self.recheck))
+        for tx in head:
             try:
                 self._execute(tx, now)
             except StoreError:

@@ -189,6 +189,21 @@ def test_update_drops_transactions_of_a_key_revoked_by_a_block_the_pool_never_he
     assert pool.update([]) == [mine] and pool.reap(10, 1 << 20) == [kept]
 
 
+def test_update_rechecks_only_the_head_and_reaches_the_rest_as_it_moves_up(ledger, net):
+    first_doc, second_doc = os.urandom(32), os.urandom(32)
+    winners = [net.anchor("beijing", document=d) for d in (first_doc, second_doc)]
+    losers = [net.anchor("tianjin", document=d) for d in (first_doc, second_doc)]
+    pool = Mempool(ledger.local.chain, recheck=1)
+    for tx in (*losers, net.anchor("hebei")):
+        pool.add(tx)
+    for tx in winners:
+        ledger.accept(tx)
+    assert pool.update([]) == [losers[0]]  # only the head was re-checked
+    assert pool.contains(losers[1].id)
+    assert pool.update([]) == [losers[1]]
+    assert len(pool) == 1
+
+
 def test_add_executes_at_the_later_of_now_and_just_after_the_tip(ledger):
     key = PrivateKey.generate()
     starts = ledger.next_time + 60_000  # the key becomes valid a minute after the next block
@@ -203,7 +218,7 @@ def test_add_executes_at_the_later_of_now_and_just_after_the_tip(ledger):
     assert pool.update([], now=ledger.time) == [tx]
 
 
-@pytest.mark.parametrize("limits", [{"max_txs": 0}, {"max_bytes": -1}, {"max_txs": True}, {"max_bytes": 1.5}])
+@pytest.mark.parametrize("limits", [{"max_txs": 0}, {"max_bytes": -1}, {"max_txs": True}, {"max_bytes": 1.5}, {"recheck": 0}])
 def test_limits_must_be_positive_integers(ledger, limits):
     with pytest.raises(ValueError):
         Mempool(ledger.local.chain, **limits)
