@@ -21,6 +21,7 @@ from ledger.commit import Commit
 from ledger.crypto.pool import SignaturePool
 from ledger.errors import CryptoError, LedgerError, StoreError, ValidationError
 from ledger.execute import DeferredSignatures
+from ledger.sigcache import SignatureCache
 
 MAX_IN_FLIGHT = 16
 WINDOW = 64
@@ -29,13 +30,16 @@ BAN_MS = 60_000
 MAX_BUFFERED_BYTES = 64 * 1024 * 1024
 
 
-def apply_synced_block(chain: Chain, block: Block, commit: Commit, pool: SignaturePool | None = None) -> None:
+def apply_synced_block(
+    chain: Chain, block: Block, commit: Commit, pool: SignaturePool | None = None, cache: SignatureCache | None = None,
+) -> None:
     """Verify `block` with its `commit` as the next block of `chain` and commit it (§8).
 
     Order: the block is for this chain and the next height; `commit` verifies for the block's
     height and hash against `chain.validators()` (blocks.md §4) before anything is executed;
     the block re-executes with its signature checks deferred (to `pool`'s workers if given) and
-    those checks verify; then `chain.commit_block` writes it in one synced batch.
+    those checks verify (signatures already in `cache`, the node's verified-signature cache, are
+    not checked again); then `chain.commit_block` writes it in one synced batch.
 
     Raises ValidationError "block.wrong_chain" / "block.wrong_height", the "commit.*" error of
     Commit.verify, the "block.*" or transaction error of execution or of a deferred signature
@@ -50,7 +54,7 @@ def apply_synced_block(chain: Chain, block: Block, commit: Commit, pool: Signatu
         raise ValidationError(f"expected height {chain.height + 1}, got {h.height}", code="block.wrong_height", field="block.header.height")
     commit.verify(chain_id, chain.validators(), h.height, block.hash)
     deferred = DeferredSignatures(pool)
-    pending = chain.execute_block(block, deferred=deferred)
+    pending = chain.execute_block(block, deferred=deferred, cache=cache)
     deferred.verify()
     chain.commit_block(pending, commit)
 
@@ -238,7 +242,7 @@ class BlockSync:
         self._buffer[height] = _Answer(peer, parsed, commit, size)
         return Received.BUFFERED
 
-    def apply(self, chain: Chain, pool: SignaturePool | None = None) -> list[int]:
+    def apply(self, chain: Chain, pool: SignaturePool | None = None, cache: SignatureCache | None = None) -> list[int]:
         """Commit every buffered block that is next, in order, through `apply_synced_block`;
         returns the heights committed. A block that fails bans the peer that sent it and its
         height is asked again elsewhere. Local faults (`is_local_fault`) are raised, with the
@@ -247,7 +251,7 @@ class BlockSync:
         committed: list[int] = []
         while (answer := self._buffer.pop(self.height + 1, None)) is not None:
             try:
-                apply_synced_block(chain, answer.block, answer.commit, pool)
+                apply_synced_block(chain, answer.block, answer.commit, pool, cache)
             except LedgerError as exc:
                 if is_local_fault(exc):
                     self._buffer[self.height + 1] = answer

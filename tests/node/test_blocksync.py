@@ -459,3 +459,29 @@ def test_syncing_starts_two_heights_behind_or_with_an_empty_store() -> None:
     assert sync.syncing(4) and not sync.caught_up(4)
     assert not sync.syncing(5) and sync.caught_up(5)
     assert sync.height == 5
+
+
+
+def test_apply_synced_block_does_not_verify_again_what_the_cache_holds(net: Net, source: Chain, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Transaction signatures this node already verified (its mempool's cache) are not checked
+    again; without the cache they are. The commit's signatures are always checked."""
+    from ledger.crypto import PublicKey
+    from ledger.sigcache import SignatureCache
+
+    block, commit = source.block(1), source.commit(1)
+    cache = SignatureCache()
+    fresh(net).execute_block(block, cache=cache)  # inline checks, remembered
+    validators = {v.key_id for v in source.validators()}
+    verify = PublicKey.verify
+
+    def only_validators(self: PublicKey, *args: object) -> None:
+        if self.key_id not in validators:
+            raise AssertionError("a cached signature was verified again")
+        verify(self, *args)
+
+    monkeypatch.setattr(PublicKey, "verify", only_validators)
+    cached = fresh(net)
+    apply_synced_block(cached, block, commit, cache=cache)
+    assert cached.height == 1 and cached.tip.state_root == source.header(1).state_root
+    with pytest.raises(AssertionError):
+        apply_synced_block(fresh(net), block, commit)
