@@ -99,6 +99,28 @@ class SubmitTimeout(Schema):
     error: ErrorDetail
 
 
+class BatchJson(Schema):
+    """The body of POST /v1/transactions/batch (api.md §2.4)."""
+
+    txs: list[TxJson] = Field(min_length=1, max_length=1000, description="signed transactions, admitted in this order")
+
+
+class BatchEntry(Schema):
+    """The outcome of one transaction of a batch, at its position in the request."""
+
+    tx_id: B64 | None = Field(default=None, description="absent when the entry is not a readable transaction")
+    status: Literal["accepted", "committed", "timeout", "rejected"]
+    height: int | None = Field(default=None, description="block height (committed only)")
+    index: int | None = Field(default=None, description="position in the block (committed only)")
+    error: ErrorDetail | None = Field(default=None, description="why it was rejected, or api.commit_timeout")
+
+
+class BatchSubmitted(Schema):
+    """One entry per transaction of the request, in its order (200)."""
+
+    results: list[BatchEntry]
+
+
 # -- blocks (api.md §2.3, blocks.md §1–4) ------------------------------------------------------
 
 

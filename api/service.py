@@ -14,6 +14,7 @@ from typing import Protocol
 
 from ledger.block import Block
 from ledger.commit import Commit
+from ledger.errors import LedgerError
 from ledger.tx import Tx
 
 
@@ -53,6 +54,16 @@ class NodeService(Protocol):
         Returns ACCEPTED (not `wait`), COMMITTED with height and index, or TIMEOUT (the tx stays
         in the mempool). Raises the LedgerError that refused the tx: "mempool.too_large",
         "mempool.duplicate", "tx.replay", "mempool.full", or execution's "tx.*" / domain codes."""
+        ...
+
+    async def submit_many(self, txs: list[Tx], *, wait: bool, timeout_s: float) -> list[SubmitResult | LedgerError]:
+        """`submit` for each of `txs` in order, each admitted or refused on its own (a tx that
+        repeats an earlier one of the batch is refused "mempool.duplicate"); with `wait`, await
+        the commits of all admitted ones together for at most `timeout_s` seconds.
+
+        Returns one entry per tx, in order: a SubmitResult as `submit` returns it, or the
+        LedgerError that refused it (also "mempool.dropped" or "node.stopping" when an admitted
+        tx is answered so while waited for). Raises only errors that are not LedgerErrors."""
         ...
 
     def status(self) -> dict[str, object]:

@@ -4,11 +4,14 @@ Starts four `eledger node start` processes on 127.0.0.1 (node.devnet, in a tempo
 on free ports) and measures, in one run:
   - committed tx/s at increasing offered load (default 100, 250, 500, 1000, 1500, 2000 tx/s,
     --step-duration seconds each), then a sustained step at --sustained-rate for --duration
-    seconds (default 60): transactions are sent open-loop on a schedule, at most --concurrency
-    requests in flight (a transaction due while all slots are busy waits for one; those still
-    unsent when the step's time is up are not sent); committed tx/s = transactions acknowledged
-    committed / (last acknowledgement - step start)
-  - commit latency p50 / p99 per step: POST /v1/transactions?wait=commit sent -> 200 received
+    seconds (default 60): transactions are sent open-loop on a schedule, in batches of --batch
+    (default 50) pre-signed transactions, one POST /v1/transactions/batch?wait=commit per batch,
+    the batches spread over the nodes in turn; a batch is sent when its first transaction is due;
+    at most --concurrency requests in flight (a batch due while all slots are busy waits for one;
+    those still unsent when the step's time is up are not sent); committed tx/s = transactions
+    acknowledged committed / (last acknowledgement - step start). --batch 1 sends each transaction alone to POST /v1/transactions?wait=commit
+  - commit latency p50 / p99 per step, per transaction: its request (its batch) sent -> the
+    answer acknowledging it committed received
   - the machine's raw P-256 verify rate, measured in the same run before the nodes start, and
     the ratio committed tx/s / (verify rate x cores / validators): every validator verifies
     every transaction once, so that denominator is what the machine could commit if nothing
@@ -25,7 +28,7 @@ to drain. A request that fails at the connection is counted as refused (by excep
 retried: under load a few hit the server closing an idle keep-alive connection as it is reused.
 
 Usage: python benchmarks/cluster.py [--rates 100,250,500,1000,1500,2000] [--step-duration 10]
-       [--sustained-rate 1500] [--duration 60] [--concurrency 1024] [--commit-timeout 30]
+       [--sustained-rate 1500] [--duration 60] [--batch 50] [--concurrency 1024] [--commit-timeout 30]
        [--empty-block-interval-ms 10000] [--idle-intervals 3] [--quick] [--json PATH]
 Never part of the test suite's pass/fail. Stops only the node processes it started and removes
 its directory.
@@ -185,48 +188,79 @@ def drained(found: list[dict]) -> bool:
 # -- load ------------------------------------------------------------------------------------------
 
 
-async def run_step(clients: list[httpx.AsyncClient], urls: list[str], txs: list[bytes], step: Step, concurrency: int, commit_timeout: float) -> None:
-    """Send `txs` at `step.rate` per second for `step.duration` seconds, at most `concurrency` in
-    flight (spread over `clients`), then wait for every answer (bounded by the commit timeout)."""
+def batch_body(raws: list[bytes]) -> bytes:
+    """The body of POST /v1/transactions/batch holding the canonical transactions `raws`."""
+    return b'{"txs":[' + b",".join(raws) + b"]}"
+
+
+async def run_step(
+    clients: list[httpx.AsyncClient], urls: list[str], txs: list[bytes], step: Step, concurrency: int, commit_timeout: float, batch: int,
+) -> None:
+    """Send `txs` at `step.rate` per second for `step.duration` seconds in requests of `batch`
+    transactions (1: the single-transaction route), at most `concurrency` requests in flight
+    (spread over `clients`), then wait for every answer (bounded by the commit timeout)."""
     slots = deque(i % len(clients) for i in range(concurrency))  # a free slot names its client
     pending: set[asyncio.Task[None]] = set()
-    targets = [f"{url}/v1/transactions?wait=commit&timeout={commit_timeout:g}" for url in urls]
+    route = "transactions" if batch == 1 else "transactions/batch"
+    targets = [f"{url}/v1/{route}?wait=commit&timeout={commit_timeout:g}" for url in urls]
 
-    async def send(raw: bytes, target: str, slot: int) -> None:
+    def refuse(response: httpx.Response, count: int) -> None:
+        try:
+            step.refused[orjson.loads(response.content)["error"]["code"]] += count
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            step.refused[f"http {response.status_code}"] += count
+
+    def acknowledge(sent: float, count: int) -> None:
+        now = time.perf_counter()
+        step.latencies.extend([now - sent] * count)
+        step.last_ack = max(step.last_ack, now)
+
+    async def send(raws: list[bytes], target: str, slot: int) -> None:
         try:
             sent = time.perf_counter()
             try:
-                response = await clients[slot].post(target, content=raw, headers=JSON)
+                body = raws[0] if batch == 1 else batch_body(raws)
+                response = await clients[slot].post(target, content=body, headers=JSON)
             except httpx.TransportError as exc:
-                step.refused[type(exc).__name__] += 1
+                step.refused[type(exc).__name__] += len(raws)
                 return
-            if response.status_code == 200:
-                now = time.perf_counter()
-                step.latencies.append(now - sent)
-                step.last_ack = max(step.last_ack, now)
-            elif response.status_code == 504:
-                step.timeouts += 1
-            else:
-                try:
-                    step.refused[orjson.loads(response.content)["error"]["code"]] += 1
-                except (orjson.JSONDecodeError, KeyError, TypeError):
-                    step.refused[f"http {response.status_code}"] += 1
+            if batch == 1:
+                if response.status_code == 200:
+                    acknowledge(sent, 1)
+                elif response.status_code == 504:
+                    step.timeouts += 1
+                else:
+                    refuse(response, 1)
+                return
+            if response.status_code != 200:
+                refuse(response, len(raws))
+                return
+            results = orjson.loads(response.content)["results"]
+            acknowledge(sent, sum(1 for r in results if r["status"] == "committed"))
+            for result in results:
+                if result["status"] == "timeout":
+                    step.timeouts += 1
+                elif result["status"] != "committed":
+                    step.refused[result.get("error", {}).get("code", result["status"])] += 1
         finally:
             slots.append(slot)
 
     step.started = time.perf_counter()
     end = step.started + step.duration
     total = min(len(txs), int(step.rate * step.duration))
+    requests = 0
     while step.sent < total:
         now = time.perf_counter()
         if now >= end:
             break
         due = min(total, int((now - step.started) * step.rate) + 1)
         while step.sent < due and slots:
-            task = asyncio.create_task(send(txs[step.sent], targets[step.sent % len(targets)], slots.popleft()))
+            count = min(batch, total - step.sent)
+            task = asyncio.create_task(send(txs[step.sent : step.sent + count], targets[requests % len(targets)], slots.popleft()))
             pending.add(task)
             task.add_done_callback(pending.discard)
-            step.sent += 1
+            step.sent += count
+            requests += 1
         if step.sent < due:  # every slot busy: the due transactions wait for one
             await asyncio.sleep(0.002)
         else:
@@ -256,7 +290,7 @@ async def measure(devnet: Devnet, pids: list[int], txs: list[bytes], args: argpa
         for step in plan:
             say(f"{step.name}: {step.rate:g} tx/s offered for {step.duration:g} s ...")
             wall, client_cpu, nodes_cpu = time.perf_counter(), time.process_time(), cpu_seconds(pids)
-            await run_step(clients, urls, txs[used:], step, args.concurrency, args.commit_timeout)
+            await run_step(clients, urls, txs[used:], step, args.concurrency, args.commit_timeout, args.batch)
             step.wall_s, step.client_cpu_s = time.perf_counter() - wall, time.process_time() - client_cpu
             step.nodes_cpu_s = cpu_seconds(pids) - nodes_cpu
             used += step.sent
@@ -291,6 +325,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--step-duration", type=float, default=10.0)
     parser.add_argument("--sustained-rate", type=float, default=1500.0)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of the sustained step")
+    parser.add_argument("--batch", type=int, default=50, help="transactions per request (1: POST /v1/transactions, one each)")
     parser.add_argument("--concurrency", type=int, default=1024, help="requests in flight at most")
     parser.add_argument("--commit-timeout", type=float, default=30.0, help="the wait=commit timeout of each request, s")
     parser.add_argument("--empty-block-interval-ms", type=int, default=Timeouts().empty_block_interval_ms)
@@ -303,6 +338,8 @@ def parse_args() -> argparse.Namespace:
         args.concurrency, args.empty_block_interval_ms, args.idle_intervals = 64, 1000, 3
     if not args.rates or min(args.rates) <= 0 or args.sustained_rate <= 0 or args.step_duration <= 0 or args.duration <= 0:
         parser.error("rates and durations must be positive")
+    if not 1 <= args.batch <= 1000:
+        parser.error("--batch must be 1 to 1000 (the API's batch limit)")
     if args.concurrency < 1 or args.idle_intervals < 1 or args.empty_block_interval_ms < 1:
         parser.error("--concurrency, --idle-intervals and --empty-block-interval-ms must be positive")
     return args
@@ -311,7 +348,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     cores = os.cpu_count() or 1
-    results: dict[str, float] = {"cpu_count": float(cores), "validators": float(VALIDATORS), "concurrency": float(args.concurrency)}
+    results: dict[str, float] = {"cpu_count": float(cores), "validators": float(VALIDATORS), "concurrency": float(args.concurrency), "batch": float(args.batch)}
     workdir = Path(tempfile.mkdtemp(prefix="eledger-bench-cluster-"))
     procs: dict = {}
     try:

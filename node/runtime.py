@@ -10,8 +10,8 @@ heights ahead, or that starts with an empty store while they have blocks, pauses
 syncs blocks (§8, node.catchup); one that stays one height behind for a while fetches that
 block the same way. Every status interval it announces its tip and lets the driver relay.
 
-The API's `NodeService` (node.service.NodeApi) reads the node and submits through `admit`
-and `waiters`; the API server (uvicorn) runs as a task on the same loop. Must never log a
+The API's `NodeService` (node.service.NodeApi) reads the node and submits through `admit`,
+`admit_many` and `waiters`; the API server (uvicorn) runs as a task on the same loop. Must never log a
 key, run consensus while syncing, or leave the store open at exit.
 """
 
@@ -273,7 +273,7 @@ class Node:
         if self.blocksync.on_block(peer, message.height, message.block, message.commit, now) is not Received.BUFFERED:
             return
         before = self.chain.height
-        heights = self.blocksync.apply(self.chain)
+        heights = self.blocksync.apply(self.chain, cache=self.mempool.cache)
         ban = self.blocksync.bans.get(peer)
         if ban is not None:
             log.warning("peer sent an invalid block; banned", extra={"fields": {"peer": peer, "code": ban.error.code, "until": ban.until}})
@@ -360,16 +360,35 @@ class Node:
         """Admit `tx` to the mempool (§7), gossip it once to every peer but `origin`, and tell
         consensus when the mempool stops being empty. Raises what Mempool.add raises, and
         NodeError "node.stopping" once shutting down."""
+        [refusal] = self.admit_many([tx], origin)
+        if refusal is not None:
+            raise refusal
+
+    def admit_many(self, txs: list[Tx], origin: str | None = None) -> list[LedgerError | None]:
+        """`admit` for each of `txs` in order, telling consensus at most once. Returns per tx None
+        (admitted) or the peer-input LedgerError Mempool.add refused it with; raises a local
+        (disk) failure, and NodeError "node.stopping" (nothing admitted) once shutting down."""
         if self._stopping:
             raise NodeError("the node is shutting down; submit to another node", code="node.stopping")
         was_empty = not self.mempool.has_txs()
-        self.mempool.add(tx, now=self.now())
-        data = encode_message(TxMessage(tx))
-        for peer in self.transport.stats():
-            if peer != origin:
-                self.transport.send(peer, data)
-        if was_empty and self.driver is not None:
+        refusals: list[LedgerError | None] = []
+        for tx in txs:
+            try:
+                self.mempool.add(tx, now=self.now())
+                refusals.append(None)
+            except LedgerError as exc:
+                if is_local(exc):
+                    raise
+                refusals.append(exc)
+        peers = [peer for peer in self.transport.stats() if peer != origin]
+        for tx, refusal in zip(txs, refusals):
+            if refusal is None:
+                data = encode_message(TxMessage(tx))
+                for peer in peers:
+                    self.transport.send(peer, data)
+        if was_empty and None in refusals and self.driver is not None:
             self.driver.post_event(TxsAvailable())
+        return refusals
 
 
 def run_node(config: NodeConfig) -> int:

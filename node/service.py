@@ -3,7 +3,8 @@ the waiters it answers after commits, and the uvicorn server that serves it on t
 event loop (`start_api_server` / `stop_api_server`).
 
 `submit` admits through the node (mempool, gossip, consensus wake-up) and, when asked, waits
-for the commit without blocking the loop; `status` reports the node's tip, peers, mempool,
+for the commit without blocking the loop; `submit_many` does the same for a batch, admitting
+each tx on its own and waiting for all the admitted ones at once; `status` reports the node's tip, peers, mempool,
 evidence and sync state. Must never block the loop, never answer COMMITTED for a transaction
 that is not in a committed block, and never install signal handlers (the node owns them).
 """
@@ -98,6 +99,38 @@ class NodeApi:
         except TimeoutError:
             node.waiters.forget(tx.id, future)
             return SubmitResult(tx.id, SubmitStatus.TIMEOUT)
+
+    async def submit_many(self, txs: list[Tx], *, wait: bool, timeout_s: float) -> list[SubmitResult | LedgerError]:
+        """api.service.NodeService.submit_many through `Node.admit_many` (one consensus wake-up
+        for the batch). Waiters are registered before admission, as in `submit`; those of
+        refused txs are forgotten at once, those still unsettled after `timeout_s` on expiry."""
+        node = self.node
+        futures = [node.waiters.wait(tx.id) for tx in txs] if wait else []
+        try:
+            refusals = node.admit_many(txs)
+        except BaseException:
+            for tx, future in zip(txs, futures):
+                node.waiters.forget(tx.id, future)
+            raise
+        if not wait:
+            return [error if error is not None else SubmitResult(tx.id, SubmitStatus.ACCEPTED) for tx, error in zip(txs, refusals)]
+        for tx, future, error in zip(txs, futures, refusals):
+            if error is not None:
+                node.waiters.forget(tx.id, future)
+        waited = {future for future, error in zip(futures, refusals) if error is None}
+        if waited:
+            await asyncio.wait(waited, timeout=timeout_s)
+        outcomes: list[SubmitResult | LedgerError] = []
+        for tx, future, error in zip(txs, futures, refusals):
+            if error is not None:
+                outcomes.append(error)
+            elif not future.done():
+                node.waiters.forget(tx.id, future)
+                outcomes.append(SubmitResult(tx.id, SubmitStatus.TIMEOUT))
+            else:
+                failure = future.exception()
+                outcomes.append(failure if isinstance(failure, LedgerError) else future.result())
+        return outcomes
 
     def status(self) -> dict[str, object]:
         node = self.node

@@ -1,21 +1,30 @@
 """POST /v1/transactions: submit a signed transaction, optionally waiting for its commit
-(api.md §2.1).
+(api.md §2.1); POST /v1/transactions/batch: submit up to 1000 of them in one request (§2.4).
 
 The body is read within its size limit, parsed as JSON and checked by `Tx.from_json` (api.deps);
 the NodeService admits it to the mempool and, with `wait=commit`, awaits the commit for at most
-`timeout` seconds. Must never answer 200 for a transaction that is not committed, nor drop a
-transaction whose wait expired (it stays in the mempool).
+`timeout` seconds. A batch is read within its own size limit, and each of its entries is parsed
+and admitted on its own: a bad one is reported at its position and fails none of the others.
+Must never answer "committed" for a transaction that is not committed, nor drop a transaction
+whose wait expired (it stays in the mempool).
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import DEFAULT_WAIT_S, TimeoutQuery, TxBody, ServiceDep, Wait, WaitQuery
-from api.errors import error_responses
-from api.schemas import ErrorDetail, Submitted, SubmitTimeout, TxJson, inline_json_schema
-from api.service import SubmitStatus
+from api.deps import DEFAULT_WAIT_S, TimeoutQuery, TxBody, ServiceDep, Wait, WaitQuery, parse_json, read_body
+from api.errors import ApiError, error_detail, error_responses
+from api.schemas import BatchJson, BatchSubmitted, ErrorDetail, Submitted, SubmitTimeout, TxJson, inline_json_schema
+from api.service import SubmitResult, SubmitStatus
+from ledger.encoding import b64encode
+from ledger.errors import LedgerError, ValidationError
+from ledger.tx import Tx
+
+#: api.md §5: a batch body may hold 1000 transactions of any formatting, up to 8 MiB in all.
+MAX_BATCH_BODY_BYTES = 8 << 20
+MAX_BATCH_TXS = 1000
 
 router = APIRouter(tags=["transactions"])
 
@@ -52,3 +61,81 @@ async def submit_transaction(
     body = Submitted(tx_id=result.tx_id, status=result.status.value, height=result.height, index=result.index)
     status = 200 if result.status is SubmitStatus.COMMITTED else 202
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status)
+
+
+_BATCH_BODY = {
+    "required": True,
+    "description": f"`{{\"txs\": [...]}}` with 1 to {MAX_BATCH_TXS} signed transactions; at most 8 MiB",
+    "content": {"application/json": {"schema": inline_json_schema(BatchJson)}},
+}
+
+
+def read_batch(data: bytes) -> list[object]:
+    """The entries of a batch body (api.md §2.4), not yet parsed as transactions. Raises ApiError
+    "api.bad_json" (400) as api.deps.parse_json does, ValidationError "validation.type" /
+    "validation.missing_field" / "validation.unknown_field" (422) for a body that is not
+    `{"txs": [...]}`, ApiError "api.batch_empty" (422) for no entries and "api.too_large" (413)
+    for more than MAX_BATCH_TXS."""
+    obj = parse_json(data)
+    if not isinstance(obj, dict):
+        raise ValidationError("the body must be an object {\"txs\": [...]}", code="validation.type", field="body")
+    extra = sorted(set(obj) - {"txs"})
+    if extra:
+        raise ValidationError(f"the body has the unknown member {extra[0]!r}", code="validation.unknown_field", field=extra[0])
+    if "txs" not in obj:
+        raise ValidationError("the body lacks the member \"txs\"", code="validation.missing_field", field="txs")
+    entries = obj["txs"]
+    if not isinstance(entries, list):
+        raise ValidationError("\"txs\" must be an array of transactions", code="validation.type", field="txs")
+    if not entries:
+        raise ApiError("the batch holds no transactions; send 1 or more", code="api.batch_empty", field="txs")
+    if len(entries) > MAX_BATCH_TXS:
+        raise ApiError(f"the batch holds {len(entries)} transactions; at most {MAX_BATCH_TXS}", code="api.too_large", field="txs")
+    return entries
+
+
+def render_entry(outcome: SubmitResult | LedgerError, tx_id: bytes | None, timeout: float) -> dict[str, object]:
+    """One member of `results` (api.md §2.4) for the outcome of the tx `tx_id` (None: unparsed)."""
+    if isinstance(outcome, LedgerError):
+        entry: dict[str, object] = {"status": "rejected", "error": error_detail(outcome).model_dump(exclude_none=True)}
+        if tx_id is not None:
+            entry["tx_id"] = b64encode(tx_id)
+        return entry
+    entry = {"tx_id": b64encode(outcome.tx_id), "status": outcome.status.value}
+    if outcome.status is SubmitStatus.COMMITTED:
+        entry["height"], entry["index"] = outcome.height, outcome.index
+    elif outcome.status is SubmitStatus.TIMEOUT:
+        message = f"not committed within {timeout:g} s; the transaction stays in the mempool and may still be committed"
+        entry["error"] = {"code": "api.commit_timeout", "message": message}
+    return entry
+
+
+@router.post(
+    "/transactions/batch",
+    status_code=200,
+    response_model=BatchSubmitted,
+    responses={
+        200: {"model": BatchSubmitted, "description": "one result per transaction, in the order sent"},
+        **error_responses(400, 413, 422),
+    },
+    openapi_extra={"requestBody": _BATCH_BODY},
+)
+async def submit_batch(
+    request: Request, service: ServiceDep, wait: WaitQuery = Wait.NONE, timeout: TimeoutQuery = DEFAULT_WAIT_S,
+) -> JSONResponse:
+    """Parse and admit each transaction of the batch in order; with wait=commit, answer when all
+    admitted ones are committed or `timeout` expired (api.md §2.4)."""
+    entries = read_batch(await read_body(request, MAX_BATCH_BODY_BYTES))
+    parsed: list[Tx | LedgerError] = []
+    for entry in entries:
+        try:
+            parsed.append(Tx.from_json(entry))
+        except LedgerError as exc:
+            parsed.append(exc)
+    txs = [item for item in parsed if isinstance(item, Tx)]
+    outcomes = iter(await service.submit_many(txs, wait=wait is Wait.COMMIT, timeout_s=timeout) if txs else [])
+    results = [
+        render_entry(next(outcomes), item.id, timeout) if isinstance(item, Tx) else render_entry(item, None, timeout)
+        for item in parsed
+    ]
+    return JSONResponse({"results": results})

@@ -66,6 +66,40 @@ class LocalNodeService:
                     waiters.remove(waiter)
             return SubmitResult(tx.id, SubmitStatus.TIMEOUT)
 
+    async def submit_many(self, txs: list[Tx], *, wait: bool, timeout_s: float) -> list[SubmitResult | LedgerError]:
+        loop = asyncio.get_running_loop()
+        outcomes: list[SubmitResult | LedgerError | _Waiter] = []
+        with self._lock:
+            for tx in txs:
+                try:
+                    self._admit(tx)
+                except LedgerError as exc:
+                    outcomes.append(exc)
+                    continue
+                if wait:
+                    waiter = _Waiter(loop, loop.create_future())
+                    self._waiters.setdefault(tx.id, []).append(waiter)
+                    outcomes.append(waiter)
+                else:
+                    outcomes.append(SubmitResult(tx.id, SubmitStatus.ACCEPTED))
+            self._admitted.notify_all()
+        futures = {outcome.future for outcome in outcomes if isinstance(outcome, _Waiter)}
+        if futures:
+            await asyncio.wait(futures, timeout=timeout_s)
+        results: list[SubmitResult | LedgerError] = []
+        with self._lock:
+            for tx, outcome in zip(txs, outcomes):
+                if not isinstance(outcome, _Waiter):
+                    results.append(outcome)
+                elif outcome.future.done():
+                    results.append(outcome.future.result())
+                else:
+                    waiters = self._waiters.get(tx.id, [])
+                    if outcome in waiters:
+                        waiters.remove(outcome)
+                    results.append(SubmitResult(tx.id, SubmitStatus.TIMEOUT))
+        return results
+
     def status(self) -> dict[str, object]:
         with self._lock:
             tip = self.chain.tip

@@ -8,6 +8,7 @@ signature cache the mempool shares with block building.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
@@ -18,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from api.service import SubmitStatus
 from ledger.chain import Chain
 from ledger.commit import VOTE_PURPOSE, VoteType, vote_sign_bytes
 from ledger.crypto import PublicKey
@@ -32,6 +34,7 @@ from node.devnet import (
 )
 from node.network import GENESIS_FILE
 from node.runtime import Node
+from node.service import NodeApi
 
 READY_S = 120.0
 SETTLE_S = 30.0
@@ -115,6 +118,25 @@ def test_seeding_through_the_apis_happens_once(net):
     assert json.loads((devnet.dir / "seeded.json").read_text())["licences"] == 12
     assert seed_devnet(devnet, Quiet()) is False
     settle(devnet.nodes, at_least=1)
+
+
+def test_a_batch_commits_every_admitted_tx_and_rejects_the_repeated_one(net):
+    devnet, _ = net
+    txs = [anchor(devnet, 4000 + i) for i in range(30)]
+    entries = [json.loads(tx.to_bytes()) for tx in txs] + [json.loads(txs[0].to_bytes())]
+    request = urllib.request.Request(
+        f"{devnet.nodes[1].api_url}/v1/transactions/batch?wait=commit&timeout=30",
+        data=json.dumps({"txs": entries}).encode(), headers={"Content-Type": "application/json"}, method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.status == 200
+        results = json.loads(response.read())["results"]
+    assert [r["status"] for r in results] == ["committed"] * len(txs) + ["rejected"]
+    assert results[-1]["error"]["code"] == "mempool.duplicate"
+    top = max(r["height"] for r in results[:-1])
+    settle(devnet.nodes, at_least=top)
+    block_status, block = _get_json(f"{devnet.nodes[3].api_url}/v1/blocks/{results[7]['height']}")
+    assert block_status == 200 and Tx.from_json(block["block"]["txs"][results[7]["index"]]).id == txs[7].id
 
 
 def test_sigterm_stops_a_node_cleanly_and_it_catches_up_after_a_restart(net):
@@ -209,3 +231,14 @@ def test_a_duplicate_vote_is_kept_and_submitted_as_an_evidence_transaction_the_l
     assert tx.kind == "evidence.duplicate_vote" and tx.signer == devnet.network.validator_keys[devnet.nodes[0].name].public_key.key_id
     assert sorted(peer for peer, _ in node.transport.sent) == sorted(n.name for n in devnet.nodes[1:])
     assert decode_message(node.transport.sent[0][1]).tx.id == tx.id
+
+
+def test_a_batch_is_admitted_tx_by_tx_and_only_the_admitted_ones_are_gossiped(opened):
+    devnet, node = opened
+    first, second = anchor(devnet, 5000), anchor(devnet, 5001)
+    outcomes = asyncio.run(NodeApi(node).submit_many([first, first, second], wait=False, timeout_s=0))
+    assert [getattr(o, "status", None) for o in outcomes] == [SubmitStatus.ACCEPTED, None, SubmitStatus.ACCEPTED]
+    assert outcomes[1].code == "mempool.duplicate"
+    assert [t.id for t in node.mempool.reap(10, 1 << 20)] == [first.id, second.id]
+    gossiped = [(peer, decode_message(data).tx.id) for peer, data in node.transport.sent]
+    assert sorted(gossiped) == sorted((n.name, tx.id) for n in devnet.nodes[1:] for tx in (first, second))
