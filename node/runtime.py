@@ -357,7 +357,8 @@ class Node:
     # -- transactions --------------------------------------------------------------------------
 
     def admit(self, tx: Tx, origin: str | None) -> None:
-        """Admit `tx` to the mempool (§7), gossip it once to every peer but `origin`, and tell
+        """Admit `tx` to the mempool (§7), send it once to every peer if it came from a client
+        (`origin` None; a peer's transaction is not sent on), and tell
         consensus when the mempool stops being empty. Raises what Mempool.add raises, and
         NodeError "node.stopping" once shutting down."""
         [refusal] = self.admit_many([tx], origin)
@@ -380,7 +381,9 @@ class Node:
                 if is_local(exc):
                     raise
                 refusals.append(exc)
-        peers = [peer for peer in self.transport.stats() if peer != origin]
+        # §7: only transactions from clients are sent on; the validators form a full mesh, so a
+        # peer's transaction already went to every peer it is connected to.
+        peers = list(self.transport.stats()) if origin is None else []
         for tx, refusal in zip(txs, refusals):
             if refusal is None:
                 data = encode_message(TxMessage(tx))

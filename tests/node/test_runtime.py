@@ -242,3 +242,12 @@ def test_a_batch_is_admitted_tx_by_tx_and_only_the_admitted_ones_are_gossiped(op
     assert [t.id for t in node.mempool.reap(10, 1 << 20)] == [first.id, second.id]
     gossiped = [(peer, decode_message(data).tx.id) for peer, data in node.transport.sent]
     assert sorted(gossiped) == sorted((n.name, tx.id) for n in devnet.nodes[1:] for tx in (first, second))
+
+
+def test_a_transaction_from_a_peer_is_admitted_but_not_sent_on(opened):
+    devnet, node = opened
+    tx = anchor(devnet, 5002)
+    before = len(node.transport.sent)
+    node.admit(tx, devnet.nodes[1].name)
+    assert node.mempool.contains(tx.id)
+    assert len(node.transport.sent) == before  # the sender reached every peer itself (§7)
