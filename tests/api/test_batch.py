@@ -16,25 +16,8 @@ from api.schemas import BatchSubmitted
 from ledger.encoding import b64encode
 from tests.api.service import LocalNodeService
 from tests.api.test_transactions import expect_error, tx_json
-from tests.ledger.conftest import make_net
 
 URL = "/v1/transactions/batch"
-
-
-@pytest.fixture(scope="module")
-def net():
-    return make_net()
-
-
-@pytest.fixture
-def service(net):
-    return LocalNodeService(net)
-
-
-@pytest.fixture
-def client(service):
-    with TestClient(create_app(service)) as client:
-        yield client
 
 
 def post_batch(client: TestClient, entries: list[object], **params: object):

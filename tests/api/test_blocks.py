@@ -5,21 +5,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from fastapi.testclient import TestClient
 
-from api.main import create_app
 from api.schemas import BlockAtHeight
 from ledger.block import Block
 from ledger.chain import COMMIT_PREFIX, height_key
 from ledger.commit import Commit
 from ledger.encoding import b64decode, decode, encode
 from tests.api.service import LocalNodeService
-from tests.ledger.conftest import make_net
-
-
-@pytest.fixture(scope="module")
-def net():
-    return make_net()
 
 
 @pytest.fixture
@@ -31,12 +23,6 @@ def service(net):
             asyncio.run(service.submit(tx, wait=False, timeout_s=0))
         service.produce()
     return service
-
-
-@pytest.fixture
-def client(service):
-    with TestClient(create_app(service)) as client:
-        yield client
 
 
 def test_get_block_answers_the_stored_block_as_canonical_json(client, service):

@@ -20,17 +20,6 @@ def net():
     return make_net(powers=(1, 2, 1, 1))
 
 
-@pytest.fixture
-def service(net):
-    return LocalNodeService(net)
-
-
-@pytest.fixture
-def client(service):
-    with TestClient(create_app(service)) as client:
-        yield client
-
-
 def test_status_at_genesis_reports_the_genesis_tip(client, net):
     response = client.get("/v1/status")
     assert response.status_code == 200

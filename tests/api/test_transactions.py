@@ -21,25 +21,8 @@ from ledger.encoding import b64decode, b64encode
 from ledger.errors import CryptoError, EncodingError, LedgerError, StoreError, ValidationError
 from ledger.tx import MAX_TX_BYTES, Tx
 from tests.api.service import LocalNodeService
-from tests.ledger.conftest import make_net
 
 URL = "/v1/transactions"
-
-
-@pytest.fixture(scope="module")
-def net():
-    return make_net()
-
-
-@pytest.fixture
-def service(net):
-    return LocalNodeService(net)
-
-
-@pytest.fixture
-def client(service):
-    with TestClient(create_app(service)) as client:
-        yield client
 
 
 def tx_json(tx: Tx) -> dict:

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ from ledger.crypto import PrivateKey, Signature, signing_bytes, write_private_ke
 from ledger.encoding import decode, encode
 from ledger.hashing import sha256
 from node.signer import STATE_FILE_NAME, FileSignerStore, MemorySignerStore, Signer, SignerError, SignerState
+from tests.node.children import kill_after_first_line
 
 CHAIN = "eledger-test"
 ROOT = Path(__file__).resolve().parents[2]
@@ -326,19 +325,7 @@ def _run_and_kill(key_path: Path, state_path: Path, delay: float) -> tuple[tuple
     child = subprocess.Popen(
         [sys.executable, "-c", _CHILD, str(key_path), str(state_path), CHAIN], cwd=ROOT, stdout=subprocess.PIPE, text=True
     )
-    try:
-        first = child.stdout.readline()
-        assert first, "the signing child printed nothing"
-        time.sleep(delay)
-        os.kill(child.pid, signal.SIGKILL)
-        lines = [first] + child.stdout.readlines()
-    finally:
-        if child.poll() is None:
-            child.kill()
-        child.wait(timeout=30)
-        child.stdout.close()
-    assert child.returncode == -signal.SIGKILL
-    height, round_, step, value = [line for line in lines if line.endswith("\n")][-1].split()
+    height, round_, step, value = kill_after_first_line(child, delay).split()
     return (int(height), int(round_), int(step)), bytes.fromhex(value)
 
 

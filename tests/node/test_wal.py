@@ -3,13 +3,10 @@ size limits, per-height logs, the in-memory WAL's fsync model, and SIGKILL of a 
 
 from __future__ import annotations
 
-import os
 import random
-import signal
 import struct
 import subprocess
 import sys
-import time
 import zlib
 from pathlib import Path
 
@@ -18,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from node.wal import MAX_RECORD, WAL, MemoryWAL, WalError, encode_record, scan_records
+from tests.node.children import kill_after_first_line
 from tests.node.wal_writer import payload as writer_payload
 
 WRITER = Path(__file__).with_name("wal_writer.py")
@@ -232,19 +230,8 @@ def test_sigkill_of_a_writer_leaves_a_prefix_with_every_acknowledged_record(tmp_
     acknowledged = -1
     for run in range(2):  # the second writer resumes over what the first left
         child = subprocess.Popen([sys.executable, str(WRITER), str(directory), "9"], stdout=subprocess.PIPE, text=True)
-        try:
-            line = child.stdout.readline()
-            assert line, "the writer acknowledged nothing"
-            time.sleep(random.Random(seed * 10 + run).uniform(0.0, 0.1))
-            os.kill(child.pid, signal.SIGKILL)
-            lines = [line] + child.stdout.readlines()
-        finally:
-            if child.poll() is None:
-                child.kill()
-            child.wait(timeout=30)
-            child.stdout.close()
-        assert child.returncode == -signal.SIGKILL
-        acknowledged = max(acknowledged, int([x for x in lines if x.endswith("\n")][-1]))
+        last = kill_after_first_line(child, random.Random(seed * 10 + run).uniform(0.0, 0.1))
+        acknowledged = max(acknowledged, int(last))
         records = WAL(directory).records(9)
         assert len(records) > acknowledged
         assert records == [writer_payload(i) for i in range(len(records))]
