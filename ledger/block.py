@@ -127,6 +127,6 @@ def tx_root(txs: tuple[Tx, ...] | list[Tx]) -> bytes:
     """RFC 9162 root over the canonical bytes of `txs` in block order (docs/spec/blocks.md §2)."""
     log = MerkleLog(MemoryKV(), 0)
     for tx in txs:
-        log.append(tx.raw)
+        log.append_leaf_hash(tx.leaf_hash)
     return log.root()
 

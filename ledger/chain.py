@@ -180,7 +180,7 @@ class Chain:
         accepted, rejected = execute_txs(state, list(txs)[:limit], ctx, self.committed, strict=False, cache=cache)
         log = self.log(overlay)
         for tx in accepted:
-            log.append(tx.raw)
+            log.append_leaf_hash(tx.leaf_hash)
         validators = self.validators()
         header = Header(
             chain_id=self.genesis.chain_id,
@@ -230,7 +230,7 @@ class Chain:
         execute_txs(state, block.txs, Context(self.genesis.chain_id, h.height, h.time), self.committed, strict=True, deferred=deferred, cache=cache)
         log = self.log(overlay)
         for tx in block.txs:
-            log.append(tx.raw)
+            log.append_leaf_hash(tx.leaf_hash)
         _expect_equal("log_size", h.log_size, log.size)
         _expect_equal("log_root", h.log_root, log.root())
         _expect_equal("state_root", h.state_root, state.commit())

@@ -9,6 +9,7 @@ what the body asks is decided by execution against state (ledger.execute).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -17,6 +18,7 @@ from ledger.encoding import decode, encode, encode_decoded
 from ledger.errors import LedgerError, ValidationError
 from ledger.fields import expect_keys, expect_object, get_bytes, get_str
 from ledger.hashing import tagged_hash
+from ledger.merkle.hasher import leaf_hash
 
 MAX_TX_BYTES = 64 * 1024
 NONCE_SIZE = 16
@@ -65,6 +67,12 @@ class Tx:
         payload = _payload(chain_id, kind, body, signer, nonce)
         signature = key.sign(SIGN_PURPOSE, chain_id, tagged_hash("tx", payload))
         return cls(chain_id, kind, body, signer, nonce, signature)
+
+    @functools.cached_property
+    def leaf_hash(self) -> bytes:
+        """The RFC 9162 leaf hash of the canonical bytes, the leaf of both the block's tx root
+        and the global log (blocks.md §2); computed once."""
+        return leaf_hash(self.raw)
 
     def verify_signature(self, public_key: PublicKey) -> None:
         """Raise CryptoError unless `public_key` is the signer's and signed this tx's id."""
