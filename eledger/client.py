@@ -1,13 +1,14 @@
 """The department and region-administrator client: build and sign every domain transaction
-(docs/spec/domain.md §3–§5) with the caller's own key, which never leaves this process.
+(docs/spec/domain.md §3–§5) with the caller's own keys, which never leave this process.
 
 `AdminClient` signs governance (organisations, keys, licence types, recognition rules);
 `DepartmentClient` registers seals, seals licence documents and issues, changes, renews and
-records them; both can act on seals and on licence status. Inputs are checked before signing
-with the ledger's own readers, so a mistake gets the code and field the ledger would give
-(`tx.body.<field>`) without a round trip. This is the edge: it draws nonces and salts from the
-OS (`entropy`) and reads the wall clock (`clock`) for seal signing times, both injectable; it
-never writes files and never shows key material.
+records them; both can act on seals and on licence status. A licence.issue is a sealed
+transaction (transactions.md §5): the seal key's signature over the document is its only
+signature. Inputs are checked before signing with the ledger's own readers, so a mistake gets
+the code and field the ledger would give (`tx.body.<field>`) without a round trip. This is the
+edge: it draws nonces and salts from the OS (`entropy`) and reads the wall clock (`clock`) for
+seal signing times, both injectable; it never writes files and never shows key material.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from ledger.errors import ValidationError
 from ledger.fields import get_int, get_str
 from ledger.governance import MAX_ADMIT_KEYS, MAX_CONDITIONS, MAX_GRANT_TYPES, MAX_NAME, get_key_grant, get_reason
 from ledger.ids import LicenceId, format_licence_id, next_version, parse_licence_id, validate_type_code, validate_uscc
-from ledger.licences import FIRST_VERSION, issue_body, version_body
+from ledger.licences import FIRST_VERSION, issue_tx, version_body
 from ledger.seals import MAX_SIGNERS, SEAL_ID_RE, SEAL_TYPES, SealSignature
 from ledger.tx import CHAIN_ID_RE, NONCE_SIZE, Tx
 from ledger.validators import NAME_RE
@@ -222,6 +223,9 @@ class AdminClient(Client):
 class DepartmentClient(Client):
     """An issuing department `uscc`: its transactions are signed with `key`; licence documents
     are sealed with seal `seal_id` by `seal_key` (default: `key`), one of the seal's signers.
+    A licence.issue is signed by `seal_key` alone: the document's seal signature, stating the
+    kind "licence.issue", is the transaction's signature (transactions.md §5), so `seal_key`
+    must be a registered key of this department listed by the seal, whatever `key` is.
 
     Raises ValidationError "ids.bad_uscc" (field "uscc") or "validation.format" (field "seal_id")."""
 
@@ -270,7 +274,7 @@ class DepartmentClient(Client):
         days = {name: _day(value, name) for name, value in (
             ("issue_date", issue_date), ("valid_from", valid_from), ("valid_until", valid_until), ("commitment_deadline", commitment_deadline),
         )}
-        _check_dates(**days)  # type: ignore[arg-type]
+        _check_dates(**days, first=version == FIRST_VERSION)  # type: ignore[arg-type]
         name = issuer_name if issuer_name is not None else self.issuer_name
         if name is None:
             raise ValidationError("the issuer's name is needed for the document; give issuer_name", code="validation.missing_field", field="licence.issuer.name")
@@ -278,19 +282,24 @@ class DepartmentClient(Client):
 
     def next_licence(self, previous: LicencePart, **changes: object) -> LicencePart:
         """The next version of `previous` with `changes` (holder, dates, fields, names) applied.
+        Its commitment deadline is the previous one's: a new version keeps it (domain.md §5).
 
-        Raises TypeError for an unknown change, ValidationError as `draft_licence` and
-        "ids.version_exhausted" after version 999."""
+        Raises TypeError for an unknown change, ValidationError as `draft_licence`,
+        "licence.commitment" (field "tx.body.new.commitment_deadline") for another commitment
+        deadline, and "ids.version_exhausted" after version 999."""
         unknown = set(changes) - _DRAFT_CHANGES
         if unknown:
             raise TypeError(f"cannot change {', '.join(sorted(unknown))} of a licence; allowed: {', '.join(sorted(_DRAFT_CHANGES))}")
+        if "commitment_deadline" in changes and _day(changes["commitment_deadline"], "commitment_deadline") != previous.commitment_deadline:
+            kept = "none" if previous.commitment_deadline is None else previous.commitment_deadline.isoformat()
+            raise ValidationError(f"a new version keeps the commitment deadline ({kept})", code="licence.commitment", field=f"{_WHERE}.new.commitment_deadline")
         merged: dict[str, object] = {
             "type_name": previous.type_name, "issuer_name": previous.issuer_name, "holder": previous.holder, "fields": dict(previous.fields),
             "issue_date": previous.issue_date, "valid_from": previous.valid_from, "valid_until": previous.valid_until,
             "commitment_deadline": previous.commitment_deadline, **changes,
         }
         merged = {k: (_day(v, k) if k in _DAYS else v) for k, v in merged.items()}
-        _check_dates(**{k: merged[k] for k in _DAYS})  # type: ignore[arg-type]
+        _check_dates(**{k: merged[k] for k in _DAYS}, first=False)  # type: ignore[arg-type]
         return build_licence(id=next_version(previous.id), **merged)  # type: ignore[arg-type]
 
     def seal(self, licence: LicencePart, *, signing_time: int | None = None) -> LicenceDocument:
@@ -314,26 +323,35 @@ class DepartmentClient(Client):
 
     def issue_licence(self, licence: LicencePart | None = None, /, *, signing_time: int | None = None, **draft: object) -> tuple[Tx, LicenceDocument]:
         """licence.issue of `licence`, or of `draft_licence(**draft)`; returns the transaction and
-        the sealed document the holder keeps. Raises ValidationError "licence.issuer_mismatch"
-        (another issuer's id), "licence.bad_id" (version not 001), "licence.bad_dates", and what
-        `draft_licence` raises; TypeError when given both a licence and draft fields."""
+        the sealed document the holder keeps. The transaction is sealed (transactions.md §5):
+        its signer is `seal_key`, its signature the document's seal signature (stating the kind
+        "licence.issue"), its nonce the first 16 bytes of the document hash, its body the ledger
+        part, the private hash and `{seal_id, signing_time}`; `key` signs nothing here.
+
+        Raises ValidationError "licence.issuer_mismatch" (another issuer's id), "licence.bad_id"
+        (version not 001), "licence.bad_dates", and what `draft_licence` raises; TypeError when
+        given both a licence and draft fields; ValueError when the client has no seal_id."""
         if licence is not None and draft:
             raise TypeError("give either a licence part or the fields of a draft, not both")
         part = licence if licence is not None else self.draft_licence(**draft)  # type: ignore[arg-type]
         self._check_own(part, first=True)
         document = self.seal(part, signing_time=signing_time)
-        return self.sign("licence.issue", issue_body(document)), document
+        return issue_tx(document, self.chain_id), document
 
     def change_licence(
         self, licence: LicencePart, reason: str, *, note: str | None = None, new_holder: bool = False, signing_time: int | None = None,
     ) -> tuple[Tx, LicenceDocument]:
         """licence.change making `licence` (see `next_licence`) the next version of the previous
-        one; `new_holder` sends its holder as the new holder. Raises ValidationError
+        one; `new_holder` sends its holder as the new holder. The transaction is signed by `key`;
+        its `body.new` carries the new document's `private` hash, dates and
+        `commitment_deadline` (kept from the previous version; the ledger checks it) and its seal
+        signature by `seal_key`, which states no kind (domain.md §5). Raises ValidationError
         "licence.bad_id" (version 001), "licence.other_issuer", a reason error."""
         return self._new_version("licence.change", licence, reason, note, new_holder, signing_time)
 
     def renew_licence(self, licence: LicencePart, reason: str, *, note: str | None = None, signing_time: int | None = None) -> tuple[Tx, LicenceDocument]:
-        """licence.renew: as `change_licence`, the holder unchanged."""
+        """licence.renew: as `change_licence` (signed by `key`, `body.new` with `private` and
+        `commitment_deadline`), the holder unchanged."""
         return self._new_version("licence.renew", licence, reason, note, False, signing_time)
 
     def _new_version(self, kind: str, part: LicencePart, reason: str, note: str | None, with_holder: bool, signing_time: int | None) -> tuple[Tx, LicenceDocument]:
@@ -351,7 +369,7 @@ class DepartmentClient(Client):
         if (licence_id.version == FIRST_VERSION) != first:
             want = f"version {FIRST_VERSION}" if first else "a version after 001 (see next_licence)"
             raise ValidationError(f"{'a new licence' if first else 'a new version'} has {want}, got {licence_id.version}", code="licence.bad_id", field=f"{_WHERE}.id")
-        _check_dates(part.issue_date, part.valid_from, part.valid_until, part.commitment_deadline)
+        _check_dates(part.issue_date, part.valid_from, part.valid_until, part.commitment_deadline, first=first)
         return licence_id
 
     def _require_seal(self) -> str:
@@ -412,9 +430,10 @@ def _day(value: object, name: str) -> date | None:
     return parse_date(value, f"licence.{name}")
 
 
-def _check_dates(issue_date: date, valid_from: date, valid_until: date | None, commitment_deadline: date | None) -> None:
-    """§5's date rules with the ledger's code "licence.bad_dates"."""
+def _check_dates(issue_date: date, valid_from: date, valid_until: date | None, commitment_deadline: date | None, *, first: bool) -> None:
+    """§5's date rules with the ledger's code "licence.bad_dates". The deadline rule is a first
+    version's: a later version keeps the first's deadline, which may precede its issue date."""
     if valid_until is not None and valid_until < valid_from:
         raise ValidationError("valid_until is before valid_from", code="licence.bad_dates", field="licence.valid_until")
-    if commitment_deadline is not None and commitment_deadline < issue_date:
+    if first and commitment_deadline is not None and commitment_deadline < issue_date:
         raise ValidationError("commitment_deadline is before issue_date", code="licence.bad_dates", field="licence.commitment_deadline")

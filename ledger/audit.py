@@ -3,7 +3,7 @@
 The auditor trusts nothing in the store but the genesis it is given. It replays every block
 into a fresh in-memory chain: the hash link to the previous block, the tx root, each
 transaction's signature and permissions, the signatures its kind relies on (a licence's seal
-signature), the log root and the state root by re-execution, the last commit carried in the
+signature; for a sealed licence.issue that is the transaction's own, transactions.md §5), the log root and the state root by re-execution, the last commit carried in the
 block and the commit stored beside it (signatures and voting power).
 The first failure stops the audit with an AuditError naming the height, the check and why.
 Read-only: the audited store is never written.

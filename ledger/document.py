@@ -2,7 +2,10 @@
 
 A document is `{"format", "licence", "seal_signature"}`: the licence part in full (with a person
 holder's name, ID number and salt, which never reach the ledger), and the issuing seal's
-signature over its hash. The ledger stores only the document hash and, for a person, the salted
+signature over its hash. The hash is split (§7): a *ledger part* (the members the ledger records)
+and a *private hash* over the rest, so the ledger recomputes the document hash from a transaction
+body without seeing personal data, and the seal signature over it authenticates those members.
+The ledger stores only the document hash and, for a person, the salted
 holder commitment. This module builds documents, computes their hash and the commitment, and
 parses a presented document strictly (canonical bytes, size-limited, every field checked, errors
 `document.*` naming the field). It must never put a holder's name or ID number into an error
@@ -19,15 +22,18 @@ from datetime import date
 
 from ledger.calendar import format_date, parse_date
 from ledger.crypto import PrivateKey
-from ledger.encoding import decode, encode
+from ledger.encoding import b64encode, decode, encode, encode_decoded
 from ledger.errors import EncodingError, LedgerError, ValidationError
 from ledger.fields import expect_keys, expect_object, get_bytes, get_str
 from ledger.files import write_new_file
-from ledger.hashing import hash_object
+from ledger.hashing import hash_object, tagged_hash
 from ledger.ids import parse_licence_id, validate_uscc
-from ledger.seals import SealSignature
+from ledger.seals import ISSUE_KIND, SealSignature
 
-FORMAT = "eledger-licence/1"
+FORMAT = "eledger-licence/2"
+DOCUMENT_TAG = "licence-document-2"
+PRIVATE_TAG = "licence-private"
+FIRST_VERSION = "001"
 MAX_DOCUMENT_BYTES = 64 * 1024
 SALT_SIZE = 16
 MAX_FIELDS = 64
@@ -110,6 +116,23 @@ class LicencePart:
     valid_until: date | None
     commitment_deadline: date | None
 
+    def to_ledger(self) -> dict[str, object]:
+        """The ledger part (§7): exactly the members a licence.issue body, or a new version with
+        its record, gives the ledger: id, holder in ledger form, the three dates, the deadline."""
+        return {
+            "commitment_deadline": None if self.commitment_deadline is None else format_date(self.commitment_deadline),
+            "holder": self.holder.to_ledger(),
+            "id": self.id,
+            "issue_date": format_date(self.issue_date),
+            "valid_from": format_date(self.valid_from),
+            "valid_until": None if self.valid_until is None else format_date(self.valid_until),
+        }
+
+    def private_hash(self) -> bytes:
+        """The private hash (§7): tagged_hash("licence-private", canonical({fields, holder,
+        issuer_name, type_name})), the holder in full (a person's name, ID number and salt)."""
+        return hash_object(PRIVATE_TAG, {"fields": dict(self.fields), "holder": self.holder.to_json(), "issuer_name": self.issuer_name, "type_name": self.type_name})
+
     def to_json(self) -> dict[str, object]:
         return {
             "id": self.id,
@@ -132,8 +155,19 @@ class LicencePart:
 
 
 def document_hash(licence: LicencePart) -> bytes:
-    """The document hash (§7): tagged_hash("licence-document", canonical(licence part))."""
-    return hash_object("licence-document", licence.to_json())
+    """The document hash (§7) of a licence part: `split_document_hash` of its ledger part and its
+    private hash."""
+    return hash_object(DOCUMENT_TAG, {"ledger": licence.to_ledger(), "private": licence.private_hash()})
+
+
+def split_document_hash(ledger: Mapping[str, object], private: bytes) -> bytes:
+    """tagged_hash("licence-document-2", canonical({"ledger": ledger, "private": private})) (§7).
+
+    Precondition: `ledger` is the ledger part in decoded form (dates and binary values as text,
+    as `decode` returns them), its members and its holder's in canonical order, every value
+    already checked: it is encoded without the validating walk (encoding.md §3). `private` is
+    32 bytes. This is how the ledger recomputes a document hash from a transaction body."""
+    return tagged_hash(DOCUMENT_TAG, b'{"ledger":' + encode_decoded(ledger) + b',"private":"' + b64encode(private).encode("ascii") + b'"}')
 
 
 def build_licence(
@@ -155,8 +189,15 @@ def build_licence(
 def seal_document(licence: LicencePart, key: PrivateKey, chain_id: str, seal_id: str, signing_time: int) -> LicenceDocument:
     """The document of `licence` sealed with seal `seal_id` by `key` at `signing_time` (ms).
 
-    Raises ValidationError as SealSignature.create does (bad seal id)."""
-    return LicenceDocument(licence, SealSignature.create(key, chain_id, seal_id, document_hash(licence), signing_time))
+    A first version's seal signature states the kind "licence.issue": it is also the signature
+    of the licence.issue transaction that records it (§7, transactions.md §5). Raises
+    ValidationError as SealSignature.create does (bad seal id)."""
+    kind = ISSUE_KIND if _version(licence.id) == FIRST_VERSION else None
+    return LicenceDocument(licence, SealSignature.create(key, chain_id, seal_id, document_hash(licence), signing_time, kind=kind))
+
+
+def _version(licence_id: str) -> str:
+    return licence_id.rsplit(".", 2)[-2]  # `<...>.<version>.<check>` (§2)
 
 
 @dataclass(frozen=True)
@@ -204,6 +245,10 @@ class LicenceDocument:
                 raise ValidationError(f"document.format must be {FORMAT!r}", code="document.format", field=f"{_WHERE}.format")
             licence = _parse_licence(obj["licence"], f"{_WHERE}.licence")
             seal_signature = SealSignature.from_json(obj["seal_signature"], f"{_WHERE}.seal_signature")
+            want = ISSUE_KIND if _version(licence.id) == FIRST_VERSION else None
+            if seal_signature.kind != want:
+                states = f"the kind {want!r}" if want is not None else "no kind"
+                raise ValidationError(f"the seal signature of version {_version(licence.id)} states {states}", code="document.inconsistent", field=f"{_WHERE}.seal_signature.kind")
         return cls(licence, seal_signature)
 
 
@@ -278,7 +323,7 @@ def _parse_licence(obj: object, where: str) -> LicencePart:
     deadline = None if obj["commitment_deadline"] is None else parse_date(obj["commitment_deadline"], f"{where}.commitment_deadline")
     if valid_until is not None and valid_until < valid_from:
         raise ValidationError(f"{where}.valid_until is before valid_from", code="document.bad_dates", field=f"{where}.valid_until")
-    if deadline is not None and deadline < issue_date:
+    if deadline is not None and deadline < issue_date and licence_id.version == FIRST_VERSION:  # a later version keeps the first's deadline (§5)
         raise ValidationError(f"{where}.commitment_deadline is before issue_date", code="document.bad_dates", field=f"{where}.commitment_deadline")
     return LicencePart(
         licence_id.text, type_code, type_name, issuer_uscc, issuer_name, holder, fields,

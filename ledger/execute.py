@@ -2,8 +2,9 @@
 
 For each transaction, in block order: the chain id matches; the id was never committed before
 and does not repeat in the block (replay); the signer's key is registered, active and valid at
-the block time; the kind is known and the signer's role may use it; the signature verifies; then
-the kind's handler checks the body against state and returns its writes. A rejected transaction
+the block time; the kind is known and the signer's role may use it; the signature verifies (for
+a sealed kind, as the seal signature the handler rebuilds, §5); then the kind's handler checks
+the body against state and returns its writes. A rejected transaction
 changes nothing. A block is valid only if every transaction in it executes.
 
 Checking a whole block (a validator, block sync, audit) may defer every signature check of the
@@ -191,11 +192,16 @@ _TX_SIGNATURE: tuple[str, str, dict[str, object]] = ("tx.bad_signature", "tx.sig
 
 @dataclass(frozen=True)
 class TxKind:
-    """A transaction kind: its name, the roles allowed to sign it, and its handler."""
+    """A transaction kind: its name, the roles allowed to sign it, and its handler.
+
+    A `sealed` kind's envelope signature is a seal signature whose statement the handler
+    rebuilds from the body (transactions.md §5): step 5 is then the handler's, which must check
+    `tx.signature` by `tx.signer` through `TxView.verify_signature`."""
 
     name: str
     roles: frozenset[Role]
     handler: Handler
+    sealed: bool = False
 
 
 _KINDS: dict[str, TxKind] = {}
@@ -248,7 +254,9 @@ def execute_tx(
     if signer.role not in kind.roles:
         raise ValidationError(f"role {signer.role.value} may not submit {tx.kind}", code="tx.forbidden", field="tx.signer")
     key = signer.public_key
-    if deferred is not None:
+    if kind.sealed:
+        pass  # step 5 is the handler's (a sealed kind, transactions.md §5)
+    elif deferred is not None:
         if cache is None or (key, SIGN_PURPOSE, tx.chain_id, tx.id, tx.signature) not in cache:
             deferred.add(key, tx, index)
     else:

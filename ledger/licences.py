@@ -24,18 +24,18 @@ from enum import Enum
 from functools import lru_cache, partial
 
 from ledger.calendar import format_date, parse_date, window_covers
-from ledger.document import LicenceDocument, LicencePart
-from ledger.encoding import decode, encode_decoded
+from ledger.document import LicenceDocument, LicencePart, split_document_hash
+from ledger.encoding import b64encode, decode, encode_decoded
 from ledger.errors import ValidationError
 from ledger.execute import Context, TxKind, TxView, register
-from ledger.fields import expect_keys, expect_object, get_bytes, get_str
+from ledger.fields import expect_keys, expect_object, get_bytes, get_int, get_str
 from ledger.governance import MAX_NOTE, get_reason, org_of_signer, read_ltype, read_org
 from ledger.identity import Identity, Role
 from ledger.ids import LicenceId, next_version, parse_licence_id, validate_uscc
 from ledger.kv import KVReader, KVStore
-from ledger.seals import SealSignature, require_seal_signature
+from ledger.seals import ISSUE_KIND, SEAL_ID_RE, SealSignature, require_seal_signature
 from ledger.state import INDEX_PREFIX
-from ledger.tx import Tx
+from ledger.tx import NONCE_SIZE, Tx
 
 PREFIX = b"lic/"
 FIRST_VERSION = "001"
@@ -86,8 +86,16 @@ TRANSITIONS: dict[str, Transition] = {
     "licence.confirm": Transition(_LIVE, None, {CommitmentState.PENDING: CommitmentState.CONFIRMED}, needs_commitment=True),
 }
 
-ISSUE_FIELDS = ("id", "holder", "document_hash", "issue_date", "valid_from", "valid_until", "commitment_deadline", "seal_signature")
-NEW_VERSION_FIELDS = ("document_hash", "issue_date", "valid_from", "valid_until", "seal_signature")
+ISSUE_FIELDS = ("id", "holder", "private", "issue_date", "valid_from", "valid_until", "commitment_deadline", "seal")
+ISSUE_SEAL_FIELDS = ("seal_id", "signing_time")
+NEW_VERSION_FIELDS = ("private", "issue_date", "valid_from", "valid_until", "commitment_deadline", "seal_signature")
+#: Where a licence.issue names each seal check (§5): its seal signature is spread over the
+#: envelope (signer, signature) and body.seal (seal id, signing time).
+_ISSUE_CHECK_FIELDS = {
+    "seal.registered": "tx.body.seal.seal_id", "seal.owner": "tx.body.seal.seal_id",
+    "seal.valid_at_signing": "tx.body.seal.signing_time", "seal.signer_allowed": "tx.signer",
+    "seal.document_hash": "tx.body.private", "seal.signer_key": "tx.signer", "seal.signature": "tx.signature",
+}
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -121,12 +129,16 @@ def record_id(record: Mapping[str, object]) -> LicenceId:
 
 def stored_seal_signature(record: Mapping[str, object]) -> SealSignature:
     """The seal signature a licence record carries, whole again: the stored one lacks its
-    `document_hash`, which is the record's own `document_hash` (§5).
+    `document_hash`, which is the record's own `document_hash`, and, for a first version (no
+    `supersedes`), the kind "licence.issue" its statement names (§5).
 
     Precondition: `record` is a stored licence record. Raises the ValidationError of
     `SealSignature.from_json` (naming `record.seal_signature`) for a malformed one."""
     stored: Mapping[str, object] = record["seal_signature"]  # type: ignore[assignment]
-    return SealSignature.from_json({**stored, "document_hash": record["document_hash"]}, "record.seal_signature")
+    whole = {**stored, "document_hash": record["document_hash"]}
+    if record["supersedes"] is None:
+        whole["kind"] = ISSUE_KIND
+    return SealSignature.from_json(whole, "record.seal_signature")
 
 
 def version_chain(reader: KVReader, licence_id: str) -> list[dict[str, object]]:
@@ -208,13 +220,26 @@ def _day_text(day: date | str) -> str:
 
 
 def issue_body(document: LicenceDocument) -> dict[str, object]:
-    """The licence.issue body (§5) for a sealed document: only the ledger's part of the holder."""
-    part = document.licence
+    """The licence.issue body (§5) for a sealed first version: its ledger part (only the ledger
+    form of the holder), its private hash and the seal's id and signing time."""
+    sig = document.seal_signature
     return {
-        "id": part.id, "holder": part.holder.to_ledger(), "document_hash": document.hash,
-        **_body_dates(part), "commitment_deadline": _optional_date(part.commitment_deadline),
-        "seal_signature": document.seal_signature.to_json(),
+        **document.licence.to_ledger(), "private": document.licence.private_hash(),
+        "seal": {"seal_id": sig.seal_id, "signing_time": sig.signing_time},
     }
+
+
+def issue_tx(document: LicenceDocument, chain_id: str) -> Tx:
+    """The sealed licence.issue transaction (transactions.md §5) of a first-version document: its
+    signer and signature are the document's seal signature, its nonce the first 16 bytes of the
+    document hash. Signs nothing: the document was sealed already.
+
+    Precondition: the seal signature states kind "licence.issue" and is over the document's hash
+    and `chain_id` (ValueError otherwise: such a transaction could never execute)."""
+    sig = document.seal_signature
+    if sig.kind != ISSUE_KIND or sig.document_hash != document.hash:
+        raise ValueError("the document's seal signature is not a licence.issue statement over its hash")
+    return Tx.sealed(chain_id, ISSUE_KIND, issue_body(document), sig.signer, document.hash[:NONCE_SIZE], sig.signature)
 
 
 def version_body(document: LicenceDocument, previous_id: str, reason: str, *, note: str | None = None, with_holder: bool = False) -> dict[str, object]:
@@ -225,7 +250,10 @@ def version_body(document: LicenceDocument, previous_id: str, reason: str, *, no
     part = document.licence
     if part.id != next_version(previous_id):
         raise ValueError(f"the document's id {part.id} is not the next version of {previous_id}")
-    new: dict[str, object] = {"document_hash": document.hash, **_body_dates(part), "seal_signature": document.seal_signature.to_json()}
+    new: dict[str, object] = {
+        "private": part.private_hash(), **_body_dates(part), "commitment_deadline": _optional_date(part.commitment_deadline),
+        "seal_signature": document.seal_signature.to_json(),
+    }
     if with_holder:
         new["holder"] = part.holder.to_ledger()
     body: dict[str, object] = {"id": previous_id, "reason": reason, "new": new}
@@ -267,13 +295,14 @@ def _issue(view: TxView, tx: Tx, signer: Identity, ctx: Context) -> None:
         deadline = _read_date(body, "commitment_deadline", _WHERE)
         if deadline < dates[0]:
             raise ValidationError("commitment_deadline is before issue_date", code="licence.bad_dates", field=f"{_WHERE}.commitment_deadline")
-    seal_signature = _check_seal(view, ctx, body, _WHERE, org["uscc"])
+    document_hash = _document_hash(body, holder, licence_id.text, _WHERE)
+    seal_signature = _check_issue_seal(view, tx, ctx, document_hash, org["uscc"])
     # Members in canonical (sorted) order and every value checked above, so the record is encoded
     # without the validating walk (encoding.md §3); nested objects are rebuilt in order too. No
     # member repeats another (§5): the id holds type, issuer, serial and version.
     record = {
         "commitment": None if deadline is None else {"deadline": body["commitment_deadline"], "state": CommitmentState.PENDING.value},
-        "document_hash": body["document_hash"], "holder": holder, "id": licence_id.text, "issue_date": body["issue_date"],
+        "document_hash": b64encode(document_hash), "holder": holder, "id": licence_id.text, "issue_date": body["issue_date"],
         "issued_at": ctx.time, "reason": None, "region": org["region"], "seal_signature": seal_signature,
         "status": Status.VALID.value, "superseded_by": None, "supersedes": None,
         "updated_at": ctx.time, "valid_from": body["valid_from"], "valid_until": body["valid_until"],
@@ -299,12 +328,18 @@ def _new_version(view: TxView, tx: Tx, signer: Identity, ctx: Context, *, holder
     expect_keys(new, where, NEW_VERSION_FIELDS, ("holder",) if holder_may_change else ())
     holder = _parse_holder(new["holder"], f"{where}.holder") if "holder" in new else old["holder"]
     _parse_dates(view, new, where, old_id.type)
-    seal_signature = _check_seal(view, ctx, new, where, org["uscc"])
+    if new["commitment_deadline"] is not None:
+        _read_date(new, "commitment_deadline", where)
+    kept = None if old["commitment"] is None else old["commitment"]["deadline"]  # type: ignore[index]
+    if new["commitment_deadline"] != kept:
+        raise ValidationError(f"a new version keeps the commitment deadline ({kept or 'none'})", code="licence.commitment", field=f"{where}.commitment_deadline")
     new_id = parse_licence_id(next_version(old_id), f"{_WHERE}.id")
+    document_hash = _document_hash(new, holder, new_id.text, where)
+    seal_signature = _check_seal(view, ctx, new, where, org["uscc"], document_hash)
     # Built member by member (§5), not copied from `old`: the record holds exactly §5's members,
     # and its type, issuer, serial and version are those of the new id.
     record = {
-        "commitment": old["commitment"], "document_hash": new["document_hash"], "holder": holder, "id": new_id.text,
+        "commitment": old["commitment"], "document_hash": b64encode(document_hash), "holder": holder, "id": new_id.text,
         "issue_date": new["issue_date"], "issued_at": ctx.time, "reason": reason, "region": org["region"],
         "seal_signature": seal_signature, "status": old["status"], "superseded_by": None, "supersedes": old_id.text,
         "updated_at": ctx.time, "valid_from": new["valid_from"], "valid_until": new["valid_until"],
@@ -423,16 +458,44 @@ def _known_day(text: str) -> date | None:
         return None
 
 
-def _check_seal(view: TxView, ctx: Context, obj: Mapping[str, object], where: str, owner: str) -> dict[str, object]:
-    """The seal signature of `obj`, checked against §4 at the block time (licence.bad_seal, with
-    the failed check as `check`), in its stored form (`_stored_form`)."""
+def _document_hash(obj: Mapping[str, object], holder: dict[str, object], licence_id: str, where: str) -> bytes:
+    """The document hash (§7) of the version `obj` describes, recomputed from its ledger part
+    (`licence_id`, the checked `holder`, `obj`'s dates and deadline, all checked already) and
+    `obj.private`."""
+    private = get_bytes(obj, "private", where, size=32)
+    ledger = {
+        "commitment_deadline": obj["commitment_deadline"], "holder": holder, "id": licence_id,
+        "issue_date": obj["issue_date"], "valid_from": obj["valid_from"], "valid_until": obj["valid_until"],
+    }
+    return split_document_hash(ledger, private)
+
+
+def _check_issue_seal(view: TxView, tx: Tx, ctx: Context, document_hash: bytes, owner: str) -> dict[str, object]:
+    """A licence.issue's seal signature, which is its own signature too (transactions.md §5):
+    the statement rebuilt from body.seal, the document hash and the envelope's signer and
+    signature, checked against §4 at the block time (licence.bad_seal, with the failed check as
+    `check` and `field` the member it concerns); the nonce must be the document hash's first 16
+    bytes (tx.bad_nonce). Returns the record's stored form."""
+    seal = expect_object(tx.body["seal"], f"{_WHERE}.seal")
+    expect_keys(seal, f"{_WHERE}.seal", ISSUE_SEAL_FIELDS)
+    seal_id = get_str(seal, "seal_id", f"{_WHERE}.seal", pattern=SEAL_ID_RE, max_len=32)
+    signing_time = get_int(seal, "signing_time", f"{_WHERE}.seal")
+    if tx.nonce != document_hash[:NONCE_SIZE]:
+        raise ValidationError("a licence.issue's nonce is the first 16 bytes of its document hash", code="tx.bad_nonce", field="tx.nonce")
+    sig = SealSignature(seal_id, document_hash, tx.signer, signing_time, tx.signature, ISSUE_KIND)
+    require_seal_signature(view, ctx.chain_id, sig, document_hash, owner, ctx.time, f"{_WHERE}.seal", code="licence.bad_seal", fields=_ISSUE_CHECK_FIELDS)
+    return {"seal_id": seal_id, "signature": tx.signature.to_json(), "signer": b64encode(tx.signer), "signing_time": signing_time}
+
+
+def _check_seal(view: TxView, ctx: Context, obj: Mapping[str, object], where: str, owner: str, document_hash: bytes) -> dict[str, object]:
+    """The seal signature of a new version `obj` over `document_hash`, checked against §4 at the
+    block time (licence.bad_seal, with the failed check as `check`), in its stored form
+    (`_stored_form`). It states no kind: a new version's transaction is signed apart."""
     field_name = f"{where}.seal_signature"
     raw_signature = obj["seal_signature"]
     signature = SealSignature.from_json(raw_signature, field_name)
-    if obj["document_hash"] == raw_signature["document_hash"]:  # type: ignore[index]
-        document_hash = signature.document_hash  # the same text, already read as 32 bytes
-    else:
-        document_hash = get_bytes(obj, "document_hash", where, size=32)  # type: ignore[arg-type]
+    if signature.kind is not None:
+        raise ValidationError(f"{field_name}.kind: a new version's seal signature states no transaction kind", code="licence.bad_seal", field=f"{field_name}.kind", check="seal.kind")
     require_seal_signature(view, ctx.chain_id, signature, document_hash, owner, ctx.time, field_name, code="licence.bad_seal")
     return _stored_form(raw_signature)
 
@@ -474,7 +537,7 @@ def _index_keys(record: Mapping[str, object], parsed: LicenceId) -> list[bytes]:
 _ISSUER = frozenset({Role.ISSUER})
 _ISSUER_OR_ADMIN = frozenset({Role.ISSUER, Role.REGION_ADMIN})
 
-register(TxKind("licence.issue", _ISSUER, _issue))
+register(TxKind("licence.issue", _ISSUER, _issue, sealed=True))
 register(TxKind("licence.change", _ISSUER, partial(_new_version, holder_may_change=True)))
 register(TxKind("licence.renew", _ISSUER, partial(_new_version, holder_may_change=False)))
 for _kind in TRANSITIONS:

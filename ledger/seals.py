@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ledger.checks import Check
@@ -34,6 +35,10 @@ SEAL_PREFIX = b"seal/"
 SEAL_SIGNATURE_PREFIX = b"sealsig/"
 SIGN_PURPOSE = "seal"
 SEAL_ID_RE = re.compile(r"[0-9A-Z]{8,32}")
+#: The transaction kind a seal signature may state (§4): it is then that transaction's own
+#: signature as well (transactions.md §5, sealed transactions).
+ISSUE_KIND = "licence.issue"
+SEALED_KINDS = frozenset({ISSUE_KIND})
 SEAL_TYPES = frozenset({"official", "contract", "finance", "licence", "personal"})
 MAX_SIGNERS = 16
 ACTIVE = "active"
@@ -75,33 +80,44 @@ def read_seal_signature(reader: KVReader, document_hash: bytes, seal_id: str) ->
 
 @dataclass(frozen=True)
 class SealSignature:
-    """A seal signature (§4): `signer` (key id) signed `message()` under purpose "seal"."""
+    """A seal signature (§4): `signer` (key id) signed `message()` under purpose "seal".
+
+    `kind`, when not None, is the transaction kind the statement also authenticates (one of
+    SEALED_KINDS): the seal signature of a first licence version is its licence.issue
+    transaction's signature too."""
 
     seal_id: str
     document_hash: bytes
     signer: bytes
     signing_time: int
     signature: Signature
+    kind: str | None = None
 
     def message(self) -> bytes:
-        """canonical({"document_hash", "seal_id", "signing_time"}): what the signature covers."""
-        return _message(self.seal_id, self.document_hash, self.signing_time)
+        """canonical({"document_hash", "kind"?, "seal_id", "signing_time"}): what the signature covers."""
+        return _message(self.seal_id, self.document_hash, self.signing_time, self.kind)
 
     def to_json(self) -> dict[str, object]:
-        return {
+        obj: dict[str, object] = {
             "seal_id": self.seal_id,
             "document_hash": self.document_hash,
             "signer": self.signer,
             "signing_time": self.signing_time,
             "signature": self.signature.to_json(),
         }
+        if self.kind is not None:
+            obj["kind"] = self.kind
+        return obj
 
     @classmethod
     def from_json(cls, obj: object, field: str) -> SealSignature:
         """Parse the decoded form (binary as base64url text); raises ValidationError naming the
         field (the field readers' codes, "seal.bad_signature_form" for the signature object)."""
         obj = expect_object(obj, field)
-        expect_keys(obj, field, ("seal_id", "document_hash", "signer", "signing_time", "signature"))
+        expect_keys(obj, field, ("seal_id", "document_hash", "signer", "signing_time", "signature"), ("kind",))
+        kind = obj.get("kind")
+        if "kind" in obj and (type(kind) is not str or kind not in SEALED_KINDS):  # absent means none; null is not a form
+            raise ValidationError(f"{field}.kind must be one of {', '.join(sorted(SEALED_KINDS))}", code="seal.bad_kind", field=f"{field}.kind")
         seal_id = get_str(obj, "seal_id", field, pattern=SEAL_ID_RE, max_len=32)
         document_hash = get_bytes(obj, "document_hash", field, size=32)
         text = obj["signer"]
@@ -113,27 +129,37 @@ class SealSignature:
             signature = _read_signature(obj["signature"])
         except LedgerError as exc:
             raise ValidationError(f"{field}.signature: {exc}", code="seal.bad_signature_form", field=f"{field}.signature") from exc
-        return cls(seal_id, document_hash, signer, signing_time, signature)
+        return cls(seal_id, document_hash, signer, signing_time, signature, kind)  # type: ignore[arg-type]
 
     @classmethod
-    def create(cls, key: PrivateKey, chain_id: str, seal_id: str, document_hash: bytes, signing_time: int) -> SealSignature:
-        """Seal `document_hash` with `key` at `signing_time` (ms). Raises ValidationError
-        "validation.format" for a bad seal id, "validation.length" for a hash not of 32 bytes."""
+    def create(cls, key: PrivateKey, chain_id: str, seal_id: str, document_hash: bytes, signing_time: int, *, kind: str | None = None) -> SealSignature:
+        """Seal `document_hash` with `key` at `signing_time` (ms), stating transaction `kind` if
+        given. Raises ValidationError "validation.format" for a bad seal id, "validation.length"
+        for a hash not of 32 bytes, "seal.bad_kind" for a kind not in SEALED_KINDS."""
+        if kind is not None and kind not in SEALED_KINDS:
+            raise ValidationError(f"kind must be one of {', '.join(sorted(SEALED_KINDS))}", code="seal.bad_kind", field="kind")
         if not SEAL_ID_RE.fullmatch(seal_id):
             raise ValidationError(f"seal id must match {SEAL_ID_RE.pattern}, got {seal_id!r}", code="validation.format", field="seal_id")
         if len(document_hash) != 32:
             raise ValidationError(f"document hash must be 32 bytes, got {len(document_hash)}", code="validation.length", field="document_hash")
-        signature = key.sign(SIGN_PURPOSE, chain_id, _message(seal_id, document_hash, signing_time))
-        return cls(seal_id, bytes(document_hash), key.public_key.key_id, signing_time, signature)
+        signature = key.sign(SIGN_PURPOSE, chain_id, _message(seal_id, document_hash, signing_time, kind))
+        return cls(seal_id, bytes(document_hash), key.public_key.key_id, signing_time, signature, kind)
 
 
-def _message(seal_id: str, document_hash: bytes, signing_time: int) -> bytes:
-    """canonical({"document_hash", "seal_id", "signing_time"}) (§4)."""
-    if type(document_hash) is bytes and type(signing_time) is int and 0 <= signing_time <= MAX_SAFE_INTEGER and type(seal_id) is str and SEAL_ID_RE.fullmatch(seal_id):
+def _message(seal_id: str, document_hash: bytes, signing_time: int, kind: str | None) -> bytes:
+    """canonical({"document_hash", "kind"?, "seal_id", "signing_time"}) (§4)."""
+    if (
+        type(document_hash) is bytes and type(signing_time) is int and 0 <= signing_time <= MAX_SAFE_INTEGER
+        and type(seal_id) is str and SEAL_ID_RE.fullmatch(seal_id) and (kind is None or kind in SEALED_KINDS)
+    ):
         # Members in canonical order and no value needing an escape (base64url text, an id of
-        # [0-9A-Z], a safe integer): these are the bytes `encode` makes, written directly.
-        return f'{{"document_hash":"{b64encode(document_hash)}","seal_id":"{seal_id}","signing_time":{signing_time}}}'.encode("ascii")
-    return encode({"document_hash": document_hash, "seal_id": seal_id, "signing_time": signing_time})
+        # [0-9A-Z], a kind of [a-z.], a safe integer): these are the bytes `encode` makes, written directly.
+        stated = "" if kind is None else f'"kind":"{kind}",'
+        return f'{{"document_hash":"{b64encode(document_hash)}",{stated}"seal_id":"{seal_id}","signing_time":{signing_time}}}'.encode("ascii")
+    statement: dict[str, object] = {"document_hash": document_hash, "seal_id": seal_id, "signing_time": signing_time}
+    if kind is not None:
+        statement["kind"] = kind
+    return encode(statement)
 
 
 _KEY_ID_TEXT_LENGTH = 43  # base64url of 32 bytes; only such texts are cached, so the cache stays small
@@ -309,22 +335,30 @@ def _check_signature(identity: Identity | None, chain_id: str, sig: SealSignatur
 
 
 def require_seal_signature(
-    view: TxView, chain_id: str, sig: SealSignature, document_hash: bytes, owner_uscc: str, at_time: int, field: str, *, code: str | None = None,
+    view: TxView, chain_id: str, sig: SealSignature, document_hash: bytes, owner_uscc: str, at_time: int, field: str, *,
+    code: str | None = None, fields: Mapping[str, str] | None = None,
 ) -> None:
     """Accept `sig` over `document_hash` for a record made at `at_time` by organisation
-    `owner_uscc`, or raise ValidationError naming `field`.<the part> with `check` = the failed
-    check's name ("seal.registered", "seal.owner", "seal.valid_at_signing", "seal.signer_allowed",
+    `owner_uscc`, or raise ValidationError naming `field`.<the part> (or `fields[<check>]` where
+    given: a sealed transaction names its envelope's members) with `check` = the failed check's
+    name ("seal.registered", "seal.owner", "seal.valid_at_signing", "seal.signer_allowed",
     "seal.document_hash", "seal.signer_key", "seal.signature") and code `code`, by default that
     name. The signature itself, checked last, goes through `view.verify_signature`: a validator
     replaying a block may defer it, and the block then fails with the same code."""
+
+    def named(check: str) -> str:
+        if fields is not None and check in fields:
+            return fields[check]
+        return f"{field}.{_CHECK_FIELDS[check]}"
+
     seal, identity = _read_parties(view, sig)
     for name, failed in _judge(seal, identity, sig, document_hash, owner_uscc, at_time):
         if failed is not None:
-            raise ValidationError(f"{field}: {name} failed: {failed.detail}", code=code or name, field=f"{field}.{_CHECK_FIELDS[name]}", check=name)
+            raise ValidationError(f"{field}: {name} failed: {failed.detail}", code=code or name, field=named(name), check=name)
     assert identity is not None  # seal.signer_key passed
     view.verify_signature(
         identity.public_key, SIGN_PURPOSE, chain_id, sig.message(), sig.signature,
-        field=f"{field}.{_CHECK_FIELDS['seal.signature']}", code=code or "seal.signature", check="seal.signature",
+        field=named("seal.signature"), code=code or "seal.signature", check="seal.signature",
     )
 
 

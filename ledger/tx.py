@@ -3,7 +3,8 @@
 A transaction is `{chain_id, kind, body, signer, nonce, signature}`. Its id is the tagged hash of
 the canonical envelope *without* the signature, and the signer signs that id under the purpose
 "tx" and the chain id, so a transaction can neither be replayed on another chain nor have its id
-changed by re-encoding its signature. This module checks form only; whether the signer may do
+changed by re-encoding its signature. A sealed kind (§5, licence.issue) carries a seal signature
+instead, over a statement that execution rebuilds from the body. This module checks form only; whether the signer may do
 what the body asks is decided by execution against state (ledger.execute).
 """
 
@@ -68,6 +69,19 @@ class Tx:
         signature = key.sign(SIGN_PURPOSE, chain_id, tagged_hash("tx", payload))
         return cls(chain_id, kind, body, signer, nonce, signature)
 
+    @classmethod
+    def sealed(cls, chain_id: str, kind: str, body: dict[str, object], signer: bytes, nonce: bytes, signature: Signature) -> Tx:
+        """A transaction of a sealed kind (§5): its `signature` is a seal signature by `signer`
+        that execution checks against the statement it rebuilds from `body`, not a signature of
+        the id. Nothing is signed here. Raises ValidationError as `create` does."""
+        _check_envelope(chain_id, kind, body, nonce)
+        if not isinstance(signer, bytes) or len(signer) != KEY_ID_SIZE:
+            raise ValidationError(f"tx.signer must be a {KEY_ID_SIZE}-byte key id", code="validation.length", field="tx.signer")
+        encoded = encode(body)
+        if len(encoded) > MAX_TX_BYTES:
+            raise ValidationError(f"tx.body is {len(encoded)} bytes; at most {MAX_TX_BYTES} allowed", code="tx.too_large", field="tx.body")
+        return cls(chain_id, kind, decode(encoded, max_bytes=MAX_TX_BYTES), signer, bytes(nonce), signature)
+
     @functools.cached_property
     def leaf_hash(self) -> bytes:
         """The RFC 9162 leaf hash of the canonical bytes, the leaf of both the block's tx root
@@ -75,7 +89,10 @@ class Tx:
         return leaf_hash(self.raw)
 
     def verify_signature(self, public_key: PublicKey) -> None:
-        """Raise CryptoError unless `public_key` is the signer's and signed this tx's id."""
+        """Raise CryptoError unless `public_key` is the signer's and signed this tx's id.
+
+        Only for a kind that is not sealed: a sealed kind's signature (§5) is over a statement
+        execution rebuilds from the body, so this check always fails for it."""
         if public_key.key_id != self.signer:
             raise ValidationError("public key does not match tx.signer", code="tx.signer_mismatch", field="tx.signer")
         public_key.verify(SIGN_PURPOSE, self.chain_id, self.id, self.signature)

@@ -5,7 +5,8 @@ or as the document the holder presents) valid here, at this time? It runs every 
 a fixed order over one state (`StateAt`: the state committed at a height; or any reader, e.g. a
 verified proof bundle) and reports each as passed, failed, undecided or not applicable, with the
 recognition rule that applied. The issuer's region is the record's own `region`; its issuer,
-type and version are parts of its id, and its seal signature's document hash is its own (§5). Over a
+type and version are parts of its id, and its seal signature's document hash is its own, its
+kind "licence.issue" for a first version (§5, `stored_seal_signature`). Over a
 reader that proves the record but not the issuer, seal or signer key records, the checks
 execution ran before writing the record pass as certified by its presence (§9.3). A licence that fails a check is a verdict, not an error: only misuse (nothing
 presented, a malformed id, an unknown region) raises.

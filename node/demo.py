@@ -202,8 +202,9 @@ def seed_network(network: Network, departments: list[Department], submit: Submit
 
 
 def issue_licence(dept: Department, documents: Path, today: date) -> Tx:
-    """The department's next demo licence (to an enterprise, or to a person every third one),
-    signed; its holder document is written to DOCUMENTS/<region>/<licence id>.json."""
+    """The department's next demo licence (to an enterprise, or to a person every third one), as
+    its sealed licence.issue (the seal signature signs it); its holder document is written to
+    DOCUMENTS/<region>/<licence id>.json."""
     dept.serial += 1
     n = dept.serial
     if n % 3 == 0:

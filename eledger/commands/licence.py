@@ -1,8 +1,9 @@
 """`eledger licence import`: bulk issuing from a CSV or JSON-lines file (docs/client.md).
 
 Each row becomes a licence document sealed with the department's seal, written for the holder to
-DIR/<licence id>.json (0600 for a person: it holds personal data), and a signed licence.issue
-transaction appended as one line to the output file. Rows are streamed: memory does not grow with
+DIR/<licence id>.json (0600 for a person: it holds personal data), and its licence.issue
+transaction appended as one line to the output file: a sealed transaction whose one signature is
+the document's seal signature (transactions.md §5). Rows are streamed: memory does not grow with
 the file. A bad row is reported with its line number and column and the import goes on (or
 stops, with --strict). Also the small pieces the `tx` commands share: chain id, key files, times,
 rows and documents. This module never prints a key, a holder's name or an ID number.
@@ -276,13 +277,13 @@ def _open_transactions(path: Path) -> BinaryIO:
 @licence_app.command("import")
 def import_licences(
     file: Annotated[Path, typer.Argument(help="Rows: CSV with a header row (.csv) or JSON lines (.jsonl, .ndjson).", exists=True, dir_okay=False)],
-    key: Annotated[Path, typer.Option(help="The department's private key file (mode 0600); signs the transactions.")],
+    key: Annotated[Path, typer.Option(help="The department's private key file (mode 0600); seals the documents, and so signs their transactions, unless --seal-key is given.")],
     uscc: Annotated[str, typer.Option(help="The department's USCC (the issuer part of every licence id).")],
     seal_id: Annotated[str, typer.Option(help="The registered seal that seals the documents.")],
     issuer_name: Annotated[str, typer.Option(help="The department's name as printed on its documents.")],
     out: Annotated[Path, typer.Option(help="JSON-lines file the signed licence.issue transactions are appended to.")],
     documents: Annotated[Path, typer.Option(help="Directory for the holders' documents, DIR/<licence id>.json (created 0700).", file_okay=False)],
-    seal_key: Annotated[Path | None, typer.Option(help="Private key of a signer of the seal (default: --key).")] = None,
+    seal_key: Annotated[Path | None, typer.Option(help="Private key of a signer of the seal, a key of the department (default: --key); its seal signatures sign the transactions.")] = None,
     chain_id: Annotated[str | None, typer.Option(help="Chain id (or give --genesis).")] = None,
     genesis: Annotated[Path | None, typer.Option(help="Genesis file to take the chain id from.")] = None,
     type_name: Annotated[list[str] | None, typer.Option(help="CODE=NAME: the name of a licence type, for rows without a type_name column.")] = None,
@@ -290,8 +291,8 @@ def import_licences(
     strict: Annotated[bool, typer.Option("--strict", help="Stop at the first bad row.")] = False,
 ) -> None:
     """Issue one licence per row of FILE: seal each document, write it for the holder and append
-    its signed licence.issue transaction to --out. Exit 0 all rows done, 1 some rows failed
-    (each reported with its line and column), 2 unusable input."""
+    its licence.issue transaction, signed by the seal signature, to --out. Exit 0 all rows done,
+    1 some rows failed (each reported with its line and column), 2 unusable input."""
     suffix = file.suffix.lower()
     if suffix not in CSV_SUFFIXES + JSONL_SUFFIXES:
         fail(2, f"{file}: the extension must be one of {', '.join(CSV_SUFFIXES + JSONL_SUFFIXES)}")

@@ -3,7 +3,8 @@
 
 Every command takes --key (the signer's private key file, mode 0600), --chain-id or --genesis,
 and writes the signed transaction as canonical JSON to stdout, to --out, or as one more line of
-the JSON-lines file --append. Exit 0 written, 1 the values would be rejected by the ledger
+the JSON-lines file --append. `licence-issue` writes a sealed transaction (transactions.md §5):
+its one signature is the document's seal signature, by --seal-key (default: --key). Exit 0 written, 1 the values would be rejected by the ledger
 (code and field printed), 2 unusable input (key, genesis or other file). A private key is never
 printed; public keys may come from a public-key, private-key or certificate PEM file.
 """
@@ -51,7 +52,7 @@ IssuerKey = Annotated[Path, typer.Option("--issuer-key", help="The department ke
 NotBefore = Annotated[str | None, typer.Option("--not-before", help="Key valid from (ms, date or ISO date-time; default: the certificate's, or now).")]
 NotAfter = Annotated[str | None, typer.Option("--not-after", help="Key valid until (default: the certificate's, or 730 days on).")]
 SealIdOpt = Annotated[str, typer.Option("--seal-id", help="Seal id: 8..32 digits and capital letters.")]
-SealKey = Annotated[Path | None, typer.Option("--seal-key", help="Private key of a signer of the seal (default: --key).")]
+SealKey = Annotated[Path | None, typer.Option("--seal-key", help="Private key of a signer of the seal, a key of the department (default: --key).")]
 IssuerName = Annotated[str, typer.Option("--issuer-name", help="The department's name as printed on its documents.")]
 Documents = Annotated[Path, typer.Option("--documents", help="Directory the new document is written to, DIR/<licence id>.json.", file_okay=False)]
 Field = Annotated[list[str] | None, typer.Option("--field", help="NAME=VALUE document field (repeatable).")]
@@ -337,7 +338,8 @@ def licence_issue(
     field: Field = None, seal_key: SealKey = None, signing_time: SigningTime = None,
     chain_id: ChainId = None, genesis: GenesisFile = None, out: Out = None, append: Append = None,
 ) -> None:
-    """licence.issue: seal a new licence document, write it for the holder, sign its issue."""
+    """licence.issue: seal a new licence document and write it for the holder; the seal
+    signature (by --seal-key, default --key) is the transaction's signature."""
     client = _department(key, chain_id, genesis, uscc, seal_id, seal_key, issuer_name)
     row = {
         **_fields(field), "type": type, "type_name": type_name, "serial": serial, "holder_uscc": holder_uscc, "holder_name": holder_name,

@@ -16,11 +16,18 @@ from api.deps import Settings
 from api.errors import ApiError, status_for
 from api.main import create_app
 from api.schemas import Submitted, SubmitTimeout
+from eledger.client import AdminClient, DepartmentClient, KeyGrant
 from ledger.crypto import PrivateKey
+from ledger.document import EnterpriseHolder, LicenceDocument, split_document_hash
 from ledger.encoding import b64decode, b64encode
 from ledger.errors import CryptoError, EncodingError, LedgerError, StoreError, ValidationError
+from ledger.kv import Prefixed
+from ledger.licences import read_licence
+from ledger.state import FLAT_PREFIX
 from ledger.tx import MAX_TX_BYTES, Tx
 from tests.api.service import LocalNodeService
+from tests.ledger.conftest import GENESIS_TIME
+from tests.ledger.test_governance import YEAR_MS, type_code, uscc
 
 URL = "/v1/transactions"
 
@@ -144,6 +151,50 @@ def test_submit_transaction_with_tampered_body_answers_422_bad_signature(client,
     obj = tx_json(net.anchor(label="original"))
     obj["body"]["label"] = "forged"
     expect_error(client.post(URL, json=obj), 422, "tx.bad_signature")
+    assert service.pending_ids() == []
+
+
+# -- a sealed licence.issue (transactions.md §5) ----------------------------------------------
+
+
+def issuing_department(client: TestClient, service: LocalNodeService, net) -> tuple[DepartmentClient, str]:
+    """A Beijing department admitted with one type and one seal, through the API; its client
+    and the type code."""
+    chain_id, code, key = net.genesis.chain_id, type_code(301), PrivateKey.generate()
+    admin = AdminClient(net.admin_keys["beijing"], chain_id)
+    dept = DepartmentClient(key, chain_id, uscc(301), "BJAPISEAL001", issuer_name="北京市某区市场监督管理局", clock=lambda: service.chain.tip.time)
+    for batch in (
+        [admin.register_type(code, "食品经营许可证", validity_required=False)],
+        [admin.admit_org(dept.uscc, "北京市某区市场监督管理局", [KeyGrant(key.public_key, GENESIS_TIME, GENESIS_TIME + YEAR_MS)], [code])],
+        [dept.register_seal("BJAPISEAL001", name="licence seal", type="licence", image_hash=bytes(32), valid_from=GENESIS_TIME, valid_until=GENESIS_TIME + YEAR_MS)],
+    ):
+        for tx in batch:
+            assert post_tx(client, tx).status_code == 202
+        assert len(service.produce().block.txs) == len(batch)
+    return dept, code
+
+
+def sealed_issue(dept: DepartmentClient, code: str, serial: str) -> tuple[Tx, LicenceDocument]:
+    return dept.issue_licence(
+        type=code, serial=serial, holder=EnterpriseHolder(uscc(900), "北京某某餐饮有限公司"), type_name="食品经营许可证",
+        issue_date="2026-01-01", valid_from="2026-01-01",
+    )
+
+
+def test_submit_sealed_licence_issue_commits_and_a_forged_one_answers_422_naming_the_envelope(client, service, net):
+    dept, code = issuing_department(client, service, net)
+    tx, document = sealed_issue(dept, code, "1")
+    assert post_tx(client, tx).status_code == 202
+    assert service.produce().block.txs == (tx,)
+    assert read_licence(Prefixed(service.chain.kv, FLAT_PREFIX), document.licence.id)["document_hash"] == b64encode(document.hash)
+    forged, other = sealed_issue(dept, code, "2")
+    holder = tx_json(forged)
+    holder["body"]["holder"]["uscc"] = uscc(901)  # the nonce no longer matches the document hash
+    expect_error(client.post(URL, json=holder), 422, "tx.bad_nonce", "tx.nonce")
+    private = tx_json(forged)  # another private part, and the nonce of the hash it gives
+    private["body"]["private"] = b64encode(bytes(32))
+    private["nonce"] = b64encode(split_document_hash(other.licence.to_ledger(), bytes(32))[:16])
+    expect_error(client.post(URL, json=private), 422, "licence.bad_seal", "tx.signature")
     assert service.pending_ids() == []
 
 

@@ -10,13 +10,15 @@ import pytest
 
 from eledger.client import AdminClient, Client, DepartmentClient, KeyGrant
 from ledger.crypto import PrivateKey
-from ledger.document import EnterpriseHolder, PersonHolder
+from ledger.document import EnterpriseHolder, PersonHolder, build_licence
 from ledger.encoding import b64encode
-from ledger.errors import ValidationError
+from ledger.errors import CryptoError, ValidationError
 from ledger.governance import read_org, read_recognition
 from ledger.identity import KeyStatus
-from ledger.licences import read_licence
-from ledger.seals import read_seal, read_seal_signature
+from ledger.licences import ISSUE_FIELDS, NEW_VERSION_FIELDS, read_licence, stored_seal_signature
+from ledger.seals import ISSUE_KIND, SealSignature, read_seal, read_seal_signature
+from ledger.seals import SIGN_PURPOSE as SEAL_PURPOSE
+from ledger.tx import SIGN_PURPOSE as TX_PURPOSE
 from tests.ledger.conftest import GENESIS_TIME, make_net
 from tests.ledger.test_governance import YEAR_MS, Ledger, type_code, uscc
 
@@ -109,6 +111,67 @@ def test_issue_change_and_renew_are_accepted_and_match_their_documents(world):
     latest = read_licence(ledger.state, v3.licence.id)
     assert (latest["supersedes"], latest["valid_until"], latest["document_hash"]) == (v2.licence.id, "2029-12-31", b64encode(v3.hash))
     assert v3.licence.holder.name == "天津某某科技股份有限公司" and dict(v3.licence.fields) == {"经营场所": "北京市西城区"}
+
+
+def test_issue_is_a_sealed_transaction_signed_by_the_seal_key_not_the_client_key(world, net):
+    """transactions.md §5: a seal key apart from the client's key signs the issue alone; the
+    client's key still signs the new versions, whose body.new carries private and the deadline."""
+    ledger, chain_id = world.ledger, net.genesis.chain_id
+    draws: list[int] = []
+    sealer = DepartmentClient(
+        world.key, chain_id, ORG, "BJCLIENT0002", world.spare, issuer_name="北京市某区市场监督管理局",
+        entropy=lambda n: draws.append(n) or bytes(n), clock=lambda: ledger.time,
+    )
+    ledger.accept(sealer.register_seal("BJCLIENT0002", name="second seal", type="licence", image_hash=bytes(32), valid_from=GENESIS_TIME, valid_until=GENESIS_TIME + YEAR_MS))
+    draws.clear()
+    tx, document = sealer.issue_licence(world.draft(commitment_deadline="2026-06-30"))
+    seal = document.seal_signature
+    assert (tx.kind, tx.signer, tx.nonce, tx.signature) == ("licence.issue", world.spare.public_key.key_id, document.hash[:16], seal.signature)
+    assert draws == []  # the nonce is the document hash's prefix, not drawn
+    assert seal.kind == ISSUE_KIND and set(tx.body) == set(ISSUE_FIELDS)
+    assert tx.body["seal"] == {"seal_id": "BJCLIENT0002", "signing_time": seal.signing_time}
+    assert tx.body["private"] == b64encode(document.licence.private_hash()) and tx.body["holder"] == document.licence.holder.to_ledger()
+    statement = SealSignature("BJCLIENT0002", document.hash, tx.signer, seal.signing_time, tx.signature, ISSUE_KIND)
+    world.spare.public_key.verify(SEAL_PURPOSE, chain_id, statement.message(), tx.signature)
+    with pytest.raises(CryptoError):
+        world.spare.public_key.verify(TX_PURPOSE, chain_id, tx.id, tx.signature)  # not an envelope signature
+    ledger.accept(tx)
+    record = read_licence(ledger.state, document.licence.id)
+    assert stored_seal_signature(record) == seal and record["seal_signature"]["signer"] == b64encode(world.spare.public_key.key_id)
+
+    change_tx, v2 = sealer.change_licence(sealer.next_licence(document.licence, fields={"经营场所": "北京市西城区"}), "correction")
+    assert change_tx.signer == world.key.public_key.key_id and "kind" not in change_tx.body["new"]["seal_signature"]
+    assert set(change_tx.body["new"]) == set(NEW_VERSION_FIELDS)
+    assert (change_tx.body["new"]["private"], change_tx.body["new"]["commitment_deadline"]) == (b64encode(v2.licence.private_hash()), "2026-06-30")
+    ledger.accept(change_tx)
+    assert read_licence(ledger.state, v2.licence.id)["document_hash"] == b64encode(v2.hash)
+
+
+def test_an_issue_sealed_by_a_key_the_seal_does_not_list_is_rejected_at_the_signer(world, net):
+    ledger = world.ledger
+    outsider = DepartmentClient(world.spare, net.genesis.chain_id, ORG, SEAL, issuer_name="北京市某区市场监督管理局", clock=lambda: ledger.time)
+    tx, _ = outsider.issue_licence(world.draft())
+    error = ledger.reject(tx)
+    assert (error.code, error.check, error.field) == ("licence.bad_seal", "seal.signer_allowed", "tx.signer")
+
+
+def test_a_new_version_keeps_the_commitment_deadline_as_the_ledger_requires(world):
+    ledger, dept = world.ledger, world.dept
+    tx, document = dept.issue_licence(world.draft(commitment_deadline="2026-06-30"))
+    ledger.accept(tx)
+    with pytest.raises(ValidationError) as err:
+        dept.next_licence(document.licence, commitment_deadline="2026-07-31")
+    refused = (err.value.code, err.value.field)
+    assert refused == ("licence.commitment", "tx.body.new.commitment_deadline")
+    assert dept.next_licence(document.licence, commitment_deadline="2026-06-30").commitment_deadline == document.licence.commitment_deadline
+    kept = dept.next_licence(document.licence)
+    moved = build_licence(
+        id=kept.id, type_name=kept.type_name, issuer_name=kept.issuer_name, holder=kept.holder, fields=dict(kept.fields),
+        issue_date=kept.issue_date, valid_from=kept.valid_from, valid_until=kept.valid_until, commitment_deadline=kept.commitment_deadline.replace(month=7),
+    )
+    renew_tx, _ = dept.renew_licence(moved, "expiry")
+    error = ledger.reject(renew_tx)
+    assert (error.code, error.field) == refused
 
 
 def test_status_operations_of_department_and_admin_are_accepted(world):
@@ -206,3 +269,15 @@ def test_nonces_and_salts_come_from_the_injected_entropy(world, net):
     tx = client.suspend(world.draft().id, "inspection")
     assert (tx.nonce, draws) == (bytes([2]) * 16, [16, 16])
     assert "PrivateKey" in repr(client) and "BEGIN" not in repr(client)
+
+
+def test_a_commitment_licence_gets_a_new_version_dated_after_its_deadline(world):
+    ledger, dept = world.ledger, world.dept
+    tx, document = dept.issue_licence(world.draft(commitment_deadline="2026-06-30"))
+    ledger.accept(tx)
+    later = dept.next_licence(document.licence, issue_date="2026-09-01", valid_from="2026-09-01")
+    assert later.commitment_deadline < later.issue_date
+    renew_tx, renewed = dept.renew_licence(later, "expiry")
+    ledger.accept(renew_tx)
+    record = read_licence(ledger.state, renewed.licence.id)
+    assert (record["issue_date"], record["commitment"]["deadline"]) == ("2026-09-01", "2026-06-30")

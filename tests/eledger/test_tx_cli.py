@@ -24,12 +24,16 @@ from ledger.crypto import PrivateKey, PublicKey, write_private_key
 from ledger.crypto.asn1 import encode_pem
 from ledger.document import read_document
 from ledger.encoding import b64encode
+from ledger.errors import CryptoError
 from ledger.governance import read_org
 from ledger.identity import Identity, key_state_key
 from ledger.ids import next_version
 from ledger.kv import Prefixed
 from ledger.licences import read_licence
+from ledger.seals import ISSUE_KIND, SealSignature
+from ledger.seals import SIGN_PURPOSE as SEAL_PURPOSE
 from ledger.state import FLAT_PREFIX
+from ledger.tx import SIGN_PURPOSE as TX_PURPOSE
 from ledger.tx import Tx
 from tests.ledger.conftest import GENESIS_TIME, make_net
 from tests.ledger.test_governance import type_code, uscc
@@ -106,9 +110,9 @@ def desk(net, tmp_path) -> Desk:
     return desk
 
 
-def import_args(desk: Desk, file, *extra: str) -> list[object]:
+def import_args(desk: Desk, file, *extra: str, seal_id: str = SEAL) -> list[object]:
     return [
-        "licence", "import", file, "--key", desk.dept_key, "--uscc", ORG, "--seal-id", SEAL, "--genesis", desk.genesis,
+        "licence", "import", file, "--key", desk.dept_key, "--uscc", ORG, "--seal-id", seal_id, "--genesis", desk.genesis,
         "--issuer-name", "北京市某区市场监督管理局", "--out", desk.d / "issue.jsonl", "--documents", desk.d / "docs",
         "--type-name", f"{T_DATED}=食品经营许可证", "--signing-time", SIGNED_AT, *extra,
     ]
@@ -312,6 +316,63 @@ def test_every_other_command_writes_a_transaction_the_chain_accepts(desk):
     desk.run("tx", "org-resume", *admin, "--uscc", ORG, "--reason", "inspection_passed")
     desk.commit(txs)
     assert read_org(desk.state, ORG)["status"] == "active" and read_licence(desk.state, next_version(ids[3]))["status"] == "cancelled"
+
+
+def test_licence_issue_and_import_write_sealed_transactions_signed_by_the_seal_key(desk):
+    """transactions.md §5: --seal-key, a second key of the department listed by a second seal,
+    signs each licence.issue by its seal signature alone; --key signs the change."""
+    seal_key, seal_key_file = PrivateKey.generate(), desk.d / "seal.key"
+    write_private_key(seal_key_file, seal_key)
+    txs = desk.d / "setup.jsonl"
+    desk.run("tx", "org-key-add", "--key", desk.admin_key, "--genesis", desk.genesis, "--append", txs, "--uscc", ORG, "--issuer-key", seal_key_file,
+             "--not-before", str(GENESIS_TIME), "--not-after", "2027-01-01")
+    desk.commit(txs)
+    image = desk.d / "seal2.png"
+    image.write_bytes(b"second seal image")
+    desk.run("tx", "seal-register", "--key", desk.dept_key, "--genesis", desk.genesis, "--append", txs, "--seal-id", "BJIMPORT0002", "--owner", ORG,
+             "--name", "second seal", "--image", image, "--signer", seal_key_file, "--valid-from", "2026-01-01", "--valid-until", "2027-01-01")
+    desk.commit(txs)
+    docs, chain_id = desk.d / "docs", desk.net.genesis.chain_id
+    printed = desk.run(
+        "tx", "licence-issue", "--key", desk.dept_key, "--seal-key", seal_key_file, "--chain-id", chain_id, "--uscc", ORG, "--seal-id", "BJIMPORT0002",
+        "--issuer-name", "北京市某区市场监督管理局", "--documents", docs, "--type", T_DATED, "--type-name", "食品经营许可证", "--serial", "9501",
+        "--holder-name", "赵六", "--holder-id-number", "130101199001011234", "--issue-date", "2026-01-01", "--valid-from", "2026-01-01",
+        "--valid-until", "2026-12-31", "--commitment-deadline", "2026-06-30", "--signing-time", SIGNED_AT,
+    )
+    issued = Tx.from_bytes(printed.stdout.strip().encode())
+    document = read_document(docs / f"{issued.body['id']}.json")
+    seal = document.seal_signature
+    assert (issued.kind, issued.signer, issued.nonce, issued.signature) == ("licence.issue", seal_key.public_key.key_id, document.hash[:16], seal.signature)
+    assert (seal.kind, seal.seal_id, seal.signing_time) == (ISSUE_KIND, "BJIMPORT0002", int(SIGNED_AT))
+    assert issued.body["seal"] == {"seal_id": "BJIMPORT0002", "signing_time": int(SIGNED_AT)} and "seal_signature" not in issued.body
+    assert "赵六" not in printed.stdout and "130101199001011234" not in printed.stdout
+    statement = SealSignature("BJIMPORT0002", document.hash, issued.signer, seal.signing_time, issued.signature, ISSUE_KIND)
+    seal_key.public_key.verify(SEAL_PURPOSE, chain_id, statement.message(), issued.signature)
+    with pytest.raises(CryptoError):
+        seal_key.public_key.verify(TX_PURPOSE, chain_id, issued.id, issued.signature)
+    rows = desk.d / "rows.csv"
+    write_csv(rows, [csv_row("9502"), csv_row("9503", holder_uscc="", holder_name="张三", holder_id_number="110101199003071234")])
+    desk.run(*import_args(desk, rows, "--seal-key", seal_key_file, seal_id="BJIMPORT0002"))
+    imported = [Tx.from_bytes(line) for line in (desk.d / "issue.jsonl").read_bytes().splitlines()]
+    assert [t.signer for t in imported] == [seal_key.public_key.key_id] * 2
+    assert [t.nonce for t in imported] == [read_document(docs / f"{t.body['id']}.json").hash[:16] for t in imported]
+    (desk.d / "issue.jsonl").write_bytes(b"".join(t.to_bytes() + b"\n" for t in [issued, *imported]))
+    desk.commit(desk.d / "issue.jsonl")
+    assert [read_licence(desk.state, t.body["id"])["seal_signature"]["signer"] for t in imported] == [b64encode(seal_key.public_key.key_id)] * 2
+
+    changed = desk.run(
+        "tx", "licence-change", "--key", desk.dept_key, "--seal-key", seal_key_file, "--chain-id", chain_id, "--uscc", ORG, "--seal-id", "BJIMPORT0002",
+        "--documents", desk.d / "v2", "--document", docs / f"{issued.body['id']}.json", "--reason", "correction", "--field", "类别=冷食类",
+        "--signing-time", SIGNED_AT,
+    )
+    change = Tx.from_bytes(changed.stdout.strip().encode())
+    desk.dept.public_key.verify(TX_PURPOSE, chain_id, change.id, change.signature)
+    v2 = read_document(desk.d / "v2" / f"{next_version(issued.body['id'])}.json")
+    assert (change.signer, change.body["new"]["private"], change.body["new"]["commitment_deadline"]) == (desk.dept.public_key.key_id, b64encode(v2.licence.private_hash()), "2026-06-30")
+    assert v2.seal_signature.kind is None and "kind" not in change.body["new"]["seal_signature"]
+    (desk.d / "change.jsonl").write_bytes(change.to_bytes() + b"\n")
+    desk.commit(desk.d / "change.jsonl")
+    assert read_licence(desk.state, v2.licence.id)["document_hash"] == b64encode(v2.hash)
 
 
 def test_unusable_import_input_exits_two(desk):

@@ -1,16 +1,26 @@
+"""ledger.audit: an intact chain passes; damage to a block, commit, header or LevelDB file, a
+forged transaction signature and a forged or tampered seal signature of a sealed licence.issue
+(transactions.md §5: its only signature) are each reported at their own height."""
+
+import os
 from pathlib import Path
 
 import pytest
 
 from ledger.audit import audit_chain
-from ledger.encoding import b64encode
 from ledger.chain import BLOCK_PREFIX, COMMIT_PREFIX, HEADER_PREFIX, height_key
+from ledger.crypto import Signature
+from ledger.encoding import b64encode
 from ledger.errors import AuditError
+from ledger.kv import MemoryKV
+from ledger.licences import issue_tx
+from ledger.seals import SealSignature
 from ledger.store import LevelKV
+from ledger.tx import Tx
 
 from .conftest import GENESIS_TIME, make_net
-from .test_execute import commit_unchecked, forge_seal_signature
-from .test_licences import issue, make_doc, world  # noqa: F401  (world is a fixture)
+from .test_execute import commit_unchecked
+from .test_verify import make_doc, world  # noqa: F401  (world is a fixture)
 
 BLOCKS = 6
 
@@ -109,10 +119,6 @@ def _file_containing(path: Path, needle: bytes) -> Path:
 @pytest.mark.parametrize("workers", [1, 2])
 def test_bad_transaction_signature_in_a_committed_block_is_found_at_its_height(tmp_path, net, monkeypatch, workers):
     """A block signed by a (Byzantine) quorum although one transaction's signature is forged."""
-    from ledger.crypto import Signature
-    from ledger.kv import MemoryKV
-    from ledger.tx import Tx
-
     kv = MemoryKV()
     local = net.local(kv)
     local.produce([net.anchor() for _ in range(80)], GENESIS_TIME + 1000)
@@ -133,16 +139,68 @@ def test_audit_with_worker_processes_matches_inline(store, net):
     assert audit_chain(store, net.genesis, workers=2) == audit_chain(store, net.genesis, workers=1)
 
 
+def issue(ledger, dept, serial: int) -> Tx:
+    """The sealed licence.issue of a fresh first version (transactions.md §5)."""
+    return issue_tx(make_doc(ledger, dept, serial), ledger.net.genesis.chain_id)
+
+
+def with_signature(tx: Tx, signature: Signature) -> Tx:
+    return Tx.sealed(tx.chain_id, tx.kind, tx.body, tx.signer, tx.nonce, signature)
+
+
+def forge_seal_signature(ledger, dept, serial: int) -> Tx:
+    """A licence.issue whose signature is a well-formed seal signature, by the seal's own signer,
+    of another document: the statement the ledger rebuilds from the body does not verify."""
+    other = SealSignature.create(dept.key, ledger.net.genesis.chain_id, dept.seal_id, os.urandom(32), ledger.time, kind="licence.issue")
+    return with_signature(issue(ledger, dept, serial), other.signature)
+
+
+def flip_signature(tx: Tx) -> Tx:
+    """`tx` with one bit of its (seal) signature value flipped."""
+    value = tx.signature.value
+    return with_signature(tx, Signature(tx.signature.suite, value[:-1] + bytes([value[-1] ^ 0x01])))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_audit_accepts_a_chain_of_sealed_licence_issues(world, workers):
+    """Each licence.issue's only signature is its seal signature: the replay verifies it (deferred,
+    in workers) as the statement rebuilt from the body, and an intact chain passes."""
+    ledger, dept = world
+    before = ledger.local.chain.height
+    ledger.accept(*(issue(ledger, dept, serial) for serial in range(1, 70)))  # more than one batch of 64 checks
+    ledger.accept(issue(ledger, dept, 70))
+    report = audit_chain(ledger.local.chain.kv, ledger.net.genesis, workers=workers)
+    assert report.height == before + 2 and report.state_root == ledger.local.chain.tip.state_root
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_forged_seal_signature_of_a_committed_licence_is_found_at_its_height(world, monkeypatch, workers):
     """A licence committed by a (Byzantine) quorum although its seal signature is forged."""
-    ledger, a, _ = world
-    ledger.accept(*(issue(ledger, a, make_doc(ledger, a, serial)) for serial in range(1, 10)))
-    txs = [issue(ledger, a, make_doc(ledger, a, serial)) for serial in range(10, 49)]
-    txs.insert(5, forge_seal_signature(ledger, a, 99))  # its check is in the first batch of 64, sent to a worker
+    ledger, dept = world
+    ledger.accept(*(issue(ledger, dept, serial) for serial in range(1, 10)))
+    txs = [issue(ledger, dept, serial) for serial in range(10, 49)]
+    txs.insert(5, forge_seal_signature(ledger, dept, 99))  # its check is in the first batch of 64, sent to a worker
     commit_unchecked(ledger, monkeypatch, *txs)
     bad_height = ledger.local.chain.height
-    ledger.accept(issue(ledger, a, make_doc(ledger, a, 100)))
+    ledger.accept(issue(ledger, dept, 100))
     with pytest.raises(AuditError) as err:
         audit_chain(ledger.local.chain.kv, ledger.net.genesis, workers=workers)
     assert (err.value.height, err.value.reason, err.value.index) == (bad_height, "licence.bad_seal", 5)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_tampered_issue_signature_in_a_committed_block_is_found_at_its_height(world, monkeypatch, workers):
+    """One bit of a committed licence.issue's signature flipped (its id, which leaves the signature
+    out, is unchanged): the replay rejects the block with licence.bad_seal at that transaction."""
+    ledger, dept = world
+    ledger.accept(issue(ledger, dept, 1))
+    txs = [issue(ledger, dept, serial) for serial in range(2, 6)]
+    tampered = flip_signature(txs[3])
+    assert tampered.id == txs[3].id and tampered.signature != txs[3].signature
+    txs[3] = tampered
+    commit_unchecked(ledger, monkeypatch, *txs)
+    bad_height = ledger.local.chain.height
+    ledger.accept(issue(ledger, dept, 6))
+    with pytest.raises(AuditError) as err:
+        audit_chain(ledger.local.chain.kv, ledger.net.genesis, workers=workers)
+    assert (err.value.height, err.value.reason, err.value.index) == (bad_height, "licence.bad_seal", 3)

@@ -18,12 +18,12 @@ from hypothesis import strategies as st
 from ledger.crypto import PrivateKey
 from ledger.document import (
     FORMAT, MAX_DOCUMENT_BYTES, EnterpriseHolder, LicenceDocument, LicencePart, PersonHolder, build_licence,
-    document_hash, holder_commitment, read_document, seal_document, write_document,
+    document_hash, holder_commitment, read_document, seal_document, split_document_hash, write_document,
 )
 from ledger.encoding import decode, encode
 from ledger.errors import ValidationError
 from ledger.ids import complete_uscc, format_licence_id
-from ledger.seals import SIGN_PURPOSE
+from ledger.seals import ISSUE_KIND, SIGN_PURPOSE
 
 CHAIN = "test-chain"
 TYPE = complete_uscc("11100000000013338") + "032"
@@ -32,6 +32,7 @@ HOLDER_USCC = complete_uscc("91110000000000700")
 SALT = bytes(range(16))
 KEY = PrivateKey.generate()
 NAME, ID_NUMBER = "张三", "110101199003071234"
+ENTERPRISE = EnterpriseHolder(HOLDER_USCC, "北京某某餐饮有限公司")
 
 
 def b64(data: bytes) -> str:
@@ -60,30 +61,93 @@ def test_holder_commitment_matches_the_literal_definition():
         holder_commitment(NAME, ID_NUMBER, bytes(15))
 
 
-def test_document_hash_matches_the_literal_definition():
-    licence = part()
-    literal = {
-        "id": licence.id, "type": TYPE, "type_name": "食品经营许可证", "issuer": {"uscc": ISSUER, "name": "北京市某区市场监督管理局"},
-        "holder": {"kind": "person", "name": NAME, "id_number": ID_NUMBER, "salt": b64(SALT)},
-        "fields": {"经营场所": "北京市东城区", "项目": "热食类"}, "issue_date": "2026-01-01", "valid_from": "2026-01-01",
+def canonical(value: object) -> bytes:
+    """The literal canonical form of a value of text, objects and integers (encoding.md §2)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def literal_tagged_hash(tag: str, value: object) -> bytes:
+    return hashlib.sha256(b"eledger/" + tag.encode() + b"\x00" + canonical(value)).digest()
+
+
+# (holder, its ledger form, its full form), both literal (§7).
+LITERAL_HOLDERS = {
+    "person": (
+        PersonHolder(NAME, ID_NUMBER, SALT),
+        {"kind": "person", "commitment": b64(holder_commitment(NAME, ID_NUMBER, SALT))},
+        {"kind": "person", "name": NAME, "id_number": ID_NUMBER, "salt": b64(SALT)},
+    ),
+    "enterprise": (ENTERPRISE, {"kind": "enterprise", "uscc": HOLDER_USCC}, {"kind": "enterprise", "uscc": HOLDER_USCC, "name": "北京某某餐饮有限公司"}),
+}
+
+
+@pytest.mark.parametrize("holder, ledger_holder, full_holder", LITERAL_HOLDERS.values(), ids=LITERAL_HOLDERS)
+def test_document_hash_matches_the_literal_split_definition(holder, ledger_holder, full_holder):
+    licence = part(holder=holder)
+    ledger_part = {
+        "id": licence.id, "holder": ledger_holder, "issue_date": "2026-01-01", "valid_from": "2026-01-01",
         "valid_until": "2030-12-31", "commitment_deadline": "2026-03-01",
     }
-    canonical = json.dumps(literal, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    assert encode(licence.to_json()) == canonical
-    assert document_hash(licence) == hashlib.sha256(b"eledger/licence-document\x00" + canonical).digest()
-    assert document_hash(part(holder=PersonHolder("张三丰", ID_NUMBER, SALT))) != document_hash(licence)
+    private = {
+        "fields": {"经营场所": "北京市东城区", "项目": "热食类"}, "holder": full_holder,
+        "issuer_name": "北京市某区市场监督管理局", "type_name": "食品经营许可证",
+    }
+    private_hash = literal_tagged_hash("licence-private", private)
+    assert encode(licence.to_ledger()) == canonical(ledger_part)
+    assert licence.private_hash() == private_hash
+    assert document_hash(licence) == literal_tagged_hash("licence-document-2", {"ledger": ledger_part, "private": b64(private_hash)})
+    assert sealed(licence).hash == document_hash(licence)
 
 
-def test_seal_document_signs_the_document_hash():
+@pytest.mark.parametrize("holder", [PersonHolder(NAME, ID_NUMBER, SALT), ENTERPRISE], ids=["person", "enterprise"])
+def test_split_document_hash_of_the_decoded_ledger_part_is_the_document_hash(holder):
+    for licence in (part(holder=holder), part(holder=holder, valid_until=None, commitment_deadline=None, fields={})):
+        assert split_document_hash(decode(encode(licence.to_ledger())), licence.private_hash()) == document_hash(licence)
+    assert document_hash(licence) != hashlib.sha256(b"eledger/licence-document\x00" + encode(licence.to_json())).digest()  # format /1 retired
+
+
+# Members only the private hash covers: changing one leaves the ledger part as it was.
+PRIVATE_CHANGES = {
+    "field value": dict(fields={"经营场所": "北京市西城区", "项目": "热食类"}),
+    "field name": dict(fields={"经营地址": "北京市东城区", "项目": "热食类"}),
+    "field added": dict(fields={"经营场所": "北京市东城区", "项目": "热食类", "备注": ""}),
+    "type name": dict(type_name="食品经营许可证（副本）"),
+    "issuer name": dict(issuer_name="北京市某区市场监督管理局（东城）"),
+    "enterprise holder name": dict(holder=EnterpriseHolder(HOLDER_USCC, "北京某某餐饮股份有限公司")),
+}
+
+
+@pytest.mark.parametrize("changes", PRIVATE_CHANGES.values(), ids=PRIVATE_CHANGES)
+def test_changing_a_private_member_changes_the_hash_but_not_the_ledger_part(changes):
+    licence, changed = part(holder=ENTERPRISE), part(**({"holder": ENTERPRISE} | changes))
+    assert changed.to_ledger() == licence.to_ledger()
+    assert changed.private_hash() != licence.private_hash()
+    assert document_hash(changed) != document_hash(licence)
+
+
+@pytest.mark.parametrize("holder", [PersonHolder("张三丰", ID_NUMBER, SALT), PersonHolder(NAME, "110101199003071235", SALT), PersonHolder(NAME, ID_NUMBER, bytes(16))], ids=["name", "id number", "salt"])
+def test_changing_a_person_holder_changes_the_private_hash_and_only_the_commitment_of_the_ledger_part(holder):
+    # A person's name, ID number and salt are private members, and the commitment binds them too.
+    licence, changed = part(), part(holder=holder)
+    assert changed.private_hash() != licence.private_hash()
+    assert changed.to_ledger() == licence.to_ledger() | {"holder": {"kind": "person", "commitment": holder.commitment}}
+    assert document_hash(changed) != document_hash(licence)
+
+
+def test_seal_document_signs_the_document_hash_stating_the_kind_for_a_first_version_only():
     doc = sealed()
-    assert doc.seal_signature.document_hash == doc.hash
+    assert doc.seal_signature.document_hash == doc.hash and doc.seal_signature.kind == ISSUE_KIND
+    later = sealed(part(id=format_licence_id(TYPE, ISSUER, "2430599", "002")))
+    assert later.seal_signature.document_hash == later.hash and later.seal_signature.kind is None
+    KEY.public_key.verify(SIGN_PURPOSE, CHAIN, later.seal_signature.message(), later.seal_signature.signature)
     KEY.public_key.verify(SIGN_PURPOSE, CHAIN, doc.seal_signature.message(), doc.seal_signature.signature)
     assert PersonHolder(NAME, ID_NUMBER, SALT).to_ledger() == {"kind": "person", "commitment": holder_commitment(NAME, ID_NUMBER, SALT)}
     assert EnterpriseHolder(HOLDER_USCC, "某公司").to_ledger() == {"kind": "enterprise", "uscc": HOLDER_USCC}
 
 
 def test_document_bytes_round_trip_and_are_canonical():
-    for doc in (sealed(), sealed(part(holder=EnterpriseHolder(HOLDER_USCC, "北京某某餐饮有限公司"), valid_until=None, commitment_deadline=None, fields={}))):
+    later = part(id=format_licence_id(TYPE, ISSUER, "2430599", "002"))
+    for doc in (sealed(), sealed(part(holder=ENTERPRISE, valid_until=None, commitment_deadline=None, fields={})), sealed(later)):
         data = doc.to_bytes()
         assert decode(data)["format"] == FORMAT
         assert LicenceDocument.from_bytes(data) == doc
@@ -109,6 +173,19 @@ def test_any_valid_document_round_trips(name, id_number, salt, fields, days):
         sealed().seal_signature,
     )
     assert LicenceDocument.from_bytes(doc.to_bytes()) == doc
+    assert split_document_hash(decode(encode(doc.licence.to_ledger())), doc.licence.private_hash()) == doc.hash
+
+
+def test_a_document_whose_seal_signature_kind_disagrees_with_its_version_is_inconsistent():
+    first = decode(sealed().to_bytes())
+    first["seal_signature"].pop("kind")
+    later = decode(sealed(part(id=format_licence_id(TYPE, ISSUER, "2430599", "002"))).to_bytes())
+    assert "kind" not in later["seal_signature"]
+    later["seal_signature"]["kind"] = ISSUE_KIND
+    for obj in (first, later):
+        with pytest.raises(ValidationError) as err:
+            LicenceDocument.from_bytes(encode(obj))
+        assert (err.value.code, err.value.field) == ("document.inconsistent", "document.seal_signature.kind")
 
 
 def _mutated(change) -> bytes:
@@ -119,7 +196,7 @@ def _mutated(change) -> bytes:
 
 OTHER_USCC = complete_uscc("91110000000000701")
 REJECTIONS = [
-    ("format", lambda d: d.update(format="eledger-licence/2"), "document.format", "document.format"),
+    ("retired format /1", lambda d: d.update(format="eledger-licence/1"), "document.format", "document.format"),
     ("extra member", lambda d: d.update(extra=1), "document.unknown_field", "document.extra"),
     ("missing seal", lambda d: d.pop("seal_signature"), "document.missing_field", "document.seal_signature"),
     ("type differs from id", lambda d: d["licence"].update(type=complete_uscc("11100000000013339") + "032"), "document.inconsistent", "document.licence.type"),
@@ -139,6 +216,7 @@ REJECTIONS = [
     ("field value type", lambda d: d["licence"]["fields"].update(项目=3), "document.type", "document.licence.fields.项目"),
     ("seal signer size", lambda d: d["seal_signature"].update(signer=b64(bytes(31))), "document.length", "document.seal_signature.signer"),
     ("seal signature form", lambda d: d["seal_signature"].update(signature={"suite": "rot13", "value": ""}), "document.bad_signature_form", "document.seal_signature.signature"),
+    ("seal signature kind", lambda d: d["seal_signature"].update(kind="licence.change"), "document.bad_kind", "document.seal_signature.kind"),
 ]
 
 

@@ -1,5 +1,6 @@
 """ledger.execute: signature checks a handler asks for, inline and deferred; DeferredSignatures
-settling a block in worker processes; a validator's deferred replay agreeing with the proposer."""
+settling a block in worker processes; a validator's deferred replay agreeing with the proposer;
+a sealed kind (licence.issue, transactions.md §5) checked by one signature, the seal's."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from ledger.crypto.pool import SignaturePool
 from ledger.errors import ValidationError
 from ledger.execute import Context, DeferredSignatures, TxView, execute_txs
 from ledger.kv import MemoryKV, Overlay
-from ledger.licences import issue_body
-from ledger.seals import SealSignature
+from ledger.licences import issue_tx
+from ledger.seals import ISSUE_KIND, SealSignature
+from ledger.sigcache import SignatureCache
 from ledger.state import State
 from ledger.smt import EMPTY_ROOT
+from ledger.tx import SIGN_PURPOSE, Tx
 
 from .test_governance import Ledger
 from .test_licences import Dept, issue, make_doc, world  # noqa: F401  (world is a fixture)
@@ -80,13 +83,13 @@ def test_a_proposer_cannot_defer_signature_checks(net):
 # -- through blocks ------------------------------------------------------------------------------
 
 
-def forge_seal_signature(ledger: Ledger, dept: Dept, serial: int):
-    """A licence.issue whose seal signature is well formed but signed over another document."""
+def forge_seal_signature(ledger: Ledger, dept: Dept, serial: int) -> Tx:
+    """A sealed licence.issue, well formed, whose signature is the department's licence.issue
+    seal signature over another document: every check but the signature itself passes."""
     doc = make_doc(ledger, dept, serial)
-    other = SealSignature.create(dept.key, ledger.net.genesis.chain_id, dept.seal_id, os.urandom(32), ledger.time)
-    body = issue_body(doc)
-    body["seal_signature"] = {**body["seal_signature"], "signature": other.signature.to_json()}  # type: ignore[dict-item]
-    return ledger.signed(dept.key, "licence.issue", body)
+    other = SealSignature.create(dept.key, ledger.net.genesis.chain_id, dept.seal_id, os.urandom(32), ledger.time, kind=ISSUE_KIND)
+    tx = issue_tx(doc, ledger.net.genesis.chain_id)
+    return Tx.sealed(tx.chain_id, tx.kind, tx.body, tx.signer, tx.nonce, other.signature)
 
 
 def commit_unchecked(ledger: Ledger, monkeypatch, *txs) -> None:
@@ -108,7 +111,7 @@ def replica_at(ledger: Ledger, height: int) -> Chain:
 def test_a_proposer_leaves_out_a_licence_whose_seal_signature_is_forged(world):
     ledger, a, _ = world
     error = ledger.reject(forge_seal_signature(ledger, a, 1))
-    assert (error.code, error.check, error.field) == ("licence.bad_seal", "seal.signature", "tx.body.seal_signature.signature")
+    assert (error.code, error.check, error.field) == ("licence.bad_seal", "seal.signature", "tx.signature")
 
 
 def test_forged_seal_signature_fails_the_block_at_its_transaction_inline_and_deferred(world, monkeypatch):
@@ -122,11 +125,12 @@ def test_forged_seal_signature_fails_the_block_at_its_transaction_inline_and_def
         replica_at(ledger, height - 1).execute_block(block)
     deferred = DeferredSignatures()
     replica_at(ledger, height - 1).execute_block(block, deferred=deferred)
-    assert len(deferred.items) == 2 * len(txs) and deferred.tx_indexes == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert len(deferred.items) == len(txs) and deferred.tx_indexes == [0, 1, 2, 3]  # one check per sealed issue
     with pytest.raises(ValidationError) as late:
         deferred.verify()
     for error in (inline.value, late.value):
         assert (error.code, error.index, error.field, error.check) == ("licence.bad_seal", 2, "block.txs[2]", "seal.signature")
+        assert "tx.signature" in str(error)  # the member the transaction's own error names
 
 
 def test_a_validator_deferring_every_signature_to_workers_reaches_the_proposer_state(world):
@@ -145,5 +149,29 @@ def test_a_validator_deferring_every_signature_to_workers_reaches_the_proposer_s
         pending = replica.execute_block(block, deferred=deferred)
         deferred.verify()
     replica.commit_block(pending, ledger.local.chain.commit(before + 1))
-    assert len(deferred.items) == 2 * len(block.txs)
+    assert len(deferred.items) == len(block.txs) + 1  # one per sealed issue, two for the seal.sign
     assert replica.tip == ledger.local.chain.tip
+
+
+def test_a_sealed_licence_issue_costs_one_signature_check_the_seal_statement_not_step_5(world):
+    ledger, a, _ = world
+    chain_id = ledger.net.genesis.chain_id
+    doc = make_doc(ledger, a, 5)
+    tx = issue(ledger, a, doc)
+    sig, key = doc.seal_signature, a.key.public_key
+    before = ledger.local.chain.height
+    ledger.accept(tx)
+    block = ledger.local.chain.block(before + 1)
+    statement = (key, "seal", chain_id, sig.message(), sig.signature)
+    assert b'"kind":"licence.issue"' in sig.message()
+    deferred = DeferredSignatures()
+    replica_at(ledger, before).execute_block(block, deferred=deferred)
+    assert deferred.items == [statement] and deferred.tx_indexes == [0]
+    deferred.verify()
+    cache = SignatureCache()
+    replica_at(ledger, before).execute_block(block, cache=cache)
+    assert len(cache) == 1 and statement in cache and (key, SIGN_PURPOSE, chain_id, tx.id, tx.signature) not in cache
+    # The cache holding the statement, a deferred replay checks nothing at all.
+    deferred = DeferredSignatures()
+    replica_at(ledger, before).execute_block(block, deferred=deferred, cache=cache)
+    assert deferred.items == []

@@ -1,5 +1,6 @@
-"""ledger.licences: issue, new versions and status operations through real blocks
-(docs/spec/domain.md §5, §8), with the secondary indexes checked against a reference."""
+"""ledger.licences: status operations and new versions through real blocks (docs/spec/domain.md
+§5, §8), with the secondary indexes checked against a reference; the shared helpers of the
+licence tests. licence.issue, a sealed transaction, is tested in test_licence_issue.py."""
 
 from __future__ import annotations
 
@@ -12,17 +13,17 @@ import ledger.governance  # noqa: F401  (registers the governance kinds)
 import ledger.licences  # noqa: F401  (registers the licence kinds)
 import ledger.seals  # noqa: F401  (registers the seal kinds)
 from ledger.crypto import PrivateKey
-from ledger.document import EnterpriseHolder, LicenceDocument, PersonHolder, build_licence, seal_document
-from ledger.encoding import b64encode, decode, encode
+from ledger.document import EnterpriseHolder, LicenceDocument, build_licence, seal_document
+from ledger.encoding import b64encode, decode
 from ledger.ids import format_licence_id, mod37_36_check, next_version, parse_licence_id
 from ledger.licences import (
-    Status, is_lapsed, is_overdue, issue_body, licence_key, list_index, list_overdue, read_licence, record_id,
-    stored_seal_signature, status_at, version_body, version_chain,
+    Status, is_lapsed, is_overdue, issue_tx, list_index, list_overdue, read_licence, record_id, stored_seal_signature,
+    status_at, version_body, version_chain,
 )
+from ledger.seals import ISSUE_KIND, SealSignature
 from ledger.state import FLAT_PREFIX, INDEX_PREFIX
 from ledger.tx import Tx
 
-from .conftest import GENESIS_TIME
 from .test_governance import Ledger, grant, type_code, uscc
 from .test_seals import seal_body
 
@@ -78,8 +79,10 @@ def world(net) -> tuple[Ledger, Dept, Dept]:
 def make_doc(
     ledger: Ledger, dept: Dept, serial: int | str, *, type: str = T_DATED, version: str = "001", holder=HOLDER,
     valid_from: str = "2026-01-01", valid_until: str | None = "2027-12-31", deadline: str | None = None,
-    issuer: str | None = None, seal_key: PrivateKey | None = None, seal_id: str | None = None,
+    issuer: str | None = None, seal_key: PrivateKey | None = None, seal_id: str | None = None, signing_time: int | None = None,
 ) -> LicenceDocument:
+    """A document of `dept` sealed (by default) with its seal and listed key at the last block time;
+    a first version's seal signature states the kind licence.issue (seal_document)."""
     licence_id = format_licence_id(type, issuer or dept.uscc, str(serial), version)
     part = build_licence(
         id=licence_id, type_name="食品经营许可证", issuer_name="北京市某区市场监督管理局", holder=holder,
@@ -87,11 +90,16 @@ def make_doc(
         valid_until=None if valid_until is None else dt.date.fromisoformat(valid_until),
         commitment_deadline=None if deadline is None else dt.date.fromisoformat(deadline), fields={"经营场所": "北京市东城区"},
     )
-    return seal_document(part, seal_key or dept.key, ledger.net.genesis.chain_id, seal_id or dept.seal_id, ledger.time)
+    chain_id, time = ledger.net.genesis.chain_id, ledger.time if signing_time is None else signing_time
+    return seal_document(part, seal_key or dept.key, chain_id, seal_id or dept.seal_id, time)
 
 
-def issue(ledger: Ledger, dept: Dept, doc: LicenceDocument, key: PrivateKey | None = None, **changes: object) -> Tx:
-    return ledger.signed(key or dept.key, "licence.issue", issue_body(doc) | changes)
+def issue(ledger: Ledger, dept: Dept, doc: LicenceDocument, **changes: object) -> Tx:
+    """The licence.issue of `doc`, which `dept` submits: `issue_tx`, whose signer and signature
+    are the document's seal signature (whoever sealed it), nothing signed here. `changes`
+    replace body members afterwards, keeping nonce and signature: a tampered body."""
+    tx = issue_tx(doc, ledger.net.genesis.chain_id)
+    return tx if not changes else Tx.sealed(tx.chain_id, tx.kind, tx.body | changes, tx.signer, tx.nonce, tx.signature)
 
 
 def op(ledger: Ledger, key: PrivateKey, kind: str, licence_id: str, reason: str | None = "inspection") -> Tx:
@@ -120,145 +128,6 @@ def check_indexes(ledger: Ledger) -> None:
         if record["commitment"] is not None and record["commitment"]["state"] == "pending":
             expected.add(f"deadline/{record['commitment']['deadline']}/{record['id']}".encode())
     assert {key[len(INDEX_PREFIX):] for key, _ in kv.iterate(INDEX_PREFIX)} == expected
-
-
-# -- issue ---------------------------------------------------------------------------------------
-
-
-def test_issue_stores_the_record_under_the_gbt36904_vector_id(world):
-    ledger, a, _ = world
-    doc = make_doc(ledger, a, 2430599)
-    assert doc.licence.id == VECTOR_ID
-    signed_at = ledger.time
-    ledger.accept(issue(ledger, a, doc))
-    record = read_licence(ledger.state, VECTOR_ID)
-    assert record == {
-        "id": VECTOR_ID, "holder": {"kind": "enterprise", "uscc": HOLDER.uscc}, "document_hash": b64encode(doc.hash),
-        "issue_date": "2026-01-01", "valid_from": "2026-01-01", "valid_until": "2027-12-31",
-        "status": "valid", "reason": None, "region": "beijing", "commitment": None, "supersedes": None, "superseded_by": None,
-        "seal_signature": {
-            "seal_id": a.seal_id, "signer": b64encode(a.key.public_key.key_id),
-            "signing_time": signed_at, "signature": doc.seal_signature.signature.to_json(),
-        },
-        "issued_at": ledger.time, "updated_at": ledger.time,
-    }
-    parts = record_id(record)
-    assert (parts.type, parts.issuer, parts.serial, parts.version) == (T_DATED, VECTOR_ISSUER, "2430599", "001")
-    assert stored_seal_signature(record) == doc.seal_signature
-    kv = ledger.local.chain.kv
-    assert list_index(kv, "holder", HOLDER.uscc) == list_index(kv, "issuer", VECTOR_ISSUER) == list_index(kv, "type", T_DATED) == [VECTOR_ID]
-    assert list_index(kv, "type", T_OPEN) == []
-    check_indexes(ledger)
-    assert ledger.reject(issue(ledger, a, make_doc(ledger, a, 2430599))).code == "licence.exists"
-
-
-def test_a_stored_record_holds_exactly_the_members_of_section_5_and_nothing_it_can_derive(world):
-    ledger, a, _ = world
-    doc = make_doc(ledger, a, 2430599, holder=EnterpriseHolder(uscc(702), "北京某某食品有限公司"))
-    tx = issue(ledger, a, doc)
-    assert tx.body["seal_signature"]["document_hash"] == b64encode(doc.hash)  # the body keeps the whole seal signature
-    ledger.accept(tx)
-    raw = ledger.state.get(licence_key(doc.licence.id))
-    record = decode(raw)
-    assert set(record) == RECORD_MEMBERS and set(record["seal_signature"]) == STORED_SEAL_SIGNATURE_MEMBERS
-    assert not {"type", "issuer", "serial", "version"} & set(record) and "document_hash" not in record["seal_signature"]
-    assert encode(record) == raw and list(record) == sorted(record)
-    assert len(raw) <= ENTERPRISE_RECORD_BYTES
-
-
-def test_issue_to_a_person_stores_only_the_commitment(world):
-    ledger, a, _ = world
-    person = PersonHolder("张三", "110101199003071234", bytes(range(16)))
-    doc = make_doc(ledger, a, 9, holder=person, deadline="2026-03-01")
-    ledger.accept(issue(ledger, a, doc))
-    record = read_licence(ledger.state, doc.licence.id)
-    assert record["holder"] == {"kind": "person", "commitment": b64encode(person.commitment)}
-    assert record["commitment"] == {"deadline": "2026-03-01", "state": "pending"}
-    assert len(encode(record)) <= PERSON_RECORD_BYTES
-    assert list_index(ledger.local.chain.kv, "holder", b64encode(person.commitment)) == [doc.licence.id]
-    check_indexes(ledger)
-
-
-def test_issue_stores_a_canonical_record_whatever_the_member_order_of_the_body(world):
-    ledger, a, _ = world
-    person = PersonHolder("李四", "110101199003071234", bytes(range(16, 32)))
-    for serial, holder in ((11, HOLDER), (12, person)):
-        doc = make_doc(ledger, a, serial, holder=holder, deadline="2026-06-30")
-        tx = issue(ledger, a, doc)
-        reordered = Tx(tx.chain_id, tx.kind, _reversed(tx.body), tx.signer, tx.nonce, tx.signature)
-        assert reordered.id == tx.id and list(reordered.body) != list(tx.body)
-        ledger.accept(reordered)
-        raw = ledger.state.get(licence_key(doc.licence.id))
-        assert encode(decode(raw)) == raw
-        stored = {k: v for k, v in doc.seal_signature.to_json().items() if k != "document_hash"}
-        assert decode(raw)["seal_signature"] == decode(encode(stored))
-        assert stored_seal_signature(decode(raw)) == doc.seal_signature
-    check_indexes(ledger)
-
-
-def _reversed(value: object) -> object:
-    if isinstance(value, dict):
-        return {key: _reversed(value[key]) for key in reversed(list(value))}
-    return value
-
-
-def test_issue_rejections_name_their_reason(world):
-    ledger, a, b = world
-    doc = make_doc(ledger, a, 1)
-    sealed_by_b = make_doc(ledger, a, 2, seal_key=b.key, seal_id=b.seal_id)
-    bad_check = doc.licence.id[:-1] + ("A" if doc.licence.id[-1] != "A" else "B")
-    errors = [
-        (issue(ledger, b, make_doc(ledger, b, 1, type=T_OPEN)), "licence.type_not_granted"),
-        (issue(ledger, b, make_doc(ledger, b, 1, issuer=a.uscc)), "licence.issuer_mismatch"),
-        (issue(ledger, a, make_doc(ledger, a, 1, version="002")), "licence.bad_id"),
-        (issue(ledger, a, doc, id=bad_check), "ids.bad_check_character"),
-        (issue(ledger, a, doc, id="1.2.156.3005.2.x"), "ids.bad_licence_id"),
-        (issue(ledger, a, doc, valid_until=None), "licence.bad_dates"),
-        (issue(ledger, a, doc, valid_until="2025-12-31"), "licence.bad_dates"),
-        (issue(ledger, a, doc, commitment_deadline="2025-12-31"), "licence.bad_dates"),
-        (issue(ledger, a, doc, valid_from="2026-02-30"), "validation.date"),
-        (issue(ledger, a, sealed_by_b), "licence.bad_seal"),
-        (issue(ledger, a, doc, document_hash=bytes(32)), "licence.bad_seal"),
-        (issue(ledger, a, doc, document_hash="x"), "validation.binary"),
-        (issue(ledger, a, make_doc(ledger, a, 3, seal_key=a.other)), "licence.bad_seal"),
-        (issue(ledger, a, make_doc(ledger, a, 4, seal_id="NOSUCHSEAL")), "licence.bad_seal"),
-        (issue(ledger, a, doc, holder={"kind": "robot"}), "licence.bad_holder"),
-        (issue(ledger, a, doc, holder={"kind": "person", "commitment": bytes(31)}), "validation.length"),
-        (issue(ledger, a, doc, holder={"kind": "enterprise", "uscc": HOLDER.uscc, "name": "x"}), "validation.unknown_field"),
-        (issue(ledger, a, doc, holder={"kind": "enterprise", "uscc": HOLDER.uscc[:-1] + "0"}), "ids.bad_uscc"),
-        (ledger.signed(a.key, "licence.issue", {k: v for k, v in issue_body(doc).items() if k != "commitment_deadline"}), "validation.missing_field"),
-        (issue(ledger, a, doc, key=ledger.net.admin_keys["beijing"]), "tx.forbidden"),
-    ]
-    pending = ledger.produce(*(tx for tx, _ in errors))
-    assert pending.block.txs == ()
-    assert [r.error.code for r in pending.rejected] == [code for _, code in errors]
-    seal_checks = [r.error.check for r in pending.rejected if r.error.code == "licence.bad_seal"]
-    assert seal_checks == ["seal.owner", "seal.document_hash", "seal.signer_allowed", "seal.registered"]
-    assert pending.rejected[9].error.field == "tx.body.seal_signature.seal_id"
-    assert pending.rejected[11].error.field == "tx.body.document_hash"
-    assert read_licence(ledger.state, doc.licence.id) is None
-    assert list(ledger.local.chain.kv.iterate(INDEX_PREFIX)) == []
-
-
-def test_expired_revoked_and_suspended_issuers_cannot_issue(world):
-    ledger, a, b = world
-    short = PrivateKey.generate()
-    ledger.accept(ledger.admin("beijing", "org.key_add", {"uscc": a.uscc, "key": grant(short, GENESIS_TIME, ledger.next_time)}))
-    ledger.accept(ledger.admin("beijing", "org.key_revoke", {"uscc": a.uscc, "key_id": a.other.public_key.key_id, "reason": "key_lost"}))
-    ledger.accept(ledger.admin("beijing", "org.suspend", {"uscc": b.uscc, "reason": "inspection"}))
-    assert ledger.codes(
-        issue(ledger, a, make_doc(ledger, a, 1), key=short),
-        issue(ledger, a, make_doc(ledger, a, 2), key=a.other),
-        issue(ledger, b, make_doc(ledger, b, 3)),
-    ) == ["tx.signer_expired", "tx.signer_revoked", "org.status"]
-
-
-def test_a_revoked_seal_cannot_issue(world):
-    ledger, a, _ = world
-    doc = make_doc(ledger, a, 1)
-    ledger.accept(ledger.signed(a.key, "seal.revoke", {"seal_id": a.seal_id, "reason": "replaced"}))
-    error = ledger.reject(issue(ledger, a, doc))
-    assert (error.code, error.check) == ("licence.bad_seal", "seal.valid_at_signing")
 
 
 # -- status operations -----------------------------------------------------------------------
@@ -400,6 +269,53 @@ def test_new_version_errors(world, net):
     ) == ["licence.superseded", "licence.superseded", "licence.status", "validation.unknown_field", "licence.other_issuer",
           "tx.forbidden", "licence.bad_seal", "validation.format"]
     check_indexes(ledger)
+
+
+def test_a_new_version_keeps_the_commitment_deadline_of_the_version_it_supersedes(world):
+    ledger, a, _ = world
+    pending, plain = make_doc(ledger, a, 7, deadline="2026-05-01"), make_doc(ledger, a, 8)
+    ledger.accept(issue(ledger, a, pending), issue(ledger, a, plain))
+    before = ledger.local.chain.tip.state_root
+    cases = [
+        (make_doc(ledger, a, 7, version="002"), pending),
+        (make_doc(ledger, a, 7, version="002", deadline="2026-06-01"), pending),
+        (make_doc(ledger, a, 8, version="002", deadline="2026-05-01"), plain),
+    ]
+    pending_block = ledger.produce(*(ledger.signed(a.key, "licence.change", version_body(doc, old.licence.id, "correction")) for doc, old in cases))
+    assert pending_block.block.txs == () and ledger.local.chain.tip.state_root == before
+    assert [(r.error.code, r.error.field) for r in pending_block.rejected] == [("licence.commitment", "tx.body.new.commitment_deadline")] * 3
+    kept = make_doc(ledger, a, 7, version="002", deadline="2026-05-01")
+    ledger.accept(ledger.signed(a.key, "licence.renew", version_body(kept, pending.licence.id, "expiry")))
+    assert read_licence(ledger.state, kept.licence.id)["commitment"] == {"deadline": "2026-05-01", "state": "pending"}
+
+
+def test_a_new_version_is_refused_unless_its_seal_signature_states_no_kind_and_is_over_the_recomputed_hash(world):
+    ledger, a, _ = world
+    chain_id = ledger.net.genesis.chain_id
+    v1 = make_doc(ledger, a, 7)
+    ledger.accept(issue(ledger, a, v1))
+    v2 = make_doc(ledger, a, 7, version="002")
+    stated = LicenceDocument(v2.licence, SealSignature.create(a.key, chain_id, a.seal_id, v2.hash, ledger.time, kind=ISSUE_KIND))
+    body = version_body(v2, v1.licence.id, "correction", with_holder=True)
+
+    def change(**new: object) -> Tx:
+        return ledger.signed(a.key, "licence.change", body | {"new": body["new"] | new})
+
+    cases = [
+        (ledger.signed(a.key, "licence.change", version_body(stated, v1.licence.id, "correction")), "licence.bad_seal", "seal.kind", "tx.body.new.seal_signature.kind"),
+        (change(valid_until="2028-12-31"), "licence.bad_seal", "seal.document_hash", "tx.body.new.seal_signature.document_hash"),
+        (change(issue_date="2026-01-02"), "licence.bad_seal", "seal.document_hash", "tx.body.new.seal_signature.document_hash"),
+        (change(holder={"kind": "enterprise", "uscc": uscc(703)}), "licence.bad_seal", "seal.document_hash", "tx.body.new.seal_signature.document_hash"),
+        (change(private=bytes(32)), "licence.bad_seal", "seal.document_hash", "tx.body.new.seal_signature.document_hash"),
+        (change(private="x"), "validation.binary", None, "tx.body.new.private"),
+        (change(document_hash=v2.hash), "validation.unknown_field", None, "tx.body.new.document_hash"),
+    ]
+    before = ledger.local.chain.tip.state_root
+    pending = ledger.produce(*(tx for tx, *_ in cases))
+    assert pending.block.txs == () and ledger.local.chain.tip.state_root == before
+    assert [(r.error.code, r.error.fields.get("check"), r.error.field) for r in pending.rejected] == [tuple(c[1:]) for c in cases]
+    ledger.accept(ledger.signed(a.key, "licence.change", body))
+    assert read_licence(ledger.state, v2.licence.id)["document_hash"] == b64encode(v2.hash)
 
 
 # -- derived states ----------------------------------------------------------------------------

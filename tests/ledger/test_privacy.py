@@ -1,11 +1,15 @@
 """No personal data on the ledger (DESIGN §2.2, docs/spec/domain.md §6): licences issued to natural
-persons leave neither the name nor the ID number anywhere in the store or in any transaction,
-in clear, base64 / base64url or hex, whole or embedded in a longer binary value."""
+persons leave neither the name nor the ID number anywhere in the store (state, indexes, blocks) or
+in any transaction, in clear, base64 / base64url or hex, whole or embedded in a longer binary
+value. A licence.issue or new version carries the document's `private` hash (domain.md §7): a
+salted hash over the holder in full, which the scan must find clean like every other value."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
+import datetime as dt
 import json
 import re
 
@@ -14,10 +18,11 @@ import pytest
 import ledger.governance  # noqa: F401  (registers the governance kinds)
 import ledger.licences  # noqa: F401  (registers the licence kinds)
 import ledger.seals  # noqa: F401  (registers the seal kinds)
-from ledger.document import PersonHolder
+from ledger.document import PersonHolder, build_licence
 from ledger.encoding import b64encode, encode
+from ledger.ids import format_licence_id
 from ledger.kv import MemoryKV, Prefixed
-from ledger.licences import issue_body, list_index, read_licence, version_body
+from ledger.licences import ISSUE_FIELDS, NEW_VERSION_FIELDS, issue_tx, list_index, read_licence, version_body
 from ledger.state import FLAT_PREFIX
 from ledger.store import LevelKV
 
@@ -75,6 +80,18 @@ def test_the_scan_finds_every_spelling():
     assert leaks(b'{"commitment":"AAECAwQFBgcICQoLDA0ODw"}', secrets) == []
 
 
+def test_the_private_hash_cannot_be_confirmed_from_a_name_and_id_number_alone():
+    """A transaction's `private` hash covers the holder's salt (domain.md §7): one who knows or
+    guesses a name and ID number, but not the salt, cannot confirm them against it."""
+    name, number = PERSONS[0]
+    part = build_licence(
+        id=format_licence_id(T_DATED, VECTOR_ISSUER, "1", "001"), type_name="t", issuer_name="i",
+        holder=PersonHolder(name, number, bytes(16)), issue_date=dt.date(2026, 1, 1), valid_from=dt.date(2026, 1, 1), valid_until=None,
+    )
+    resalted = dataclasses.replace(part, holder=PersonHolder(name, number, bytes([1]) * 16))
+    assert part.private_hash() != resalted.private_hash() and part.to_ledger()["holder"] != resalted.to_ledger()["holder"]
+
+
 @pytest.fixture(params=["memory", "leveldb"])
 def store(request, tmp_path):
     if request.param == "memory":
@@ -96,7 +113,7 @@ def test_no_name_or_id_number_reaches_the_store_or_a_transaction(net, store):
     (dept,) = make_depts(ledger, [(VECTOR_ISSUER, "beijing", [T_DATED, T_OPEN], "BJSEALA001")])
     holders = [PersonHolder(name, number, bytes([i]) * 16) for i, (name, number) in enumerate(PERSONS)]
     docs = [make_doc(ledger, dept, 500 + i, holder=h, deadline="2026-03-01" if i % 2 else None) for i, h in enumerate(holders)]
-    ledger.accept(*(ledger.signed(dept.key, "licence.issue", issue_body(d)) for d in docs))
+    ledger.accept(*(issue_tx(d, net.genesis.chain_id) for d in docs))
     # A change of holder from one person to another, a suspension, a confirmation and a revocation.
     moved = make_doc(ledger, dept, 500, version="002", holder=holders[1])
     ledger.accept(
@@ -115,7 +132,16 @@ def test_no_name_or_id_number_reaches_the_store_or_a_transaction(net, store):
         entries += 1
         assert leaks(key, secrets) == [] and leaks(value, secrets) == [], key[:40]
     assert entries > 100
-    txs = [tx for height in range(1, ledger.local.chain.height + 1) for tx in ledger.local.chain.block(height).txs]
+    blocks = [ledger.local.chain.block(height) for height in range(1, ledger.local.chain.height + 1)]
+    for block in blocks:
+        assert leaks(block.to_bytes(), secrets) == [], block.header.height
+    txs = [tx for block in blocks for tx in block.txs]
     assert sum(tx.kind.startswith("licence.") for tx in txs) == 8
     for tx in txs:
         assert leaks(encode(tx.body), secrets) == [] and leaks(tx.raw, secrets) == []
+    # The new bodies were scanned: each issue and the change carry a document's private hash.
+    issues = [tx for tx in txs if tx.kind == "licence.issue"]
+    (change,) = [tx for tx in txs if tx.kind == "licence.change"]
+    assert [set(tx.body) for tx in issues] == [set(ISSUE_FIELDS)] * len(docs)
+    assert [tx.body["private"] for tx in issues] == [b64encode(d.licence.private_hash()) for d in docs]
+    assert set(change.body["new"]) == {*NEW_VERSION_FIELDS, "holder"} and change.body["new"]["private"] == b64encode(moved.licence.private_hash())

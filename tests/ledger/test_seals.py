@@ -15,7 +15,7 @@ from ledger.crypto import PrivateKey, Signature, Suite
 from ledger.encoding import b64encode, decode, encode
 from ledger.errors import EncodingError, ValidationError
 from ledger.execute import TxView
-from ledger.seals import SEAL_ID_RE, SealSignature, read_seal, read_seal_signature, require_seal_signature, seal_checks
+from ledger.seals import ISSUE_KIND, SEAL_ID_RE, SealSignature, read_seal, read_seal_signature, require_seal_signature, seal_checks
 
 from .conftest import GENESIS_TIME
 from .test_governance import YEAR_MS, Ledger, grant, uscc
@@ -23,6 +23,7 @@ from .test_governance import YEAR_MS, Ledger, grant, uscc
 CHECKS = ["seal.registered", "seal.valid_at_signing", "seal.signer_allowed", "seal.document_hash", "seal.signer_key", "seal.signature"]
 SEAL = "BJ0000000001"
 DOC = bytes(range(32))
+DOC_TEXT = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"  # base64url of DOC, unpadded
 
 
 @dataclasses.dataclass
@@ -264,6 +265,34 @@ def test_seal_of_another_org_fails_only_owner(setup, net):
     assert (info.value.code, info.value.field) == ("seal.owner", "tx.body.seal_signature.seal_id")
 
 
+def test_require_seal_signature_names_the_fields_it_is_given_and_the_default_for_the_rest(setup, net):
+    ledger, org = setup
+    chain_id, view = net.genesis.chain_id, TxView(ledger.state)
+    fields = {"seal.signer_allowed": "tx.signer", "seal.signature": "tx.signature"}
+    by_other = SealSignature.create(org.other, chain_id, SEAL, DOC, ledger.time)
+    good = SealSignature.create(org.signer, chain_id, SEAL, DOC, ledger.time)
+    cases = [
+        (by_other, DOC, "seal.signer_allowed", "tx.signer"),
+        (good, bytes(32), "seal.document_hash", "tx.body.seal.document_hash"),
+        (dataclasses.replace(good, signing_time=good.signing_time - 1), DOC, "seal.signature", "tx.signature"),
+    ]
+    for sig, document_hash, check, field in cases:
+        with pytest.raises(ValidationError) as info:
+            require_seal_signature(view, chain_id, sig, document_hash, org.uscc, ledger.next_time, "tx.body.seal", code="licence.bad_seal", fields=fields)
+        assert (info.value.code, info.value.check, info.value.field) == ("licence.bad_seal", check, field)
+
+
+def test_a_signature_stating_a_kind_does_not_verify_as_one_without_it_nor_the_reverse(setup, net):
+    ledger, org = setup
+    chain_id = net.genesis.chain_id
+    stated = SealSignature.create(org.signer, chain_id, SEAL, DOC, ledger.time, kind=ISSUE_KIND)
+    plain = SealSignature.create(org.signer, chain_id, SEAL, DOC, ledger.time)
+    assert (stated.kind, plain.kind) == (ISSUE_KIND, None) and stated.message() != plain.message()
+    assert only_failing(seal_checks(ledger.state, chain_id, stated, DOC)) == only_failing(seal_checks(ledger.state, chain_id, plain, DOC)) == []
+    assert only_failing(seal_checks(ledger.state, chain_id, dataclasses.replace(stated, kind=None), DOC)) == ["seal.signature"]
+    assert only_failing(seal_checks(ledger.state, chain_id, dataclasses.replace(plain, kind=ISSUE_KIND), DOC)) == ["seal.signature"]
+
+
 # -- the value ---------------------------------------------------------------------------------
 
 
@@ -273,7 +302,19 @@ def test_seal_signature_round_trips_through_json(net):
     assert SealSignature.from_json(decode(encode(sig.to_json())), "sig") == sig
     assert sig.signer == key.public_key.key_id
     assert sig.message() == encode({"document_hash": DOC, "seal_id": SEAL, "signing_time": GENESIS_TIME})
+    assert sig.message() == f'{{"document_hash":"{DOC_TEXT}","seal_id":"{SEAL}","signing_time":{GENESIS_TIME}}}'.encode()
+    assert "kind" not in sig.to_json() and sig.kind is None
     key.public_key.verify("seal", net.genesis.chain_id, sig.message(), sig.signature)
+
+
+def test_a_statement_with_a_kind_is_its_literal_canonical_bytes_and_round_trips(net):
+    key = PrivateKey.generate()
+    sig = SealSignature.create(key, net.genesis.chain_id, SEAL, DOC, GENESIS_TIME, kind=ISSUE_KIND)
+    literal = '{"document_hash":"' + DOC_TEXT + '","kind":"licence.issue","seal_id":"BJ0000000001","signing_time":1767225600000}'
+    assert sig.message() == literal.encode()
+    assert sig.to_json()["kind"] == "licence.issue"
+    assert SealSignature.from_json(decode(encode(sig.to_json())), "sig") == sig
+    key.public_key.verify("seal", net.genesis.chain_id, literal.encode(), sig.signature)
 
 
 @pytest.mark.parametrize(
@@ -292,6 +333,12 @@ def test_seal_signature_round_trips_through_json(net):
         ({"signer": b64encode(bytes(31))}, "validation.length", "sig.signer"),
         ({"signer": b64encode(bytes(32))[:-1] + "B"}, "validation.binary", "sig.signer"),
         ({"extra": 1}, "validation.unknown_field", "sig.extra"),
+        ({"kind": "licence.change"}, "seal.bad_kind", "sig.kind"),
+        ({"kind": "Licence.Issue"}, "seal.bad_kind", "sig.kind"),
+        ({"kind": ""}, "seal.bad_kind", "sig.kind"),
+        ({"kind": ["licence.issue"]}, "seal.bad_kind", "sig.kind"),
+        ({"kind": 1}, "seal.bad_kind", "sig.kind"),
+        ({"kind": None}, "seal.bad_kind", "sig.kind"),
     ],
 )
 def test_seal_signature_from_json_names_the_bad_field(net, change, code, field):
@@ -307,6 +354,9 @@ def test_seal_signature_create_checks_its_inputs():
         SealSignature.create(key, "c", "bad id", DOC, 0)
     with pytest.raises(ValidationError):
         SealSignature.create(key, "c", SEAL, os.urandom(31), 0)
+    with pytest.raises(ValidationError) as info:
+        SealSignature.create(key, "c", SEAL, DOC, 0, kind="licence.renew")
+    assert (info.value.code, info.value.field) == ("seal.bad_kind", "kind")
 
 
 @settings(max_examples=200, deadline=None)
@@ -314,11 +364,15 @@ def test_seal_signature_create_checks_its_inputs():
     seal_id=st.from_regex(SEAL_ID_RE, fullmatch=True) | st.text(max_size=12),
     document_hash=st.binary(min_size=0, max_size=40),
     signing_time=st.integers(min_value=-(2**53 - 1), max_value=2**53 - 1),
+    kind=st.sampled_from([None, ISSUE_KIND, "licence.renew", 'say "x"']),
 )
-def test_message_is_the_canonical_encoding_of_its_three_members(seal_id, document_hash, signing_time):
-    sig = SealSignature(seal_id, document_hash, bytes(32), signing_time, Signature(Suite.P256, bytes(64)))
+def test_message_is_the_canonical_encoding_of_its_members(seal_id, document_hash, signing_time, kind):
+    sig = SealSignature(seal_id, document_hash, bytes(32), signing_time, Signature(Suite.P256, bytes(64)), kind)
+    statement: dict[str, object] = {"document_hash": document_hash, "seal_id": seal_id, "signing_time": signing_time}
+    if kind is not None:
+        statement["kind"] = kind
     try:
-        expected = encode({"document_hash": document_hash, "seal_id": seal_id, "signing_time": signing_time})
+        expected = encode(statement)
     except EncodingError:
         with pytest.raises(EncodingError):
             sig.message()

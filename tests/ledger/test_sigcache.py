@@ -1,5 +1,6 @@
 """ledger.sigcache: what a cached check stands for, LRU bounds, and the execution hook (a cached
-signature is neither verified inline nor deferred; one verified inline is remembered)."""
+signature is neither verified inline nor deferred; one verified inline is remembered), also for
+a sealed licence.issue, whose one check is its seal signature."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from ledger.crypto import PrivateKey, Signature, Suite
 from ledger.errors import CryptoError, ValidationError
 from ledger.execute import DeferredSignatures, TxView
 from ledger.kv import MemoryKV
+from ledger.licences import issue_tx
 from ledger.sigcache import SignatureCache
 from ledger.tx import SIGN_PURPOSE, Tx
 
 from .conftest import GENESIS_TIME
+from .test_verify import make_doc, world  # noqa: F401  (world is a fixture)
 
 CHAIN = "test-chain"
 KEY = PrivateKey.generate()
@@ -149,3 +152,26 @@ def test_block_with_a_bad_tx_signature_fails_inline_with_a_cache(net):
     cache = SignatureCache()
     pending = Chain(MemoryKV(), net.genesis).build_block([bad], GENESIS_TIME + 1000, net.validator_keys[0].public_key.key_id, None, cache=cache)
     assert pending.block.txs == () and [r.error.code for r in pending.rejected] == ["tx.bad_signature"] and len(cache) == 0
+
+
+def test_a_sealed_issue_costs_one_seal_signature_check_which_the_cache_spares_on_replay(world):
+    """A licence.issue's only signature is its document's seal signature (transactions.md §5): a
+    proposer with a cache verifies and keeps exactly that statement, never a "tx" one, and a
+    replay holding the cache defers nothing; without it, one check per issue is deferred."""
+    ledger, dept = world
+    chain, chain_id = ledger.local.chain, ledger.net.genesis.chain_id
+    docs = [make_doc(ledger, dept, serial) for serial in (1, 2)]
+    txs = [issue_tx(doc, chain_id) for doc in docs]
+    cache = SignatureCache()
+    proposer = ledger.local.proposer(chain.height + 1).public_key.key_id
+    pending = chain.build_block(txs, ledger.next_time, proposer, chain.commit(chain.height), cache=cache)
+    assert pending.block.txs == tuple(txs) and not pending.rejected and len(cache) == 2
+    key = dept.key.public_key
+    assert all((key, "seal", chain_id, doc.seal_signature.message(), tx.signature) in cache for doc, tx in zip(docs, txs))
+    assert not any((key, SIGN_PURPOSE, chain_id, tx.id, tx.signature) in cache for tx in txs)
+    for held, expected in ((cache, 0), (None, 2)):
+        deferred = DeferredSignatures()
+        replayed = chain.execute_block(pending.block, deferred=deferred, cache=held)
+        deferred.verify()
+        assert len(deferred.items) == expected and replayed.block.header.state_root == pending.block.header.state_root
+    assert [(purpose, message) for _, purpose, _, message, _ in deferred.items] == [("seal", doc.seal_signature.message()) for doc in docs]

@@ -1,3 +1,6 @@
+"""ledger.tx: the envelope, its id and signature (docs/spec/transactions.md §2), and sealed
+transactions (§5), whose signature is a seal signature and not one of the id."""
+
 import os
 
 import pytest
@@ -99,3 +102,58 @@ def test_create_rejects_bad_nonce_and_oversized_body(key):
     with pytest.raises(ValidationError) as err:
         Tx.create("test-chain", "document.anchor", {"label": "x" * MAX_TX_BYTES}, key, os.urandom(16))
     assert err.value.code == "tx.too_large"
+
+
+# -- sealed transactions (transactions.md §5) -----------------------------------------------------
+
+
+def sealed(key, body=None, chain="test-chain", nonce=bytes(range(16)), statement=b"statement"):
+    """A sealed transaction whose signature is `key`'s seal signature over `statement`."""
+    return Tx.sealed(chain, "licence.issue", body or {"private": bytes(32)}, key.public_key.key_id, nonce, key.sign("seal", chain, statement))
+
+
+def test_sealed_tx_round_trips_through_bytes_and_keeps_the_envelope_it_was_given(key):
+    tx = sealed(key)
+    again = Tx.from_bytes(tx.to_bytes())
+    assert again == tx and again.id == tx.id and again.raw == tx.raw
+    assert (tx.signer, tx.nonce, tx.body) == (key.public_key.key_id, bytes(range(16)), {"private": encode(bytes(32)).decode().strip('"')})
+
+
+def test_sealed_tx_id_is_deterministic_and_excludes_the_seal_signature(key):
+    a, b = sealed(key), sealed(key)
+    assert a.signature != b.signature and a.id == b.id and a.raw != b.raw
+    assert sealed(key, nonce=bytes(16)).id != a.id and sealed(key, body={"private": b"\x01" * 32}).id != a.id
+    assert sealed(key, chain="other-chain").id != a.id
+    other = PrivateKey.generate()
+    assert Tx.sealed("test-chain", "licence.issue", a.body, other.public_key.key_id, a.nonce, a.signature).id != a.id
+
+
+def test_a_sealed_tx_signature_is_not_a_signature_of_its_id(key):
+    with pytest.raises(CryptoError):
+        sealed(key).verify_signature(key.public_key)
+
+
+@pytest.mark.parametrize(
+    "changes, code, field",
+    [
+        ({"chain_id": "Test Chain"}, "validation.format", "tx.chain_id"),
+        ({"kind": "Licence.Issue"}, "validation.format", "tx.kind"),
+        ({"body": []}, "validation.type", "tx.body"),
+        ({"nonce": bytes(15)}, "validation.length", "tx.nonce"),
+        ({"body": {"label": "x" * MAX_TX_BYTES}}, "tx.too_large", "tx.body"),
+    ],
+)
+def test_sealed_rejects_a_malformed_envelope_naming_the_field(key, changes, code, field):
+    members = {"chain_id": "test-chain", "kind": "licence.issue", "body": {}, "signer": key.public_key.key_id, "nonce": bytes(16)}
+    members |= changes
+    with pytest.raises(ValidationError) as err:
+        Tx.sealed(members["chain_id"], members["kind"], members["body"], members["signer"], members["nonce"], key.sign("seal", "test-chain", b"s"))
+    assert (err.value.code, err.value.field) == (code, field)
+
+
+def test_sealed_rejects_a_signer_that_is_not_a_key_id():
+    key = PrivateKey.generate()
+    signature = key.sign("seal", "chain-a", b"statement")
+    with pytest.raises(ValidationError) as info:
+        Tx.sealed("chain-a", "licence.issue", {}, b"short", bytes(16), signature)
+    assert (info.value.code, info.value.fields["field"]) == ("validation.length", "tx.signer")

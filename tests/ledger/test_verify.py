@@ -21,7 +21,7 @@ from ledger.chain import Chain
 from ledger.errors import StoreError, ValidationError
 from ledger.ids import format_licence_id
 from ledger.kv import MemoryKV
-from ledger.licences import issue_body, licence_key, version_body
+from ledger.licences import issue_tx, licence_key, version_body
 from ledger.verify import CHECK_NAMES, Outcome, StateAt, Verdict, verify_licence
 from node.local import LocalNetwork
 
@@ -70,7 +70,8 @@ def make_doc(
 
 
 def issue(ledger: Ledger, dept: Dept, *docs: LicenceDocument) -> None:
-    ledger.accept(*(ledger.signed(dept.key, "licence.issue", issue_body(d)) for d in docs))
+    """Record first versions: each document's seal signature is its licence.issue's (transactions.md §5)."""
+    ledger.accept(*(issue_tx(d, ledger.net.genesis.chain_id) for d in docs))
 
 
 def act(ledger: Ledger, dept: Dept, kind: str, *ids: str) -> None:
@@ -202,6 +203,29 @@ def test_an_altered_document_fails_document_matches(world):
     assert verify(ledger, document=as_person).check("holder_matches").detail == "the document names a person; the record's holder is an enterprise"
 
 
+def test_a_presented_new_version_altered_in_its_private_part_fails_document_matches(world):
+    """The ledger sees a document's fields, names and holder in full only through its `private`
+    hash (§7): a version-002 document whose field value is altered keeps the recorded ledger part
+    (id, holder, dates) but not the recorded document hash."""
+    ledger, dept = world
+    v1 = make_doc(ledger, dept, 13)
+    issue(ledger, dept, v1)
+    v2 = make_doc(ledger, dept, 13, version="002", valid_until="2029-12-31")
+    ledger.accept(ledger.signed(dept.key, "licence.renew", version_body(v2, v1.licence.id, "expiry")))
+    assert verify(ledger, document=v2).verdict is Outcome.VALID
+    presented = decode(v2.to_bytes())
+    assert presented["format"] == "eledger-licence/2" and "kind" not in presented["seal_signature"]
+    presented["licence"]["fields"]["经营场所"] = "北京市西城区"
+    altered = LicenceDocument.from_bytes(encode(presented))
+    assert altered.licence.to_ledger() == v2.licence.to_ledger() and altered.licence.private_hash() != v2.licence.private_hash()
+    verdict = verify(ledger, document=altered)
+    assert (verdict.verdict, failed(verdict)) == (Outcome.INVALID, ["document_matches"])
+    assert verdict.check("document_matches").detail.endswith("it is not the issued document (altered, or of another version)")
+    assert verdict.check("holder_matches").ok and verdict.check("latest_version").ok
+    renamed = dataclasses.replace(v2, licence=dataclasses.replace(v2.licence, issuer_name="北京市某区人民政府"))
+    assert failed(verify(ledger, document=renamed)) == ["document_matches"]
+
+
 def test_a_person_holder_must_reproduce_the_commitment(world):
     ledger, dept = world
     doc = make_doc(ledger, dept, 4, holder=PERSON)
@@ -324,17 +348,22 @@ def test_checks_catch_records_the_ledger_would_never_hold(world):
     bad_sig = {**record, "seal_signature": {**record["seal_signature"], "signing_time": record["seal_signature"]["signing_time"] - 1}}
     late_sig = {**record, "issued_at": record["seal_signature"]["signing_time"] - 1}
     other_document = {**record, "document_hash": b64encode(bytes(32))}  # the seal signature is over the record's hash (§5)
+    # A first version's seal signature states "licence.issue" (§5): a record naming a previous
+    # version would have it state no kind, which its signature does not cover.
+    later_version = {**record, "supersedes": doc.licence.id}
     cases = [
         (ForgedState(ledger, **{lic: bad_sig}), ["signature_valid"]),
         (ForgedState(ledger, **{lic: other_document}), ["signature_valid"]),
+        (ForgedState(ledger, **{lic: later_version}), ["signature_valid"]),
         (ForgedState(ledger, **{lic: late_sig}), ["seal_valid"]),
         (ForgedState(ledger, **{org_key: {**org, "licence_types": []}}), ["issuer_authorised"]),
         (ForgedState(ledger, **{org_key: None}), ["issuer_authorised"]),
     ]
     verdicts = [verify(ledger, licence_id=doc.licence.id, reader=reader) for reader, _ in cases]
     assert [failed(v) for v in verdicts] == [want for _, want in cases]
-    assert verdicts[2].check("seal_valid").detail.startswith("seal.valid_at_signing failed: signing time")
-    assert verdicts[4].check("recognised").ok is True  # the record names its issuer's region (§5)
+    assert verdicts[2].check("signature_valid").detail.startswith("the signature does not verify")
+    assert verdicts[3].check("seal_valid").detail.startswith("seal.valid_at_signing failed: signing time")
+    assert verdicts[5].check("recognised").ok is True  # the record names its issuer's region (§5)
     assert all(v.verdict is Outcome.INVALID for v in verdicts)
 
 

@@ -15,12 +15,14 @@ from ledger.errors import ValidationError
 from ledger.execute import DeferredSignatures
 from ledger.genesis import Params
 from ledger.kv import MemoryKV
+from ledger.licences import issue_tx
+from ledger.seals import SIGN_PURPOSE as SEAL_PURPOSE
 from ledger.sigcache import SignatureCache
 from ledger.tx import Tx
 from node.mempool import Mempool, MempoolError
 from tests.ledger.conftest import make_net
 from tests.ledger.test_governance import Ledger, grant, uscc
-from tests.ledger.test_licences import T_OPEN, issue, make_doc, world  # noqa: F401  (world is a fixture)
+from tests.ledger.test_licences import T_OPEN, make_doc, world  # noqa: F401  (world is a fixture)
 
 
 @pytest.fixture(scope="module")
@@ -134,27 +136,53 @@ def test_a_transaction_execution_rejects_is_not_admitted_and_keeps_its_code(ledg
     assert info.value.code == code and len(pool) == 0 and len(pool.cache) == verified
 
 
+def sealed_issue(ledger: Ledger, dept, serial: int, **options: object) -> Tx:
+    """The sealed licence.issue of a first version (transactions.md §5): its signature is the seal's."""
+    return issue_tx(make_doc(ledger, dept, serial, **options), ledger.net.genesis.chain_id)
+
+
 def test_a_licence_of_a_type_not_granted_is_rejected_and_a_granted_one_admitted(world):
     ledger, a, b = world
     pool = Mempool(ledger.local.chain)
     with pytest.raises(ValidationError) as info:
-        pool.add(issue(ledger, b, make_doc(ledger, b, 7, type=T_OPEN)))
+        pool.add(sealed_issue(ledger, b, 7, type=T_OPEN))
     assert (info.value.code, info.value.field) == ("licence.type_not_granted", "tx.body.id")
-    pool.add(issue(ledger, a, make_doc(ledger, a, 7, type=T_OPEN)))
+    pool.add(sealed_issue(ledger, a, 7, type=T_OPEN))
     assert len(pool) == 1
+
+
+def test_a_sealed_issue_is_admitted_and_the_cache_holds_its_seal_check_not_a_tx_signature(world):
+    ledger, a, _ = world
+    document = make_doc(ledger, a, 5)
+    tx = issue_tx(document, ledger.net.genesis.chain_id)
+    pool = Mempool(ledger.local.chain)
+    pool.add(tx)
+    seal = document.seal_signature
+    assert tx.signature == seal.signature and tx.signer == a.key.public_key.key_id
+    assert len(pool.cache) == 1  # one signature: the seal's is the transaction's
+    assert (a.key.public_key, SEAL_PURPOSE, tx.chain_id, seal.message(), tx.signature) in pool.cache
+
+
+def test_a_sealed_issue_with_a_bad_signature_is_rejected_and_nothing_is_cached(world):
+    ledger, a, _ = world
+    pool = Mempool(ledger.local.chain)
+    with pytest.raises(ValidationError) as info:
+        pool.add(tampered(sealed_issue(ledger, a, 6)))
+    assert (info.value.code, info.value.check, info.value.field) == ("licence.bad_seal", "seal.signature", "tx.signature")
+    assert len(pool) == 0 and len(pool.cache) == 0
 
 
 def test_a_block_of_admitted_transactions_is_executed_without_verifying_them_again(world):
     ledger, a, _ = world
     pool = Mempool(ledger.local.chain)
-    txs = [issue(ledger, a, make_doc(ledger, a, n)) for n in (1, 2, 3)]
+    txs = [sealed_issue(ledger, a, n) for n in (1, 2, 3)]
     for tx in txs:
         pool.add(tx)
-    assert len(pool.cache) == 6  # each: the tx signature and the licence's seal signature
+    assert len(pool.cache) == 3  # each: its seal signature, which is its tx signature
     chain = ledger.local.chain
     pending = chain.build_block(pool.reap(100, 1 << 20), ledger.next_time, ledger.net.validator_keys[0].public_key.key_id, chain.commit(chain.height), cache=pool.cache)
-    assert pending.block.txs == tuple(txs) and len(pool.cache) == 6
-    for cache, checks in ((pool.cache, 0), (SignatureCache(), 6)):
+    assert pending.block.txs == tuple(txs) and len(pool.cache) == 3
+    for cache, checks in ((pool.cache, 0), (SignatureCache(), 3)):
         deferred = DeferredSignatures()
         chain.execute_block(pending.block, deferred=deferred, cache=cache)
         deferred.verify()
