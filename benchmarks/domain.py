@@ -5,7 +5,7 @@ Measures, in one run on this machine:
     transaction's, transactions.md §5; verified) in txs/s, beside the raw
     P-256 verify rate measured in the same run: as the proposer builds each block (every signature
     verified inline), and as a validator checks it on a second chain with its own store (signatures
-    deferred to a pool of os.cpu_count() worker processes, verified while execution goes on, then
+    deferred to a pool of os.cpu_count() - 1 worker processes beside the executing one, verified while execution goes on, then
     the commit); the ratio to the raw rate is the validator's (median over all blocks; also reported
     over the first 20 blocks and the last 50, to show how the rate changes as the state grows)
   - a ledger of N licences (default 1,000,000) built through the real execution path, block by block:
@@ -33,7 +33,7 @@ from pathlib import Path
 from ledger.block import Block
 from ledger.chain import Chain
 from ledger.crypto import PrivateKey
-from ledger.crypto.pool import SignaturePool
+from ledger.crypto.pool import SignaturePool, workers_beside_caller
 from ledger.document import EnterpriseHolder, build_licence, seal_document
 from ledger.execute import DeferredSignatures
 from ledger.genesis import Genesis, Region
@@ -151,7 +151,7 @@ def main() -> None:
     results: dict[str, float] = {"cpu_count": os.cpu_count() or 0}
     if args.retain_heights is not None:
         results["retain_heights"] = args.retain_heights
-    pool = SignaturePool(os.cpu_count() or 1)
+    pool = SignaturePool(workers_beside_caller())
     try:
         say("raw P-256 verify rate (cryptography, one core) ...")
         raw = raw_p256_verify_rate(1.0 if args.quick else 3.0)

@@ -44,7 +44,7 @@ def progress_bar() -> Progress:
 def audit(
     home: Annotated[Path, typer.Argument(help="Node home: holds genesis.json and the ledger/ store.")],
     genesis: Annotated[Path | None, typer.Option(help="Trusted genesis (default HOME/genesis.json).")] = None,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="Processes verifying signatures (default: all cores).")] = os.cpu_count() or 1,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Cores to use: the replay and workers − 1 processes verifying signatures (default: all cores).")] = os.cpu_count() or 1,
 ) -> None:
     """Re-verify the whole chain: hash links, tx roots, signatures, log and state roots by
     replay, and commit certificates. Exit 0 intact, 1 damaged (names the first bad height), 2

@@ -19,7 +19,7 @@ from ledger.block import Block
 from ledger.chain import BLOCK_PREFIX, COMMIT_PREFIX, HEADER_PREFIX, TIP_KEY, Chain, Tip, height_key
 from ledger.commit import Commit
 from ledger.encoding import decode, encode
-from ledger.crypto.pool import SignaturePool
+from ledger.crypto.pool import SignaturePool, workers_beside_caller
 from ledger.errors import AuditError, LedgerError, StoreError, ValidationError
 from ledger.execute import DeferredSignatures
 from ledger.genesis import Genesis
@@ -41,8 +41,9 @@ class AuditReport:
 def audit_chain(store: KVReader, genesis: Genesis, *, progress: Progress | None = None, workers: int = 1) -> AuditReport:
     """Replay every block of `store` from `genesis`; raise AuditError at the first bad height.
 
-    With `workers > 1`, the signatures of the transactions (and those their kinds rely on) are
-    verified in that many processes while the replay goes on; a failure is still reported at its
+    `workers` is the number of cores to use: with `workers > 1`, the signatures of the
+    transactions (and those their kinds rely on) are verified in `workers - 1` processes beside
+    the replaying one (`workers_beside_caller`) while the replay goes on; a failure is still reported at its
     own (the first bad) height, with the code of the failed check as `reason`."""
     stored_genesis = store.get(b"meta/genesis")
     if stored_genesis is None:
@@ -60,7 +61,7 @@ def audit_chain(store: KVReader, genesis: Genesis, *, progress: Progress | None 
     replay = Chain(MemoryKV(), genesis, retain_heights=0)  # only roots are compared: keep memory bounded
     txs = 0
     in_flight: deque[_Checking] = deque()
-    with SignaturePool(workers) as pool:
+    with SignaturePool(workers_beside_caller(workers)) as pool:
         for height in range(1, tip.height + 1):
             try:
                 block, commit = _read(store, height)

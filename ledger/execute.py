@@ -157,7 +157,7 @@ class DeferredSignatures:
 
     def finish(self) -> None:
         """Send every check not yet sent (without a pool: verify them here, now)."""
-        self._send(self._pool if self._pool is not None else SignaturePool(1))
+        self._send(self._pool if self._pool is not None else SignaturePool(0))
 
     def done(self) -> bool:
         """Whether every check has been verified (after `finish`), without waiting."""

@@ -10,15 +10,20 @@ verifications of consecutive batches into one that reports the lowest bad index 
 The caller's process runs no thread for this: a batch is pickled and written to the worker's
 pipe by the caller, and answers are read when the caller asks, so the caller's executing Python
 never competes with helper threads for the interpreter lock (measured: such threads cost a
-replaying validator about a quarter of its speed). With `workers <= 1` everything is verified in
-the calling process, synchronously. Never used on a proposer's path, where each transaction
-needs its answer at once.
+replaying validator about a quarter of its speed). With `workers == 0` everything is verified in
+the calling process, synchronously. The caller executes transactions on a core of its own, so on
+a machine of n cores the pool to use has n − 1 workers (`workers_beside_caller`): with n workers
+the n + 1 busy processes would share n cores and the executing caller, which decides the
+pace, would get only n / (n + 1) of one (measured on 2 cores: 2 workers ~5,700 tx/s, 1 worker
+see docs/spec/proofs.md §8). Never used on a proposer's path, where each transaction needs its
+answer at once.
 """
 
 from __future__ import annotations
 
 import fcntl
 import multiprocessing
+import os
 import pickle
 import signal
 from collections import deque
@@ -65,14 +70,23 @@ def combine(verifications: Sequence[Verification]) -> Verification:
     return Verification([part for verification in verifications for part in verification._parts])
 
 
+def workers_beside_caller(cores: int | None = None) -> int:
+    """The workers for a caller that executes on a core of its own: `cores` (default: this
+    machine's) minus one, at least 0."""
+    return max((os.cpu_count() or 1) if cores is None else cores, 1) - 1
+
+
 class SignaturePool:
-    """`workers` processes verifying batches of signatures (none for `workers <= 1`). Close it
-    (or use it as a context manager) to stop them."""
+    """`workers` processes verifying batches of signatures (0: verify in the calling process).
+    Close it (or use it as a context manager) to stop them. Raises ValueError for a negative
+    count."""
 
     def __init__(self, workers: int) -> None:
+        if workers < 0:
+            raise ValueError(f"a signature pool needs 0 or more workers, got {workers}")
         self.workers = workers
         self._workers: list[_Worker] = []
-        for _ in range(workers if workers > 1 else 0):
+        for _ in range(workers):
             self._workers.append(_Worker(self._workers))
 
     def submit(self, items: Sequence[Item], *, offset: int = 0) -> Verification:

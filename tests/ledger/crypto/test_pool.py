@@ -1,7 +1,7 @@
 import pytest
 
 from ledger.crypto import PrivateKey
-from ledger.crypto.pool import SignaturePool, combine
+from ledger.crypto.pool import SignaturePool, combine, workers_beside_caller
 from ledger.errors import CryptoError
 
 
@@ -15,14 +15,14 @@ def items(n, bad=()):
     return out
 
 
-@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("workers", [0, 1, 2])
 def test_pool_accepts_a_good_batch(workers):
     with SignaturePool(workers) as pool:
         verification = pool.submit(items(150))
         assert verification.result() is None and verification.done()
 
 
-@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("workers", [0, 1, 2])
 @pytest.mark.parametrize("bad", [(0,), (149,), (80, 20)])
 def test_pool_reports_the_lowest_bad_index(workers, bad):
     with SignaturePool(workers) as pool:
@@ -59,3 +59,23 @@ def test_a_stopped_worker_is_reported_not_waited_for():
         with pytest.raises(CryptoError) as err:
             pool.submit(items(100)).result()
     assert err.value.code == "crypto.worker_failed"
+
+
+def test_a_pool_of_no_workers_verifies_in_the_calling_process():
+    with SignaturePool(0) as pool:
+        assert pool._workers == []
+        verification = pool.submit(items(200, bad=(150,)))
+        assert verification.done()
+        with pytest.raises(CryptoError) as info:
+            verification.result()
+    assert info.value.fields["index"] == 150
+
+
+def test_a_pool_refuses_a_negative_worker_count():
+    with pytest.raises(ValueError):
+        SignaturePool(-1)
+
+
+def test_workers_beside_caller_leave_the_executing_process_a_core():
+    assert [workers_beside_caller(n) for n in (1, 2, 4)] == [0, 1, 3]
+    assert workers_beside_caller(0) == 0
