@@ -296,7 +296,7 @@ def _issue(view: TxView, tx: Tx, signer: Identity, ctx: Context) -> None:
         if deadline < dates[0]:
             raise ValidationError("commitment_deadline is before issue_date", code="licence.bad_dates", field=f"{_WHERE}.commitment_deadline")
     document_hash = _document_hash(body, holder, licence_id.text, _WHERE)
-    seal_signature = _check_issue_seal(view, tx, ctx, document_hash, org["uscc"])
+    seal_signature = _check_issue_seal(view, tx, signer, ctx, document_hash, org["uscc"])
     # Members in canonical (sorted) order and every value checked above, so the record is encoded
     # without the validating walk (encoding.md §3); nested objects are rebuilt in order too. No
     # member repeats another (§5): the id holds type, issuer, serial and version.
@@ -470,7 +470,7 @@ def _document_hash(obj: Mapping[str, object], holder: dict[str, object], licence
     return split_document_hash(ledger, private)
 
 
-def _check_issue_seal(view: TxView, tx: Tx, ctx: Context, document_hash: bytes, owner: str) -> dict[str, object]:
+def _check_issue_seal(view: TxView, tx: Tx, signer: Identity, ctx: Context, document_hash: bytes, owner: str) -> dict[str, object]:
     """A licence.issue's seal signature, which is its own signature too (transactions.md §5):
     the statement rebuilt from body.seal, the document hash and the envelope's signer and
     signature, checked against §4 at the block time (licence.bad_seal, with the failed check as
@@ -483,7 +483,7 @@ def _check_issue_seal(view: TxView, tx: Tx, ctx: Context, document_hash: bytes, 
     if tx.nonce != document_hash[:NONCE_SIZE]:
         raise ValidationError("a licence.issue's nonce is the first 16 bytes of its document hash", code="tx.bad_nonce", field="tx.nonce")
     sig = SealSignature(seal_id, document_hash, tx.signer, signing_time, tx.signature, ISSUE_KIND)
-    require_seal_signature(view, ctx.chain_id, sig, document_hash, owner, ctx.time, f"{_WHERE}.seal", code="licence.bad_seal", fields=_ISSUE_CHECK_FIELDS)
+    require_seal_signature(view, ctx.chain_id, sig, document_hash, owner, ctx.time, f"{_WHERE}.seal", code="licence.bad_seal", fields=_ISSUE_CHECK_FIELDS, signer=signer)
     return {"seal_id": seal_id, "signature": tx.signature.to_json(), "signer": b64encode(tx.signer), "signing_time": signing_time}
 
 

@@ -195,7 +195,7 @@ def _read_signature(obj: object) -> Signature:
 @dataclass(frozen=True)
 class _Seal:
     owner: str
-    signers: frozenset[str]
+    signers: frozenset[bytes]
     valid_from: int
     valid_until: int
     revoked_at: int | None
@@ -205,7 +205,8 @@ class _Seal:
 def _parse_seal(raw: bytes) -> _Seal:
     """A stored seal record, parsed once per distinct value (records are immutable values)."""
     record = decode(raw)
-    return _Seal(record["owner"], frozenset(record["signers"]), record["valid_from"], record["valid_until"], record["revoked_at"])  # type: ignore[index, call-overload]
+    signers = frozenset(b64decode(text) for text in record["signers"])  # type: ignore[attr-defined]
+    return _Seal(record["owner"], signers, record["valid_from"], record["valid_until"], record["revoked_at"])  # type: ignore[index, call-overload]
 
 
 def _revoked_against(revoked_at: int | None, signing_time: int, at_time: int | None) -> str | None:
@@ -237,14 +238,14 @@ def seal_checks(
     return checks
 
 
-def _read_parties(reader: KVReader, sig: SealSignature) -> tuple[_Seal | None, Identity | None]:
-    """The seal and the signer identity `sig` names, from `reader` (None where absent)."""
+def _read_parties(reader: KVReader, sig: SealSignature, signer: Identity | None = None) -> tuple[_Seal | None, Identity | None]:
+    """The seal and the signer identity `sig` names, from `reader` (None where absent); the
+    identity is `signer` when given (read from the same state by the caller)."""
     raw_seal = reader.get(seal_key(sig.seal_id))
-    raw_identity = reader.get(key_state_key(sig.signer))
-    return (
-        None if raw_seal is None else _parse_seal(raw_seal),
-        None if raw_identity is None else Identity.from_bytes(raw_identity),
-    )
+    if signer is None:
+        raw_identity = reader.get(key_state_key(sig.signer))
+        signer = None if raw_identity is None else Identity.from_bytes(raw_identity)
+    return None if raw_seal is None else _parse_seal(raw_seal), signer
 
 
 def _judge(
@@ -264,7 +265,7 @@ def _judge(
         if owner is not None:
             judged.append(("seal.owner", None if seal.owner == owner else Check("seal.owner", False, _owner_detail(seal, owner))))
         judged.append(("seal.valid_at_signing", _check_seal_time(seal, t, at_time)))
-        allowed = b64encode(sig.signer) in seal.signers
+        allowed = sig.signer in seal.signers
         judged.append(("seal.signer_allowed", None if allowed else Check("seal.signer_allowed", False, "the signer key is not one of the seal's signers")))
     same = sig.document_hash == document_hash
     judged.append(("seal.document_hash", None if same else Check("seal.document_hash", False, "the signature is over another document hash")))
@@ -336,7 +337,7 @@ def _check_signature(identity: Identity | None, chain_id: str, sig: SealSignatur
 
 def require_seal_signature(
     view: TxView, chain_id: str, sig: SealSignature, document_hash: bytes, owner_uscc: str, at_time: int, field: str, *,
-    code: str | None = None, fields: Mapping[str, str] | None = None,
+    code: str | None = None, fields: Mapping[str, str] | None = None, signer: Identity | None = None,
 ) -> None:
     """Accept `sig` over `document_hash` for a record made at `at_time` by organisation
     `owner_uscc`, or raise ValidationError naming `field`.<the part> (or `fields[<check>]` where
@@ -344,14 +345,18 @@ def require_seal_signature(
     name ("seal.registered", "seal.owner", "seal.valid_at_signing", "seal.signer_allowed",
     "seal.document_hash", "seal.signer_key", "seal.signature") and code `code`, by default that
     name. The signature itself, checked last, goes through `view.verify_signature`: a validator
-    replaying a block may defer it, and the block then fails with the same code."""
+    replaying a block may defer it, and the block then fails with the same code. `signer`, if
+    given, is the identity of `sig.signer` as `view` holds it (a sealed transaction's signer, read
+    already by execution), so it is not read again.
+
+    Precondition: `signer` is None or the identity stored for `sig.signer` in `view`."""
 
     def named(check: str) -> str:
         if fields is not None and check in fields:
             return fields[check]
         return f"{field}.{_CHECK_FIELDS[check]}"
 
-    seal, identity = _read_parties(view, sig)
+    seal, identity = _read_parties(view, sig, signer)
     for name, failed in _judge(seal, identity, sig, document_hash, owner_uscc, at_time):
         if failed is not None:
             raise ValidationError(f"{field}: {name} failed: {failed.detail}", code=code or name, field=named(name), check=name)
