@@ -38,7 +38,7 @@ from ledger.document import EnterpriseHolder, build_licence, seal_document
 from ledger.execute import DeferredSignatures
 from ledger.genesis import Genesis, Region
 from ledger.ids import complete_uscc, format_licence_id
-from ledger.licences import issue_tx
+from ledger.licence_bodies import issue_tx
 from ledger.store import LevelKV
 from ledger.tx import Tx
 from ledger.validators import Validator, ValidatorSet

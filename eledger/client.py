@@ -26,7 +26,8 @@ from ledger.errors import ValidationError
 from ledger.fields import get_int, get_str
 from ledger.governance import MAX_ADMIT_KEYS, MAX_CONDITIONS, MAX_GRANT_TYPES, MAX_NAME, get_key_grant, get_reason
 from ledger.ids import LicenceId, format_licence_id, next_version, parse_licence_id, validate_type_code, validate_uscc
-from ledger.licences import FIRST_VERSION, issue_tx, version_body
+from ledger.licences import FIRST_VERSION
+from ledger.licence_bodies import issue_tx, version_body
 from ledger.seals import MAX_SIGNERS, SEAL_ID_RE, SEAL_TYPES, SealSignature
 from ledger.tx import CHAIN_ID_RE, NONCE_SIZE, Tx
 from ledger.validators import NAME_RE

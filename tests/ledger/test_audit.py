@@ -13,7 +13,7 @@ from ledger.crypto import Signature
 from ledger.encoding import b64encode
 from ledger.errors import AuditError
 from ledger.kv import MemoryKV
-from ledger.licences import issue_tx
+from ledger.licence_bodies import issue_tx
 from ledger.seals import SealSignature
 from ledger.store import LevelKV
 from ledger.tx import Tx

@@ -32,7 +32,8 @@ from ledger.execute import TxKind, register
 from ledger.identity import Role
 from ledger.kv import MemoryKV
 from ledger.ids import complete_uscc, format_licence_id
-from ledger.licences import issue_tx, licence_key, stored_seal_signature, version_body
+from ledger.licences import licence_key, stored_seal_signature
+from ledger.licence_bodies import issue_tx, version_body
 from ledger.smt import StateProof
 from ledger.tx import Tx
 from ledger.validators import Validator, ValidatorSet

@@ -14,7 +14,7 @@ from ledger.crypto.pool import SignaturePool
 from ledger.errors import ValidationError
 from ledger.execute import Context, DeferredSignatures, TxView, execute_txs
 from ledger.kv import MemoryKV, Overlay
-from ledger.licences import issue_tx
+from ledger.licence_bodies import issue_tx
 from ledger.seals import ISSUE_KIND, SealSignature
 from ledger.sigcache import SignatureCache
 from ledger.state import State

@@ -13,7 +13,8 @@ from ledger.crypto import PrivateKey
 from ledger.document import EnterpriseHolder, LicenceDocument, LicencePart, PersonHolder, document_hash
 from ledger.encoding import b64encode, decode, encode
 from ledger.ids import format_licence_id
-from ledger.licences import ISSUE_FIELDS, issue_body, licence_key, list_index, read_licence, record_id, stored_seal_signature
+from ledger.licences import ISSUE_FIELDS, licence_key, list_index, read_licence, record_id, stored_seal_signature
+from ledger.licence_bodies import issue_body
 from ledger.seals import SealSignature
 from ledger.state import INDEX_PREFIX
 from ledger.tx import NONCE_SIZE, Tx

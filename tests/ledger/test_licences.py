@@ -17,9 +17,9 @@ from ledger.document import EnterpriseHolder, LicenceDocument, build_licence, se
 from ledger.encoding import b64encode, decode
 from ledger.ids import format_licence_id, mod37_36_check, next_version, parse_licence_id
 from ledger.licences import (
-    Status, is_lapsed, is_overdue, issue_tx, list_index, list_overdue, read_licence, record_id, stored_seal_signature,
-    status_at, version_body, version_chain,
+    Status, is_lapsed, is_overdue, list_index, list_overdue, read_licence, record_id, stored_seal_signature, status_at, version_chain,
 )
+from ledger.licence_bodies import issue_tx, version_body
 from ledger.seals import ISSUE_KIND, SealSignature
 from ledger.state import FLAT_PREFIX, INDEX_PREFIX
 from ledger.tx import Tx

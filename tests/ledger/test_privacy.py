@@ -22,7 +22,8 @@ from ledger.document import PersonHolder, build_licence
 from ledger.encoding import b64encode, encode
 from ledger.ids import format_licence_id
 from ledger.kv import MemoryKV, Prefixed
-from ledger.licences import ISSUE_FIELDS, NEW_VERSION_FIELDS, issue_tx, list_index, read_licence, version_body
+from ledger.licences import ISSUE_FIELDS, NEW_VERSION_FIELDS, list_index, read_licence
+from ledger.licence_bodies import issue_tx, version_body
 from ledger.state import FLAT_PREFIX
 from ledger.store import LevelKV
 

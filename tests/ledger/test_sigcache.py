@@ -11,7 +11,7 @@ from ledger.crypto import PrivateKey, Signature, Suite
 from ledger.errors import CryptoError, ValidationError
 from ledger.execute import DeferredSignatures, TxView
 from ledger.kv import MemoryKV
-from ledger.licences import issue_tx
+from ledger.licence_bodies import issue_tx
 from ledger.sigcache import SignatureCache
 from ledger.tx import SIGN_PURPOSE, Tx
 

@@ -21,7 +21,8 @@ from ledger.chain import Chain
 from ledger.errors import StoreError, ValidationError
 from ledger.ids import format_licence_id
 from ledger.kv import MemoryKV
-from ledger.licences import issue_tx, licence_key, version_body
+from ledger.licences import licence_key
+from ledger.licence_bodies import issue_tx, version_body
 from ledger.verify import CHECK_NAMES, Outcome, StateAt, Verdict, verify_licence
 from node.local import LocalNetwork
 

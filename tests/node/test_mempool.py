@@ -15,7 +15,7 @@ from ledger.errors import ValidationError
 from ledger.execute import DeferredSignatures
 from ledger.genesis import Params
 from ledger.kv import MemoryKV
-from ledger.licences import issue_tx
+from ledger.licence_bodies import issue_tx
 from ledger.seals import SIGN_PURPOSE as SEAL_PURPOSE
 from ledger.sigcache import SignatureCache
 from ledger.tx import Tx
