@@ -91,6 +91,21 @@ class Overlay:
         self.puts.pop(key, None)
         self.deletes.add(key)
 
+    def put_many(self, items: Mapping[bytes, bytes]) -> None:
+        """`put` every (key, value) of `items` (one call for a structure's whole batch)."""
+        if self.deletes:
+            self.deletes.difference_update(items)
+        self.puts.update(items)
+
+    def delete_many(self, keys: Iterable[bytes]) -> None:
+        """`delete` every key of `keys`."""
+        keys = list(keys)
+        if self.puts:
+            pop = self.puts.pop
+            for key in keys:
+                pop(key, None)
+        self.deletes.update(keys)
+
     def commit_to(self, store: KVStore, *, sync: bool = True) -> None:
         """Write the pending changes into `store` as one batch and clear them."""
         store.write(self.puts, self.deletes, sync=sync)

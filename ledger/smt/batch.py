@@ -3,8 +3,9 @@
 `apply_batch` rewrites the union of the changed paths under one root as new node instances of
 one version, reuses every unchanged subtree's instance as it is, and returns the new root's node
 key with the list of the instances it replaced (the stale list of §6.4). It writes through the
-store's `put` (and `delete`, for the latest-value table of §6.3) and never removes a node
-instance: pruning is `SparseMerkleTree.prune`. Inputs are checked by the caller.
+store's `put_many`, once per batch (and `delete_many`, for the latest-value table of §6.3), and
+never removes a node instance: pruning is `SparseMerkleTree.prune`. Inputs are checked by the
+caller.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ledger.smt.nodes import (
     NodeCache,
     leaf_value,
     load_record,
+    position,
     too_deep,
 )
 
@@ -44,14 +46,18 @@ def apply_batch(
 ) -> tuple[bytes, list[bytes]]:
     """Apply `items` — (path, key, value or None to delete), sorted by path, one per key — to
     the tree whose root instance is `root` (EMPTY_KEY for the empty map), kept in `store` under
-    `prefix` (a store with `get` and `put`, and `delete` with `latest`); write the new
-    instances as `version`. Returns (new root key, stale node keys). With `latest`, new leaves
-    hold no value and the latest-value table is kept (§6.3).
+    `prefix` (a store with `get` and `put_many`, and `delete_many` with `latest`); write the
+    new instances as `version`. Returns (new root key, stale node keys). With `latest`, new
+    leaves hold no value and the latest-value table is kept (§6.3).
 
     Changes are addressed by index into arrays sorted by path; the changes under a subtree at
     depth d are a contiguous range [lo, hi), split at bit d by bisecting the paths as integers.
-    `sets[i]` counts the non-deleting changes before index i. The two recursions are closures
-    over these arrays: this is the hot loop, so records stay bytes and lookups stay local.
+    `sets[i]` counts the non-deleting changes before index i. A subtree with one change (below
+    the levels a batch shares, nearly every node) is walked down and rebuilt up in a loop
+    (`merge_one`), others recursively (`merge`); each carries the position of its node in the
+    cache (`ledger.smt.nodes.position`). All closures over these arrays: this is the hot loop,
+    so records stay bytes, lookups stay local and new records are collected in one dict handed
+    to the store at the end.
     Raises ValidationError "smt.path_collision"; StoreError for missing or damaged nodes, and
     "smt.value_mismatch" when a replaced leaf's latest value does not match its hash.
     """
@@ -62,67 +68,152 @@ def apply_batch(
     for value in values:
         sets.append(sets[-1] + (value is not None))
     stamp = version.to_bytes(VERSION_SIZE, "big")
-    put = store.put
     space = prefix + NODE_SPACE
-    cache_get, cache_set, cache_drop, cache_depth = cache.get, cache.__setitem__, cache.pop, cache.max_depth
+    writes: dict[bytes, bytes] = {}
+    slots, cache_depth = cache.slots, cache.max_depth  # §6.5: entry by position, for depths < cache_depth
     stale: list[bytes] = []
     replaced: dict[int, tuple[bytes, bytes]] = {}  # change index -> (key, record) of the leaf it replaces
     unchanged: set[int] = set()  # changes that set a key to the value it has
 
-    def load(key: bytes, depth: int) -> bytes:
-        record = load_record(store, key, space)
-        if depth < cache_depth and record[0] == NODE_TAG:
-            cache.add(key, record)
-        return record
+    def read(key: bytes, depth: int, place: int) -> bytes:
+        """The record (or cache entry, §6.5) of the non-empty instance `key` at `depth` and
+        position `place`; an internal record read from the store is cached."""
+        if depth < cache_depth:
+            entry = slots[place]
+            if entry is not None and entry.endswith(key):
+                return entry
+            record = load_record(store, key, space)
+            if record[0] == NODE_TAG:
+                slots[place] = record + key
+            return record
+        return load_record(store, key, space)
 
-    def read(key: bytes, depth: int) -> bytes:
-        return cache_get(key) or load(key, depth)
-
-    def store_node(left: bytes, right: bytes, depth: int) -> bytes:
+    def store_node(left: bytes, right: bytes, depth: int, place: int) -> bytes:
         key = stamp + _sha256(NODE_PREFIX + left[8:] + right[8:]).digest()
         record = NODE_PREFIX + left + right
-        put(space + key, record)
+        writes[space + key] = record
         if depth < cache_depth:
-            cache_set(key, record)
+            slots[place] = record + key  # in place of the record it supersedes
         return key
 
-    def build(depth: int, lo: int, hi: int, leaf_bits: int, leaf: bytes | None, same: bool) -> bytes:
-        """The subtree at `depth` holding the set changes in [lo, hi) and, if `leaf` is not
-        None, the existing leaf instance `leaf` with path `leaf_bits`. `same`: one of the
-        changes sets that leaf's own key to the value it has (the leaf stands for it)."""
+    def store_leaf(i: int) -> bytes:
+        head = heads[i]
+        key = stamp + _sha256(head).digest()
+        writes[space + key] = head if latest else head + values[i]
+        return key
+
+    def build(depth: int, place: int, lo: int, hi: int, leaf_bits: int, leaf: bytes | None, same: bool) -> bytes:
+        """The subtree at `depth` and `place` holding the set changes in [lo, hi) and, if
+        `leaf` is not None, the existing leaf instance `leaf` with path `leaf_bits`. `same`:
+        one of the changes sets that leaf's own key to the value it has (the leaf stands for it)."""
         total = sets[hi] - sets[lo] + (leaf is not None and not same)
         if total == 0:
             return EMPTY_KEY
         if total == 1:
             if leaf is not None:
                 return leaf
-            i = bisect_left(sets, sets[lo] + 1, lo, hi + 1) - 1
-            head = heads[i]
-            key = stamp + _sha256(head).digest()
-            put(space + key, head if latest else head + values[i])
-            return key
+            return store_leaf(bisect_left(sets, sets[lo] + 1, lo, hi + 1) - 1)
         if depth == DEPTH:
             raise ValidationError("two state keys share a 256-bit path", code="smt.path_collision")
         shift = 255 - depth
         mid = bisect_left(ints, ((ints[lo] >> shift) | 1) << shift, lo, hi)
         if leaf is None:
-            left = build(depth + 1, lo, mid, 0, None, False)
-            right = build(depth + 1, mid, hi, 0, None, False)
+            left = build(depth + 1, 2 * place, lo, mid, 0, None, False)
+            right = build(depth + 1, 2 * place + 1, mid, hi, 0, None, False)
         elif (leaf_bits >> shift) & 1:
-            left = build(depth + 1, lo, mid, 0, None, False)
-            right = build(depth + 1, mid, hi, leaf_bits, leaf, same)
+            left = build(depth + 1, 2 * place, lo, mid, 0, None, False)
+            right = build(depth + 1, 2 * place + 1, mid, hi, leaf_bits, leaf, same)
         else:
-            left = build(depth + 1, lo, mid, leaf_bits, leaf, same)
-            right = build(depth + 1, mid, hi, 0, None, False)
-        return store_node(left, right, depth)
+            left = build(depth + 1, 2 * place, lo, mid, leaf_bits, leaf, same)
+            right = build(depth + 1, 2 * place + 1, mid, hi, 0, None, False)
+        return store_node(left, right, depth, place)
 
-    def merge(key: bytes, depth: int, lo: int, hi: int) -> tuple[bytes, bool]:
-        """Apply the changes [lo, hi) (non-empty) to the subtree instance `key` at `depth`;
-        returns the new subtree's key and whether it is a single (collapsed) leaf (§4). An
-        unchanged subtree comes back as the same instance; a replaced one is listed stale."""
+    def pair(depth: int, i: int, leaf_bits: int, leaf: bytes) -> bytes:
+        """build(depth, ..., i, i + 1, leaf_bits, leaf, False) for a set change i whose path
+        differs from the leaf's: the two leaves under the node where their paths part, and
+        above it a chain of nodes with one empty child each."""
+        bits = ints[i]
+        top = (bits ^ leaf_bits).bit_length() - 1
+        d = 255 - top
+        mine = store_leaf(i)
+        place = position(bits, d)
+        node = store_node(leaf, mine, d, place) if (bits >> top) & 1 else store_node(mine, leaf, d, place)
+        while d > depth:
+            d -= 1
+            place >>= 1
+            node = store_node(EMPTY_KEY, node, d, place) if (bits >> (255 - d)) & 1 else store_node(node, EMPTY_KEY, d, place)
+        return node
+
+    def merge_one(key: bytes, depth: int, place: int, i: int) -> tuple[bytes, bool]:
+        """merge(key, depth, place, i, i + 1): walk down the path of change i to the leaf or
+        empty subtree where it ends, change that, then rebuild the nodes walked through, bottom
+        up, collapsing as §4 requires."""
+        bits = ints[i]
+        trail: list[tuple[bytes, bytes, int]] = []  # (instance, record, bit taken) of the internal nodes walked through
+        node, d = key, depth
+        while node != EMPTY_KEY:
+            if d < cache_depth:  # read(node, d, place), inline
+                record = slots[place]
+                if record is None or not record.endswith(node):
+                    record = load_record(store, node, space)
+                    if record[0] == NODE_TAG:
+                        slots[place] = record + node
+            else:
+                record = load_record(store, node, space)
+            if record[0] == LEAF_TAG:
+                break
+            if d == DEPTH:
+                raise too_deep(node)
+            bit = (bits >> (255 - d)) & 1
+            trail.append((node, record, bit))
+            node = record[41:81] if bit else record[1:41]
+            place = 2 * place + bit
+            d += 1
+        if node == EMPTY_KEY:
+            if values[i] is None:  # deleting an absent key
+                return key, False
+            bottom, is_leaf = store_leaf(i), True
+        else:
+            leaf_bits = int.from_bytes(record[1:33], "big")
+            if leaf_bits != bits:
+                if values[i] is None:  # deleting an absent key
+                    return key, not trail
+                bottom, is_leaf = pair(d, i, leaf_bits, node), False
+            elif heads[i] == record[:HEAD_SIZE]:
+                unchanged.add(i)
+                return key, not trail
+            else:
+                replaced[i] = (node, record)
+                stale.append(node)
+                bottom, is_leaf = (EMPTY_KEY, False) if values[i] is None else (store_leaf(i), True)
+        stale.extend([node for node, _, _ in trail])  # each is replaced: by a new node, a leaf or nothing
+        for _, record, on_right in reversed(trail):
+            d -= 1
+            place >>= 1
+            sibling = record[1:41] if on_right else record[41:81]
+            # §4: a subtree with exactly one leaf is that leaf; with none it is empty.
+            if sibling == EMPTY_KEY and (is_leaf or bottom == EMPTY_KEY):
+                continue
+            if bottom == EMPTY_KEY and read(sibling, d + 1, 2 * place + 1 - on_right)[0] == LEAF_TAG:
+                bottom, is_leaf = sibling, True
+                continue
+            left, right = (sibling, bottom) if on_right else (bottom, sibling)  # store_node, inline
+            record = NODE_PREFIX + left + right
+            bottom = stamp + _sha256(NODE_PREFIX + left[8:] + right[8:]).digest()
+            writes[space + bottom] = record
+            if d < cache_depth:
+                slots[place] = record + bottom
+            is_leaf = False
+        return bottom, is_leaf
+
+    def merge(key: bytes, depth: int, place: int, lo: int, hi: int) -> tuple[bytes, bool]:
+        """Apply the changes [lo, hi) (at least two) to the subtree instance `key` at `depth`
+        and `place`; returns the new subtree's key and whether it is a single (collapsed) leaf
+        (§4). An unchanged subtree comes back as the same instance; a replaced one is listed
+        stale."""
         if key == EMPTY_KEY:
-            return build(depth, lo, hi, 0, None, False), sets[hi] - sets[lo] == 1
-        record = cache_get(key) or load(key, depth)
+            return build(depth, place, lo, hi, 0, None, False), sets[hi] - sets[lo] == 1
+        record = read(key, depth, place)
         if record[0] == LEAF_TAG:
             leaf_bits = int.from_bytes(record[1:33], "big")
             i = bisect_left(ints, leaf_bits, lo, hi)
@@ -130,44 +221,43 @@ def apply_batch(
                 # The batch sets or deletes this leaf's own key.
                 if heads[i] == record[:HEAD_SIZE]:
                     unchanged.add(i)
-                    if hi - lo == 1:
-                        return key, True
-                    return build(depth, lo, hi, leaf_bits, key, True), sets[hi] - sets[lo] == 1
+                    return build(depth, place, lo, hi, leaf_bits, key, True), sets[hi] - sets[lo] == 1
                 replaced[i] = (key, record)
                 stale.append(key)
-                return build(depth, lo, hi, 0, None, False), sets[hi] - sets[lo] == 1
-            return build(depth, lo, hi, leaf_bits, key, False), sets[hi] == sets[lo]
+                return build(depth, place, lo, hi, 0, None, False), sets[hi] - sets[lo] == 1
+            return build(depth, place, lo, hi, leaf_bits, key, False), sets[hi] == sets[lo]
         if depth == DEPTH:
             raise too_deep(key)
         left, right = record[1:41], record[41:81]
         shift = 255 - depth
         mid = bisect_left(ints, ((ints[lo] >> shift) | 1) << shift, lo, hi)
-        new_left, left_is_leaf = merge(left, depth + 1, lo, mid) if lo < mid else (left, None)
-        new_right, right_is_leaf = merge(right, depth + 1, mid, hi) if mid < hi else (right, None)
+        new_left, left_is_leaf = descend(left, depth + 1, 2 * place, lo, mid) if lo < mid else (left, None)
+        new_right, right_is_leaf = descend(right, depth + 1, 2 * place + 1, mid, hi) if mid < hi else (right, None)
         if new_left == left and new_right == right:
             return key, False
         stale.append(key)
-        if depth < cache_depth:
-            cache_drop(key, None)  # superseded: the cache keeps the top of the latest tree
         # §4: a subtree with exactly one leaf is that leaf; with none it is empty.
         if new_left == EMPTY_KEY:
             if new_right == EMPTY_KEY:
                 return EMPTY_KEY, False
             if right_is_leaf is None:
-                right_is_leaf = read(new_right, depth + 1)[0] == LEAF_TAG
+                right_is_leaf = read(new_right, depth + 1, 2 * place + 1)[0] == LEAF_TAG
             if right_is_leaf:
                 return new_right, True
         elif new_right == EMPTY_KEY:
             if left_is_leaf is None:
-                left_is_leaf = read(new_left, depth + 1)[0] == LEAF_TAG
+                left_is_leaf = read(new_left, depth + 1, 2 * place)[0] == LEAF_TAG
             if left_is_leaf:
                 return new_left, True
-        return store_node(new_left, new_right, depth), False
+        return store_node(new_left, new_right, depth, place), False
 
-    new_root = merge(root, 0, 0, len(items))[0]
-    cache.trim()
+    def descend(key: bytes, depth: int, place: int, lo: int, hi: int) -> tuple[bytes, bool]:
+        return merge_one(key, depth, place, lo) if hi - lo == 1 else merge(key, depth, place, lo, hi)
+
+    new_root = descend(root, 0, 1, 0, len(items))[0]
     if latest and new_root != root:
-        _write_latest(store, prefix, items, replaced, unchanged)
+        _write_latest(store, prefix, items, replaced, unchanged, writes)
+    store.put_many(writes)
     return new_root, stale
 
 
@@ -177,9 +267,11 @@ def _write_latest(
     items: list[tuple[bytes, bytes, bytes | None]],
     replaced: dict[int, tuple[bytes, bytes]],
     unchanged: set[int],
+    writes: dict[bytes, bytes],
 ) -> None:
     """§6.3: give each replaced leaf that relied on the latest-value table its value inline,
-    then bring the table up to date (all reads before any write)."""
+    then bring the table up to date; puts go to `writes`, deletes to the store (all reads
+    before any write)."""
     latest, space = prefix + LATEST_SPACE, prefix + NODE_SPACE
     for i, (key, record) in replaced.items():
         if leaf_value(record) is None:
@@ -190,10 +282,13 @@ def _write_latest(
                     code="smt.value_mismatch",
                     key=items[i][1],
                 )
-            store.put(space + key, record + value)
+            writes[space + key] = record + value
+    deleted = []
     for i, (_, state_key, value) in enumerate(items):
         if value is None:
             if i in replaced:
-                store.delete(latest + state_key)
+                deleted.append(latest + state_key)
         elif i not in unchanged:
-            store.put(latest + state_key, value)
+            writes[latest + state_key] = value
+    if deleted:
+        store.delete_many(deleted)

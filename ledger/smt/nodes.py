@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from itertools import islice
 
 from ledger.errors import StoreError
 from ledger.kv import KVReader
@@ -47,10 +46,16 @@ PRUNED_KEY = b"mp"
 VERSION_KEY = b"mv"
 LATEST_SPACE = b"t/"
 
-DEFAULT_CACHE_CAPACITY = 1 << 18  # ~60 MB: every node of depth < 18
+# §6.5: every internal node of depth < 20, which is nearly every internal node of a map of 10^6
+# keys (a batch then reads about one record per change from the store: the leaf it lands on);
+# 8 MB of slots and ~160 bytes per record: at most ~175 MB, ~135 MB at 10^6 keys.
+DEFAULT_CACHE_CAPACITY = 1 << 20
+# The cache of a tree made without one (a reader of a few paths): depths < 12, 32 KB of slots.
+PRIVATE_CACHE_CAPACITY = 1 << 12
 
 __all__ = [
     "DEFAULT_CACHE_CAPACITY",
+    "PRIVATE_CACHE_CAPACITY",
     "EMPTY_KEY",
     "EMPTY_VALUE_HASH",
     "HEAD_SIZE",
@@ -79,6 +84,7 @@ __all__ = [
     "load_record",
     "node_children",
     "node_key",
+    "position",
     "record_hash",
     "too_deep",
 ]
@@ -149,9 +155,9 @@ def encode_stale_list(retired: tuple[bytes, bytes] | None, keys: Iterable[bytes]
     return head + b"".join(keys)
 
 
-def decode_stale_list(data: bytes) -> tuple[tuple[bytes, bytes] | None, list[bytes]]:
-    """(retired root and its entry, or None; node keys) of an `encode_stale_list` output.
-    Raises StoreError "smt.corrupt_stale_list" for anything else."""
+def decode_stale_list(data: bytes, prefix: bytes = b"") -> tuple[tuple[bytes, bytes] | None, list[bytes]]:
+    """(retired root and its entry, or None; node keys, each behind `prefix`) of an
+    `encode_stale_list` output. Raises StoreError "smt.corrupt_stale_list" for anything else."""
     flag = data[:1]
     start = 1 + (HASH_SIZE + ROOT_ENTRY_SIZE if flag == b"\x01" else 0)
     if flag not in (b"\x00", b"\x01") or len(data) < start or (len(data) - start) % KEY_SIZE:
@@ -161,7 +167,7 @@ def decode_stale_list(data: bytes) -> tuple[tuple[bytes, bytes] | None, list[byt
             size=len(data),
         )
     retired = (data[1:33], data[33:start]) if flag == b"\x01" else None
-    return retired, [data[i : i + KEY_SIZE] for i in range(start, len(data), KEY_SIZE)]
+    return retired, [prefix + data[i : i + KEY_SIZE] for i in range(start, len(data), KEY_SIZE)]
 
 
 def load_record(store: KVReader, key: bytes, space: bytes = NODE_SPACE) -> bytes:
@@ -201,42 +207,62 @@ def too_deep(key: bytes) -> StoreError:
     )
 
 
-class NodeCache(dict):
-    """A bounded map from node key to internal-node record, safe to share between trees.
+def position(path: int, depth: int) -> int:
+    """The position of the node at `depth` (0..256) on `path` (a path as an integer): 2^depth +
+    the path's first `depth` bits. The root is 1, the children of position p are 2p and 2p + 1."""
+    return (path >> (256 - depth)) | (1 << depth)
 
-    An instance's record never changes, so an entry is right for any store holding that
-    instance, provided every tree sharing the cache writes each version from one root (a chain
-    writes version h from the state of height h-1). Keys are uniformly spread over the paths,
-    so the records worth keeping are the upper levels that every batch crosses: the tree admits
-    only internal nodes above `max_depth` (the deepest level whose full width fits in
-    `capacity`) and drops a record when a batch supersedes it, so the cache holds the top of
-    the latest tree. When it overflows all the same (forks, historical reads), the oldest
-    quarter is dropped. A dict so that the hot loop's lookups are plain dict operations.
+
+class NodeCache:
+    """A bounded table from tree position (`position`) to the internal node instance last
+    written or read there, safe to share between trees.
+
+    An entry is `record || node key` (121 bytes): the record's offsets hold, and the entry
+    stands for the instance a walk wants only if it ends with that instance's key (`find`). An
+    instance's record never changes, so an entry is right for any store holding that instance,
+    provided every tree sharing the cache writes each version from one root (a chain writes
+    version h from the state of height h-1). Keys are uniformly spread over the paths, so the
+    records worth keeping are the upper levels that every batch crosses: only positions of
+    depth < `max_depth` (the deepest level whose full width fits in `capacity`) are kept, in a
+    list of 2^max_depth slots (`slots`, allocated on first use: 8 MB of pointers by default).
+    A batch writing a node overwrites the record it supersedes at that position, so the cache
+    holds the top of the latest tree; a record whose position the latest tree no longer fills
+    (a collapsed or emptied subtree), or one of an old root read since, stays until that
+    position is written or read again: it is still right for its key, never for the key the
+    latest tree names. Pruning leaves the cache alone for that reason. A plain list so that
+    the hot loop's lookups are plain subscripts.
     """
 
+    __slots__ = ("capacity", "max_depth", "_slots")
+
     def __init__(self, capacity: int = DEFAULT_CACHE_CAPACITY) -> None:
-        """`capacity` is the most records kept (0 disables caching). Raises ValueError if < 0."""
-        super().__init__()
+        """`capacity` bounds the records kept (0 disables caching). Raises ValueError if < 0."""
         if capacity < 0:
             raise ValueError(f"cache capacity must be >= 0, got {capacity}")
         self.capacity = capacity
         self.max_depth = max(capacity.bit_length() - 1, 0)
+        self._slots: list[bytes | None] | None = None
 
-    def add(self, key: bytes, record: bytes) -> None:
-        """Remember `record` under `key`, dropping the oldest quarter first when full."""
-        if len(self) >= self.capacity:
-            if self.capacity == 0:
-                return
-            self.trim(self.capacity * 3 // 4)
-        self[key] = record
+    @property
+    def slots(self) -> list[bytes | None]:
+        """The entry (or None) of each position below 2^max_depth, by position."""
+        if self._slots is None:
+            self._slots = [None] * (1 << self.max_depth)
+        return self._slots
 
-    def trim(self, size: int | None = None) -> None:
-        """Drop the oldest records until at most `size` (default: `capacity`) remain.
+    def __len__(self) -> int:
+        """The number of entries held."""
+        return 0 if self._slots is None else len(self._slots) - self._slots.count(None)
 
-        A batch stores the nodes it writes with plain item assignment and trims once at its
-        end, so the cache may exceed `capacity` by one batch's new upper nodes meanwhile.
-        """
-        size = self.capacity if size is None else size
-        if len(self) > size:
-            for old in list(islice(self, len(self) - size)):
-                del self[old]
+    def find(self, place: int, key: bytes) -> bytes | None:
+        """The entry of instance `key` if it is the one at position `place`, else None."""
+        if place >> self.max_depth:
+            return None
+        entry = self.slots[place]
+        return entry if entry is not None and entry.endswith(key) else None
+
+    def remember(self, place: int, key: bytes, record: bytes) -> None:
+        """Keep the record of instance `key` at position `place` if it is internal and above
+        `max_depth`, in place of whatever was there."""
+        if place >> self.max_depth == 0 and record[0] == NODE_TAG:
+            self.slots[place] = record + key

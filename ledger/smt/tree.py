@@ -1,6 +1,7 @@
 """The sparse Merkle state map over a store of versioned node instances (docs/spec/state.md §4–§6).
 
-`SparseMerkleTree` reads records through a `ledger.kv` reader and writes with `put` (an
+`SparseMerkleTree` reads records through a `ledger.kv` reader and writes with `put_many` and
+`delete_many` (an
 `Overlay`, or a `Prefixed` view of one, that the caller commits in its block's batch). A root
 names one version of the map. An update writes the changed paths as new instances of a new
 version and lists the instances it replaced (the stale list), so every earlier root stays
@@ -25,7 +26,7 @@ from ledger.smt.nodes import (
     LEAF_TAG,
     MAX_VERSION,
     NODE_SPACE,
-    NODE_TAG,
+    PRIVATE_CACHE_CAPACITY,
     PRUNED_KEY,
     ROOT_ENTRY_SIZE,
     ROOT_SPACE,
@@ -94,10 +95,12 @@ class Update:
 
 
 class SparseMerkleTree:
-    """The state map over `store` (must have `get`; updates also need `put`, pruning `delete`).
+    """The state map over `store` (must have `get`; updates also need `put_many`, pruning
+    `delete_many`: an `Overlay`, or a `Prefixed` view of one).
 
     `cache` holds the upper internal nodes of the latest tree (§6.5); pass one `NodeCache` to
-    the trees built over successive block overlays, or every block starts cold. With
+    the trees built over successive block overlays, or every block starts cold (a tree made
+    without one gets a small cache of its own, for the few paths a reader walks). With
     `latest_values`, updates keep each live key's value once, in the latest-value table, not
     in its leaf (§6.3); such a tree must be updated from its latest root only. Reads handle
     both kinds of leaf whatever the flag.
@@ -105,7 +108,7 @@ class SparseMerkleTree:
 
     def __init__(self, store: KVReader, *, cache: NodeCache | None = None, latest_values: bool = False) -> None:
         self.store = store
-        self.cache = cache if cache is not None else NodeCache()
+        self.cache = cache if cache is not None else NodeCache(PRIVATE_CACHE_CAPACITY)
         self.latest_values = latest_values
         # Every access goes straight to the innermost store (one concatenation, no wrappers).
         self._base, self._prefix = _flatten(store)
@@ -159,14 +162,13 @@ class SparseMerkleTree:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def _read(self, key: bytes, depth: int) -> bytes:
-        """The record of non-empty instance `key` at `depth`, from the cache or the store
-        (cached if internal and above the cache's depth limit)."""
-        record = self.cache.get(key)
+    def _read(self, key: bytes, place: int) -> bytes:
+        """The record of non-empty instance `key` at position `place` (§6.5), from the cache
+        or the store (then cached if internal and above the cache's depth limit)."""
+        record = self.cache.find(place, key)
         if record is None:
             record = load_record(self._base, key, self._nodes)
-            if depth < self.cache.max_depth and record[0] == NODE_TAG:
-                self.cache.add(key, record)
+            self.cache.remember(place, key, record)
         return record
 
     def get(self, root: bytes, key: bytes) -> bytes | None:
@@ -189,9 +191,9 @@ class SparseMerkleTree:
 
     def _get(self, node: bytes, path: bytes, key: bytes) -> bytes | None:
         bits = int.from_bytes(path, "big")
-        depth = 0
+        depth, place = 0, 1
         while node != EMPTY_KEY:
-            record = self._read(node, depth)
+            record = self._read(node, place)
             if record[0] == LEAF_TAG:
                 if record[1:33] != path:
                     return None
@@ -199,8 +201,9 @@ class SparseMerkleTree:
                 return self._latest(key, record) if value is None else value
             if depth == DEPTH:
                 raise too_deep(node)
-            node = record[41:81] if (bits >> (255 - depth)) & 1 else record[1:41]
-            depth += 1
+            bit = (bits >> (255 - depth)) & 1
+            node = record[41:81] if bit else record[1:41]
+            depth, place = depth + 1, 2 * place + bit
         return None
 
     def _latest(self, key: bytes, record: bytes) -> bytes:
@@ -236,22 +239,23 @@ class SparseMerkleTree:
     def _prove(self, node: bytes, path: bytes) -> StateProof:
         bits = int.from_bytes(path, "big")
         siblings: list[bytes] = []
-        depth = 0
+        depth, place = 0, 1
         while node != EMPTY_KEY:
-            record = self._read(node, depth)
+            record = self._read(node, place)
             if record[0] == LEAF_TAG:
                 if record[1:33] == path:
                     break
                 return StateProof(tuple(siblings), record[1:33], record[33:65])
             if depth == DEPTH:
                 raise too_deep(node)
-            if (bits >> (255 - depth)) & 1:
+            bit = (bits >> (255 - depth)) & 1
+            if bit:
                 siblings.append(record[9:41])
                 node = record[41:81]
             else:
                 siblings.append(record[49:81])
                 node = record[1:41]
-            depth += 1
+            depth, place = depth + 1, 2 * place + bit
         return StateProof(tuple(siblings))
 
     # -- writing ---------------------------------------------------------------------------
@@ -273,15 +277,15 @@ class SparseMerkleTree:
         malformed root, key or value (before anything is written; after a later error the
         store may hold records no root names: drop the overlay) and "smt.version_invalid" (not
         an integer in 0..2^64-1 above the last version written); StoreError
-        "smt.read_only_store" if the store has no `put` (nor `delete`, with `latest_values`),
+        "smt.read_only_store" if the store has no `put_many` (nor `delete_many`, with `latest_values`),
         and StoreError as `get` does for missing or damaged nodes.
         """
         _check_root(root)
         if not changes:
             return Update(root, self._version(root, version), None, ())
-        _writer(self._base, "put")
+        _writer(self._base, "put_many")
         if self.latest_values:
-            _writer(self._base, "delete")
+            _writer(self._base, "delete_many")
         items = []
         for key, value in changes.items():
             check_key(key)
@@ -295,12 +299,14 @@ class SparseMerkleTree:
         new, stale = apply_batch(self._base, self._prefix, self.cache, items, old, number, self.latest_values)
         if new == old:
             return Update(root, number, None, ())
-        self._base.put(self._prefix + VERSION_KEY, number.to_bytes(VERSION_SIZE, "big"))  # type: ignore[attr-defined]
+        stamp = number.to_bytes(VERSION_SIZE, "big")
+        marks = {self._prefix + VERSION_KEY: stamp}
         new_root = new[VERSION_SIZE:]
         if new != EMPTY_KEY:
-            entry = new[:VERSION_SIZE] + number.to_bytes(VERSION_SIZE, "big")
-            self._base.put(self._prefix + ROOT_SPACE + new_root, entry)  # type: ignore[attr-defined]
+            entry = new[:VERSION_SIZE] + stamp
+            marks[self._prefix + ROOT_SPACE + new_root] = entry
             self._root = (new_root, new, entry)
+        self._base.put_many(marks)  # type: ignore[attr-defined]
         return Update(new_root, number, retired, tuple(stale))
 
     def _version(self, root: bytes, version: int | None) -> int:
@@ -331,17 +337,20 @@ class SparseMerkleTree:
         Precondition: the stale lists of the batches before that one were pruned first (or
         are never to be), and nothing will read a root older than that batch's new root: those
         raise "state.pruned" from now on. Raises StoreError "smt.read_only_store" if the store
-        has no `delete`, "smt.corrupt_stale_list" for bytes that are not a stale list."""
-        _writer(self._base, "delete")
+        has no `delete_many` or `put_many`, "smt.corrupt_stale_list" for bytes that are not a
+        stale list."""
+        _writer(self._base, "delete_many")
+        _writer(self._base, "put_many")
         if not stale_list:
             return
-        retired, keys = decode_stale_list(stale_list)
-        store, nodes, roots = self._base, self._nodes, self._prefix + ROOT_SPACE
-        for key in keys:
-            store.delete(nodes + key)  # type: ignore[attr-defined]
-            self.cache.pop(key, None)
+        retired, deletes = decode_stale_list(stale_list, self._nodes)
+        store, roots = self._base, self._prefix + ROOT_SPACE
         if retired is not None and store.get(roots + retired[0]) == retired[1]:
-            store.delete(roots + retired[0])  # type: ignore[attr-defined]
-        store.put(self._prefix + PRUNED_KEY, b"\x01")  # type: ignore[attr-defined]
+            deletes.append(roots + retired[0])
+        # The cache is left alone (§6.5): the batch that made these instances stale dropped
+        # their records, and any other record (read through an old root) is still its
+        # instance's content, named by no retained root, and ages out.
+        store.delete_many(deletes)  # type: ignore[attr-defined]
+        store.put_many({self._prefix + PRUNED_KEY: b"\x01"})  # type: ignore[attr-defined]
         self._root = None
 

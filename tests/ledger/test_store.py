@@ -66,3 +66,13 @@ def test_sigkill_mid_stream_leaves_last_block_whole_or_absent(tmp_path, net, del
         assert Chain(kv, net.genesis, retain_heights=retain).height == tip + 1
     finally:
         kv.close()
+
+
+def test_write_applies_deletes_then_puts_as_one_batch(tmp_path):
+    with LevelKV(tmp_path / "db") as kv:
+        kv.write({b"k%03d" % i: b"v%d" % i for i in range(500)})
+        kv.write({b"k000": b"again", b"new": b"1"}, [b"k000", b"k001", b"missing"])
+        assert kv.get(b"k000") == b"again" and kv.get(b"k001") is None and kv.get(b"new") == b"1"
+        assert sum(1 for _ in kv.iterate(b"k")) == 499
+    with LevelKV(tmp_path / "db", create=False) as kv:
+        assert kv.get(b"k499") == b"v499" and kv.get(b"k001") is None

@@ -33,12 +33,20 @@ class RecordingOverlay(Overlay):
         self.node_puts = 0
 
     def put(self, key: bytes, value: bytes) -> None:
+        self._check(key, value)
+        super().put(key, value)
+
+    def put_many(self, items) -> None:
+        for key, value in items.items():
+            self._check(key, value)
+        super().put_many(items)
+
+    def _check(self, key: bytes, value: bytes) -> None:
         if key.startswith(NODE_SPACE):
             old = self.get(key)
             archived = old is not None and old[0] == LEAF_TAG and len(old) == 65 and value.startswith(old)
             assert old is None or old == value or archived, f"record {key.hex()} rewritten with different bytes"
             self.node_puts += 1
-        super().put(key, value)
 
 
 def new_tree(latest: bool = False) -> tuple[SparseMerkleTree, RecordingOverlay]:

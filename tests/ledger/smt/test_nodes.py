@@ -25,6 +25,7 @@ from ledger.smt.nodes import (
     load_record,
     node_children,
     node_key,
+    position,
     record_hash,
 )
 
@@ -115,20 +116,33 @@ def test_cache_depth_follows_capacity():
         NodeCache(-1)
 
 
-def test_cache_drops_oldest_quarter_when_full():
-    cache = NodeCache(8)
-    for i in range(8):
-        cache.add(bytes([i]), b"r%d" % i)
-    assert len(cache) == 8
-    cache.add(b"\x08", b"r8")
-    assert list(cache) == [bytes([i]) for i in range(2, 9)]
-    for i in range(9, 20):
-        cache[bytes([i])] = b"r"
-    cache.trim()
-    assert list(cache) == [bytes([i]) for i in range(12, 20)]
+def test_positions_number_the_tree_breadth_first():
+    path = int.from_bytes(bytes([0b1011_0000]) + bytes(31), "big")
+    assert position(path, 0) == 1
+    assert [position(path, d) for d in range(1, 5)] == [0b11, 0b110, 0b1101, 0b11011]
+    for d in range(8):
+        assert position(path, d + 1) == 2 * position(path, d) + ((path >> (255 - d)) & 1)
+    assert position((1 << 256) - 1, 256) == (1 << 257) - 1
+
+
+def test_cache_keeps_one_internal_record_per_position_above_its_depth():
+    cache = NodeCache(8)  # depths 0..2: positions 1..7
+    left, right = node_key(1, b"\x01" * 32), node_key(1, b"\x02" * 32)
+    record = encode_node(left, right)
+    key = node_key(2, b"\x03" * 32)
+    cache.remember(5, key, record)
+    assert cache.find(5, key) == record + key
+    assert cache.find(5, node_key(3, b"\x03" * 32)) is None  # another instance of that position
+    assert cache.find(4, key) is None
+    newer = node_key(3, b"\x04" * 32)
+    cache.remember(5, newer, encode_node(right, left))
+    assert cache.find(5, key) is None and cache.find(5, newer).startswith(encode_node(right, left))
+    cache.remember(8, key, record)  # depth 3: below the limit
+    cache.remember(6, key, encode_leaf(b"\x05" * 32, b"\x06" * 32, b"v"))  # leaves are never kept
+    assert [place for place, entry in enumerate(cache.slots) if entry is not None] == [5] and len(cache) == 1
 
 
 def test_zero_capacity_cache_stays_empty():
     cache = NodeCache(0)
-    cache.add(b"\x01", b"r")
+    cache.remember(1, node_key(1, b"\x01" * 32), encode_node(EMPTY_KEY, node_key(1, b"\x02" * 32)))
     assert len(cache) == 0

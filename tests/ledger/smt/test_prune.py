@@ -159,3 +159,20 @@ def test_prune_needs_a_deletable_store_and_a_well_formed_list():
     store = Overlay(MemoryKV())
     SparseMerkleTree(store).prune(b"")
     assert store.puts == {} and store.deletes == set()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(small_ops, min_size=1, max_size=20), st.integers(0, 3), st.booleans())
+def test_reads_of_retained_roots_through_the_shared_cache_change_nothing(batches, retain, latest):
+    """§6.5: old roots read through the writer's cache leave their instances in it; the writer
+    and pruning go on as if they were not there."""
+    window = Window(retain, latest, cache_capacity=1 << 4)
+    for operations in batches:
+        window.write(dict(operations))
+        shared = window.tree(window.kv)
+        for version, root, model in window.history:
+            if version >= window.oldest:
+                for key in KEYS:
+                    assert shared.get(root, key) == model.get(key)
+        assert len(window.cache) < 1 << 4
+    check_window(window)

@@ -304,3 +304,62 @@ def test_cache_size_never_changes_results(batches):
         assert roots[0] == roots[1] == roots[2] == ref.root_of(model)
     for key in POOL[:12]:
         assert trees[1].get(roots[1], key) == model.get(key)
+
+
+def test_cache_is_bounded_by_its_positions_and_serves_only_the_instance_asked_for():
+    """§6.5: with a shared cache, entries left by an old root's reads and by a dropped batch of
+    the next version never stand for the instances of the tree that is then written."""
+    import random
+
+    rnd = random.Random(11)
+    base = MemoryKV()
+    cache = NodeCache(capacity=1 << 5)  # depths 0..4: positions 1..31
+    keys = [b"c%d" % i for i in range(400)] + DEEP_KEYS
+    history = [(EMPTY_ROOT, {})]
+    for version in range(1, 30):
+        root, model = history[-1]
+        changes = {rnd.choice(keys): (rnd.randbytes(rnd.randint(0, 9)) if rnd.random() < 0.8 else None) for _ in range(40)}
+        old_root, old_model = rnd.choice(history)
+        old_reader = SparseMerkleTree(base, cache=cache)
+        for key in rnd.sample(keys, 15):  # fills positions with the old root's instances
+            assert old_reader.get(old_root, key) == old_model.get(key)
+        dropped = Overlay(base)  # a proposal of this version that is never committed
+        SparseMerkleTree(dropped, cache=cache).update(root, {rnd.choice(keys): b"dropped" for _ in range(20)}, version=version)
+        overlay = Overlay(base)
+        new_root = SparseMerkleTree(overlay, cache=cache).update(root, changes, version=version)
+        overlay.commit_to(base)
+        model = {k: v for k, v in (model | changes).items() if v is not None}
+        assert new_root == ref.root_of(model)
+        assert len(cache.slots) == 32 and cache.slots[0] is None and 0 < len(cache) <= 31
+        history.append((new_root, model))
+    cold = SparseMerkleTree(base, cache=NodeCache(0))
+    warm = SparseMerkleTree(base, cache=cache)
+    for root, model in history[-5:]:
+        for key in keys[:60] + DEEP_KEYS:
+            assert warm.get(root, key) == cold.get(root, key) == model.get(key)
+            assert warm.prove(root, key) == cold.prove(root, key)
+
+
+def test_a_large_batch_matches_the_reference_and_lists_exactly_what_it_replaced():
+    """Most changes of a large batch reach their subtree alone (batch.merge_one): inserts that
+    push a leaf down, overwrites, deletes that collapse a pair, no-ops, on a latest-values tree."""
+    import random
+
+    rnd = random.Random(3)
+    tree, store = new_tree(latest=True)
+    model = {b"b%d" % i: b"%d" % i for i in range(1500)}
+    root = tree.update(EMPTY_ROOT, model)
+    for _ in range(3):
+        changes: dict[bytes, bytes | None] = {}
+        for key in rnd.sample(sorted(model), 300):
+            changes[key] = rnd.choice([None, model[key], b"new" + key])
+        changes |= {b"n%d" % rnd.randrange(10**6): b"fresh" for _ in range(300)}
+        changes |= {b"absent%d" % i: None for i in range(20)}
+        before = reachable(tree, root)
+        update = tree.write_version(root, changes)
+        model = {k: v for k, v in (model | changes).items() if v is not None}
+        assert update.root == ref.root_of(model)
+        assert set(update.stale) == set(before) - set(reachable(tree, update.root))
+        for key in rnd.sample(sorted(changes), 50):
+            assert tree.get(update.root, key) == model.get(key)
+        root = update.root
