@@ -1,26 +1,32 @@
 """Benchmark of the licence state machine (issue: licences, seals, identities). Prints numbers, writes JSON.
 
 Measures, in one run on this machine:
-  - executing blocks of licence issuances (each one signature: the seal signature, which is also the
-    transaction's, transactions.md §5; verified) in txs/s, beside the raw
-    P-256 verify rate measured in the same run: as the proposer builds each block (every signature
-    verified inline), and as a validator checks it on a second chain with its own store (signatures
-    deferred to a pool of os.cpu_count() - 1 worker processes beside the executing one, verified while execution goes on, then
-    the commit); the ratio to the raw rate is the validator's (median over all blocks; also reported
-    over the first 20 blocks and the last 50, to show how the rate changes as the state grows)
-  - a ledger of N licences (default 1,000,000) built through the real execution path, block by block:
-    bytes stored per licence (LevelDB directory after compaction / N)
-  - verify_licence calls/s and p99 latency on that ledger
+  - phase 1: the proposer signs N licence issuances (each one signature: the seal signature, which is
+    also the transaction's, transactions.md §5) and executes and commits them in blocks through the
+    real execution path, every signature verified inline (default N = 1,000,000); its store is then
+    compacted, so it does no background work during phase 2
+  - phase 2: a validator with its own store checks and commits every block, as a node does: each
+    block decoded from its bytes (not timed), executed with its signature checks deferred to a pool of
+    os.cpu_count() - 1 worker processes that verify while execution goes on, the checks awaited, then
+    the commit. Its txs/s beside the raw P-256 verify rate measured in the same run is the execution
+    ratio (median over all blocks; also over the first 20 and the last 50, to show how the rate
+    changes as the state grows). One node per machine is what a deployment runs, so the proposer
+    works apart, before, and not at the same time as the measured validator.
+  - bytes stored per licence (the validator's LevelDB directory after compaction / N)
+  - verify_licence calls/s and p99 latency on the validator's ledger
   - proof bundle size and offline verification time for one licence
 
 Usage: python benchmarks/domain.py [--licences 1000000] [--block-txs 1000] [--retain-heights R] [--quick]
-       [--json PATH]. --retain-heights keeps the state of the last R + 1 heights only (default: all).
+       [--keep DIR | --reuse DIR] [--json PATH]. --retain-heights keeps the state of the last R + 1
+       heights only (default: all). --keep DIR builds the proposer's chain in DIR and keeps it; --reuse DIR
+       skips phase 1 and validates the chain kept there (same N and block size).
 Never part of the test suite's pass/fail. Shows progress while it builds.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shutil
@@ -114,9 +120,9 @@ class Replica:
         self.chain = Chain(self.kv, genesis, retain_heights=retain_heights)
         self.pool = pool
 
-    def check(self, proposer: Chain, height: int) -> float:
-        """Check and commit block `height` of `proposer`; the seconds execution, signature checks
-        and commit took (decoding the block is not counted)."""
+    def check(self, proposer: Chain, height: int) -> tuple[int, float]:
+        """Check and commit block `height` of `proposer`; its transaction count and the seconds
+        execution, signature checks and commit took (decoding the block is not counted)."""
         block = Block.from_bytes(proposer.block_bytes(height))  # type: ignore[arg-type]
         commit = proposer.commit(height)
         started = time.perf_counter()
@@ -124,15 +130,52 @@ class Replica:
         pending = self.chain.execute_block(block, deferred=deferred)
         deferred.verify()
         self.chain.commit_block(pending, commit)  # type: ignore[arg-type]
-        return time.perf_counter() - started
-
-    def catch_up(self, proposer: Chain) -> None:
-        for height in range(self.chain.height + 1, proposer.height + 1):
-            self.check(proposer, height)
+        return len(block.txs), time.perf_counter() - started
 
 
 def dir_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.iterdir() if f.is_file())
+
+
+def build(world: World, kv: LevelKV, licences: int, block_txs: int) -> dict[str, float]:
+    """Phase 1: sign `licences` issuances and have the proposer execute and commit them in blocks
+    of `block_txs`, every signature verified inline. Returns the proposer's numbers."""
+    sign_s = 0.0
+    block_rates = []
+    serial = 0
+    started = time.perf_counter()
+    while serial < licences:
+        t0 = time.perf_counter()
+        batch = [world.issuance(s)[1] for s in range(serial + 1, min(serial + block_txs, licences) + 1)]
+        serial += len(batch)
+        t1 = time.perf_counter()
+        pending = world.local.produce(batch, world.next_time())
+        t2 = time.perf_counter()
+        if pending.rejected:
+            raise RuntimeError(f"issuance rejected: {pending.rejected[0].error.to_dict()}")
+        sign_s += t1 - t0
+        block_rates.append(len(batch) / (t2 - t1))
+        if len(block_rates) % 50 == 0 or serial == licences:
+            elapsed = time.perf_counter() - started
+            say(f"  {serial:,} licences, height {world.local.chain.height}, {serial / elapsed:,.0f}/s overall, proposing {statistics.median(block_rates[-50:]):,.0f} txs/s")
+    say("  compacting the proposer's store, so that it does no background work while the validator is measured ...")
+    kv.compact()
+    return {"proposer_txs_per_s": statistics.median(block_rates), "signing_licences_per_s": licences / sign_s}
+
+
+def validate(replica: Replica, proposer: Chain) -> list[float]:
+    """Phase 2: the validator checks and commits every block of `proposer` above its tip; the
+    txs/s of each block of licence issuances."""
+    rates = []
+    started = time.perf_counter()
+    top = proposer.height
+    for height in range(replica.chain.height + 1, top + 1):
+        txs, seconds = replica.check(proposer, height)
+        if txs >= 100:  # the setup blocks hold a transaction or two
+            rates.append(txs / seconds)
+        if rates and (len(rates) % 50 == 0 or height == top):
+            say(f"  height {height:,} of {top:,}, {time.perf_counter() - started:,.0f} s, validating {statistics.median(rates[-50:]):,.0f} txs/s (last 50 blocks)")
+    return rates
 
 
 def main() -> None:
@@ -142,10 +185,14 @@ def main() -> None:
     parser.add_argument("--verifies", type=int, default=5000)
     parser.add_argument("--retain-heights", type=int, default=None, help="prune state older than this many heights (default: keep all)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to check the benchmark runs")
+    parser.add_argument("--keep", type=Path, default=None, help="build the proposer's chain in this directory and keep it")
+    parser.add_argument("--reuse", type=Path, default=None, help="skip phase 1: validate the proposer's chain kept by --keep here")
     parser.add_argument("--json", type=Path, default=Path(__file__).resolve().parent / "results" / "domain.json")
     args = parser.parse_args()
     if args.quick:
         args.licences, args.block_txs, args.verifies = 600, 200, 200
+    if args.keep is not None and args.reuse is not None:
+        parser.error("--keep and --reuse exclude each other")
 
     workdir = Path(tempfile.mkdtemp(prefix="eledger-bench-domain-"))
     results: dict[str, float] = {"cpu_count": os.cpu_count() or 0}
@@ -153,69 +200,58 @@ def main() -> None:
         results["retain_heights"] = args.retain_heights
     pool = SignaturePool(workers_beside_caller())
     try:
+        if args.reuse is not None:
+            meta = json.loads((args.reuse / "bench.json").read_text())
+            args.licences, args.block_txs = meta["licences"], meta["block_txs"]
+            kv = LevelKV(args.reuse / "ledger", create=False)
+            proposer = Chain(kv, Genesis.from_bytes(kv.get(b"meta/genesis")), retain_heights=args.retain_heights)  # type: ignore[arg-type]
+            world_time, world_type, world_uscc = proposer.tip.time, meta["type"], meta["uscc"]
+            say(f"phase 1 skipped: the proposer's chain of {args.licences:,} licences in {args.reuse} (height {proposer.height})")
+        else:
+            home = args.keep if args.keep is not None else workdir
+            home.mkdir(parents=True, exist_ok=True)
+            kv = LevelKV(home / "ledger")
+            world = World(kv, args.retain_heights)
+            say(f"phase 1: the proposer builds a ledger of {args.licences:,} licences in blocks of {args.block_txs:,} (signing, executing with every signature verified inline, committing) ...")
+            results.update(build(world, kv, args.licences, args.block_txs))
+            proposer = world.local.chain
+            world_time, world_type, world_uscc = world.time, world.type, world.uscc
+            meta = {"licences": args.licences, "block_txs": args.block_txs, "type": world.type, "uscc": world.uscc}
+            (home / "bench.json").write_text(json.dumps(meta) + "\n")
+        ids = [format_licence_id(world_type, world_uscc, str(serial), "001") for serial in range(1, args.licences + 1)]
+        genesis = proposer.genesis
+
         say("raw P-256 verify rate (cryptography, one core) ...")
         raw = raw_p256_verify_rate(1.0 if args.quick else 3.0)
         results["raw_p256_verifies_per_s"] = raw
-        store = workdir / "ledger"
-        kv = LevelKV(store)
-        world = World(kv, args.retain_heights)
+        say(f"phase 2: a validator with its own store checks and commits every block (signature checks deferred to {pool.workers} worker process(es)) ...")
+        store = workdir / "replica"
+        replica = Replica(store, genesis, pool, args.retain_heights)
         base_size = dir_size(store)
-        replica = Replica(workdir / "replica", world.genesis, pool, args.retain_heights)
-        replica.catch_up(world.local.chain)
-        say(f"building a ledger of {args.licences:,} licences in blocks of {args.block_txs:,} (signing, proposing, then checking each block on a validator) ...")
-        ids: list[str] = []
-        sign_s = exec_s = 0.0
-        block_rates, validator_rates = [], []
-        serial = 0
-        started = time.perf_counter()
-        while serial < args.licences:
-            t0 = time.perf_counter()
-            batch = []
-            for _ in range(min(args.block_txs, args.licences - serial)):
-                serial += 1
-                licence_id, tx = world.issuance(serial)
-                ids.append(licence_id)
-                batch.append(tx)
-            t1 = time.perf_counter()
-            pending = world.local.produce(batch, world.next_time())
-            t2 = time.perf_counter()
-            if pending.rejected:
-                raise RuntimeError(f"issuance rejected: {pending.rejected[0].error.to_dict()}")
-            sign_s += t1 - t0
-            exec_s += t2 - t1
-            block_rates.append(len(batch) / (t2 - t1))
-            validator_rates.append(len(batch) / replica.check(world.local.chain, world.local.chain.height))
-            if len(block_rates) % 50 == 0 or serial == args.licences:
-                elapsed = time.perf_counter() - started
-                say(
-                    f"  {serial:,} licences, height {world.local.chain.height}, {serial / elapsed:,.0f}/s overall, "
-                    f"proposing {statistics.median(block_rates[-50:]):,.0f} txs/s, validating {statistics.median(validator_rates[-50:]):,.0f} txs/s"
-                )
-        if replica.chain.tip != world.local.chain.tip:
+        validator_rates = validate(replica, proposer)
+        if replica.chain.tip != proposer.tip:
             raise RuntimeError("the validator's chain differs from the proposer's")
-        replica.kv.close()
+        kv.close()
         execution = statistics.median(validator_rates)
         results.update({
             "licences": args.licences,
             "block_txs": args.block_txs,
             "validator_workers": pool.workers,
-            "proposer_txs_per_s": statistics.median(block_rates),
             "execution_txs_per_s": execution,
             "execution_to_raw_verify_ratio": execution / raw,
             "execution_txs_per_s_first_20_blocks": statistics.median(validator_rates[:20]),
             "execution_txs_per_s_last_50_blocks": statistics.median(validator_rates[-50:]),
-            "signing_licences_per_s": args.licences / sign_s,
         })
 
-        chain = world.local.chain
-        say("verify_licence on random licences at the tip ...")
+        chain = replica.chain
+        say("verify_licence on random licences at the validator's tip ...")
         reader = StateAt(chain)
         rng = random.Random(5)
         sample = [rng.choice(ids) for _ in range(args.verifies)]
         latencies = []
         for licence_id in sample:
             t0 = time.perf_counter()
-            verdict = verify_licence(reader, chain_id=world.genesis.chain_id, at_time=world.time, asking_region="beijing", licence_id=licence_id)
+            verdict = verify_licence(reader, chain_id=genesis.chain_id, at_time=world_time, asking_region="beijing", licence_id=licence_id)
             latencies.append(time.perf_counter() - t0)
             if verdict.verdict.value != "valid":
                 raise RuntimeError(f"{licence_id}: {verdict.to_json()}")
@@ -232,7 +268,7 @@ def main() -> None:
                 raw_bundle = build_licence_bundle(chain, licence_id, asking).to_bytes()
                 sizes.append(len(raw_bundle))
                 t0 = time.perf_counter()
-                offline = verify_licence_bundle(raw_bundle, world.genesis, asking_region=asking, licence_id=licence_id)
+                offline = verify_licence_bundle(raw_bundle, genesis, asking_region=asking, licence_id=licence_id)
                 times.append(time.perf_counter() - t0)
                 if offline.verdict.verdict.value != "valid":
                     raise RuntimeError(f"offline verdict for {licence_id}: {offline.verdict.to_json()}")
@@ -241,9 +277,9 @@ def main() -> None:
             results[f"bundle_{label}_offline_ms_median"] = statistics.median(times) * 1000
             results[f"bundle_{label}_offline_ms_p99"] = times[int(0.99 * (len(times) - 1))] * 1000
 
-        say("compacting the store to measure bytes per licence ...")
-        kv.compact()
-        kv.close()
+        say("compacting the validator's store to measure bytes per licence ...")
+        replica.kv.compact()
+        replica.kv.close()
         results["store_bytes"] = dir_size(store)
         results["stored_bytes_per_licence"] = (dir_size(store) - base_size) / args.licences
     finally:
