@@ -55,7 +55,7 @@ import orjson
 
 from ledger.tx import Tx
 from node.consensus.timeouts import Timeouts
-from node.devnet import Devnet, DevnetError, check_ports_free, prepare_devnet, start_nodes, stop_nodes, wait_ready
+from node.devnet import Devnet, DevnetError, check_ports_free, prepare_devnet, random_port_base, start_nodes, stop_nodes, wait_ready
 from node.network import load_network
 
 from benchlib import raw_p256_verify_rate, report, say
@@ -146,7 +146,7 @@ def sign_anchors(directory: Path, count: int, workers: int) -> list[bytes]:
 def prepare_on_free_ports(directory: Path, timeouts: Timeouts) -> Devnet:
     rng = random.Random()
     for _ in range(20):
-        base = rng.randrange(20_000, 60_000, 20)
+        base = random_port_base(rng)
         devnet = prepare_devnet(directory, VALIDATORS, p2p_base=base, api_base=base + 10, timeouts=timeouts)
         try:
             check_ports_free(devnet)

@@ -17,6 +17,7 @@ Never overwrites a key, never signals a process it did not start, never binds be
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import signal
 import socket
@@ -175,6 +176,30 @@ def _network_json(devnet: Devnet, manifest) -> dict[str, object]:
 
 
 # -- ports and processes -----------------------------------------------------------------------
+
+
+EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LOWEST_BASE = 10_000
+
+
+def ephemeral_port_floor() -> int:
+    """The lowest port the kernel hands to outgoing connections (Linux: its
+    ip_local_port_range; elsewhere, or unreadable, IANA's 49152)."""
+    try:
+        low = int(EPHEMERAL_RANGE_FILE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 49_152
+    return low if low > LOWEST_BASE else 49_152
+
+
+def random_port_base(rng: random.Random, span: int = 20) -> int:
+    """A random base for `span` consecutive ports, all below the ephemeral range.
+
+    A port checked free inside that range can be taken by any outgoing connection (a node
+    dialling its peers, say) before the node meant for it binds it, which made tests on random
+    ports fail now and then with "address already in use"."""
+    floor = ephemeral_port_floor()
+    return rng.randrange(LOWEST_BASE, max(floor - span, LOWEST_BASE + span), span)
 
 
 def check_ports_free(devnet: Devnet) -> None:

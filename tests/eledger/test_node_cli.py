@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import socket
 import subprocess
 import sys
@@ -13,10 +14,12 @@ from typer.testing import CliRunner
 from eledger.cli import app
 from eledger.commands.node import apply_overrides
 from node.config import ConfigError, read_config
-from node.devnet import HOST, NETWORK_FILE
+from node.devnet import HOST, NETWORK_FILE, random_port_base
 
 runner = CliRunner()
-P2P, API = 42000, 42100
+# Below the ephemeral range, so that no outgoing connection can hold one of them.
+P2P = random_port_base(random.Random(), span=200)
+API = P2P + 100
 
 
 @pytest.fixture(scope="module")

@@ -6,19 +6,23 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
 
 import pytest
 
+import node.devnet as devnet_module
 from ledger.genesis import Genesis
 from node.config import read_config
 from node.devnet import (
-    HOST, NETWORK_FILE, PIDS_FILE, DevnetError, check_not_running, check_ports_free, prepare_devnet, stop_nodes,
+    HOST, NETWORK_FILE, PIDS_FILE, DevnetError, check_not_running, check_ports_free, ephemeral_port_floor, prepare_devnet,
+    random_port_base, stop_nodes,
 )
 
-P2P, API = 41000, 41100
+P2P = random_port_base(random.Random(), span=200)
+API = P2P + 100
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +112,21 @@ def test_stop_nodes_kills_a_process_that_ignores_sigterm_after_the_grace_period(
     codes = stop_nodes({"stubborn": stubborn, "polite": polite}, grace_s=1.0)
     stubborn.stdout.close()
     assert codes == {"stubborn": -9, "polite": -15}
+
+
+def test_random_port_bases_lie_below_the_kernels_ephemeral_range():
+    floor = ephemeral_port_floor()
+    rng = random.Random(7)
+    bases = [random_port_base(rng, span=20) for _ in range(2000)]
+    assert all(10_000 <= b and b + 20 <= floor and b % 20 == 0 for b in bases)
+    assert len(set(bases)) > 100
+
+
+@pytest.mark.parametrize("text, floor", [("32768\t60999\n", 32768), ("1024 65535", 49152), ("garbage", 49152), (None, 49152)])
+def test_the_ephemeral_floor_comes_from_the_kernel_or_falls_back_to_ianas(tmp_path, monkeypatch, text, floor):
+    path = tmp_path / "ip_local_port_range"
+    if text is not None:
+        path.write_text(text)
+    monkeypatch.setattr(devnet_module, "EPHEMERAL_RANGE_FILE", path)
+    assert ephemeral_port_floor() == floor
+    assert random_port_base(random.Random(1)) + 20 <= floor

@@ -37,7 +37,7 @@ import httpx
 
 from ledger.encoding import b64encode
 from ledger.tx import Tx
-from node.devnet import Devnet, DevnetError, DevnetNode, check_ports_free, prepare_devnet, start_nodes, stop_nodes, wait_ready
+from node.devnet import Devnet, DevnetError, DevnetNode, check_ports_free, prepare_devnet, random_port_base, start_nodes, stop_nodes, wait_ready
 
 TXS = 1000
 CONCURRENCY = 48
@@ -269,7 +269,7 @@ async def committed_ids(client: httpx.AsyncClient, devnet: Devnet, height: int) 
 def prepare_on_free_ports(directory: Path) -> Devnet:
     rng = random.Random()
     for _ in range(20):
-        base = rng.randrange(20_000, 60_000, 20)
+        base = random_port_base(rng)
         devnet = prepare_devnet(directory, 4, p2p_base=base, api_base=base + 10, status_interval_ms=STATUS_INTERVAL_MS)
         try:
             check_ports_free(devnet)

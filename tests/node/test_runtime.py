@@ -29,8 +29,8 @@ from ledger.tx import Tx
 from node.config import read_config
 from node.consensus import Evidence, Vote, decode_message
 from node.devnet import (
-    DevnetError, check_ports_free, get_status, post_transaction, prepare_devnet, seed_devnet, start_nodes, stop_nodes,
-    wait_ready,
+    DevnetError, check_ports_free, get_status, post_transaction, prepare_devnet, random_port_base, seed_devnet, start_nodes,
+    stop_nodes, wait_ready,
 )
 from node.network import GENESIS_FILE
 from node.runtime import Node
@@ -41,7 +41,7 @@ SETTLE_S = 30.0
 
 
 def _free_bases(rng: random.Random) -> tuple[int, int]:
-    return (base := rng.randrange(20_000, 60_000, 20)), base + 10
+    return (base := random_port_base(rng)), base + 10
 
 
 @pytest.fixture(scope="module")
