@@ -277,12 +277,12 @@ def _open_transactions(path: Path) -> BinaryIO:
 @licence_app.command("import")
 def import_licences(
     file: Annotated[Path, typer.Argument(help="Rows: CSV with a header row (.csv) or JSON lines (.jsonl, .ndjson).", exists=True, dir_okay=False)],
-    key: Annotated[Path, typer.Option(help="The department's private key file (mode 0600); seals the documents, and so signs their transactions, unless --seal-key is given.")],
     uscc: Annotated[str, typer.Option(help="The department's USCC (the issuer part of every licence id).")],
     seal_id: Annotated[str, typer.Option(help="The registered seal that seals the documents.")],
     issuer_name: Annotated[str, typer.Option(help="The department's name as printed on its documents.")],
     out: Annotated[Path, typer.Option(help="JSON-lines file the signed licence.issue transactions are appended to.")],
     documents: Annotated[Path, typer.Option(help="Directory for the holders' documents, DIR/<licence id>.json (created 0700).", file_okay=False)],
+    key: Annotated[Path | None, typer.Option(help="The department's private key file (mode 0600); seals the documents, and so signs their transactions, unless --seal-key is given. Give --key, --seal-key or both.")] = None,
     seal_key: Annotated[Path | None, typer.Option(help="Private key of a signer of the seal, a key of the department (default: --key); its seal signatures sign the transactions.")] = None,
     chain_id: Annotated[str | None, typer.Option(help="Chain id (or give --genesis).")] = None,
     genesis: Annotated[Path | None, typer.Option(help="Genesis file to take the chain id from.")] = None,
@@ -299,7 +299,9 @@ def import_licences(
     is_csv = suffix in CSV_SUFFIXES
     names = parse_type_names(type_name)
     at = None if signing_time is None else parse_time(signing_time, "--signing-time")
-    signer = load_private_key(key)
+    if key is None and seal_key is None:
+        fail(2, "give --key or --seal-key: the key that seals a document signs its licence.issue")
+    signer = load_private_key(key if key is not None else seal_key)  # type: ignore[arg-type]
     try:
         client = DepartmentClient(signer, resolve_chain_id(chain_id, genesis), uscc, seal_id, None if seal_key is None else load_private_key(seal_key), issuer_name=issuer_name)
         documents.mkdir(mode=0o700, parents=True, exist_ok=True)

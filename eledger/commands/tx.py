@@ -52,6 +52,7 @@ IssuerKey = Annotated[Path, typer.Option("--issuer-key", help="The department ke
 NotBefore = Annotated[str | None, typer.Option("--not-before", help="Key valid from (ms, date or ISO date-time; default: the certificate's, or now).")]
 NotAfter = Annotated[str | None, typer.Option("--not-after", help="Key valid until (default: the certificate's, or 730 days on).")]
 SealIdOpt = Annotated[str, typer.Option("--seal-id", help="Seal id: 8..32 digits and capital letters.")]
+IssueKey = Annotated[Path | None, typer.Option("--key", help="The department's private key file (mode 0600): seals the document, and so signs the transaction, unless --seal-key is given. Give --key, --seal-key or both.")]
 SealKey = Annotated[Path | None, typer.Option("--seal-key", help="Private key of a signer of the seal, a key of the department (default: --key).")]
 IssuerName = Annotated[str, typer.Option("--issuer-name", help="The department's name as printed on its documents.")]
 Documents = Annotated[Path, typer.Option("--documents", help="Directory the new document is written to, DIR/<licence id>.json.", file_okay=False)]
@@ -327,7 +328,7 @@ def seal_sign(
 
 @tx_app.command("licence-issue")
 def licence_issue(
-    key: Key, uscc: Uscc, seal_id: SealIdOpt, issuer_name: IssuerName, documents: Documents,
+    uscc: Uscc, seal_id: SealIdOpt, issuer_name: IssuerName, documents: Documents,
     type: Annotated[str, typer.Option("--type", help="Licence type code.")], serial: Annotated[str, typer.Option(help="Serial, 1..20 digits.")],
     holder_name: Annotated[str, typer.Option(help="The holder's name.")], issue_date: Annotated[str, typer.Option(help="YYYY-MM-DD.")],
     valid_from: Annotated[str, typer.Option(help="YYYY-MM-DD.")], type_name: Annotated[str, typer.Option(help="The licence type's name.")],
@@ -335,12 +336,14 @@ def licence_issue(
     holder_id_number: Annotated[str | None, typer.Option(help="A person holder's ID number (never sent to the ledger).")] = None,
     valid_until: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: permanent).")] = None,
     commitment_deadline: Annotated[str | None, typer.Option(help="Notification-commitment inspection deadline, YYYY-MM-DD.")] = None,
-    field: Field = None, seal_key: SealKey = None, signing_time: SigningTime = None,
+    field: Field = None, key: IssueKey = None, seal_key: SealKey = None, signing_time: SigningTime = None,
     chain_id: ChainId = None, genesis: GenesisFile = None, out: Out = None, append: Append = None,
 ) -> None:
     """licence.issue: seal a new licence document and write it for the holder; the seal
     signature (by --seal-key, default --key) is the transaction's signature."""
-    client = _department(key, chain_id, genesis, uscc, seal_id, seal_key, issuer_name)
+    if key is None and seal_key is None:
+        raise typer.BadParameter("give --key or --seal-key: the key that seals the document signs its licence.issue", param_hint="--key")
+    client = _department(key if key is not None else seal_key, chain_id, genesis, uscc, seal_id, seal_key, issuer_name)  # type: ignore[arg-type]
     row = {
         **_fields(field), "type": type, "type_name": type_name, "serial": serial, "holder_uscc": holder_uscc, "holder_name": holder_name,
         "holder_id_number": holder_id_number, "issue_date": issue_date, "valid_from": valid_from, "valid_until": valid_until,

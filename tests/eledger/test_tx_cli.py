@@ -118,6 +118,12 @@ def import_args(desk: Desk, file, *extra: str, seal_id: str = SEAL) -> list[obje
     ]
 
 
+def without_option(args: list[object], option: str) -> list[object]:
+    """`args` without `option` and the value after it."""
+    at = args.index(option)
+    return args[:at] + args[at + 2 :]
+
+
 def write_csv(path, rows: list[dict[str, str]]) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
@@ -333,8 +339,8 @@ def test_licence_issue_and_import_write_sealed_transactions_signed_by_the_seal_k
              "--name", "second seal", "--image", image, "--signer", seal_key_file, "--valid-from", "2026-01-01", "--valid-until", "2027-01-01")
     desk.commit(txs)
     docs, chain_id = desk.d / "docs", desk.net.genesis.chain_id
-    printed = desk.run(
-        "tx", "licence-issue", "--key", desk.dept_key, "--seal-key", seal_key_file, "--chain-id", chain_id, "--uscc", ORG, "--seal-id", "BJIMPORT0002",
+    printed = desk.run(  # --seal-key alone: the seal key seals and so signs
+        "tx", "licence-issue", "--seal-key", seal_key_file, "--chain-id", chain_id, "--uscc", ORG, "--seal-id", "BJIMPORT0002",
         "--issuer-name", "北京市某区市场监督管理局", "--documents", docs, "--type", T_DATED, "--type-name", "食品经营许可证", "--serial", "9501",
         "--holder-name", "赵六", "--holder-id-number", "130101199001011234", "--issue-date", "2026-01-01", "--valid-from", "2026-01-01",
         "--valid-until", "2026-12-31", "--commitment-deadline", "2026-06-30", "--signing-time", SIGNED_AT,
@@ -352,7 +358,7 @@ def test_licence_issue_and_import_write_sealed_transactions_signed_by_the_seal_k
         seal_key.public_key.verify(TX_PURPOSE, chain_id, issued.id, issued.signature)
     rows = desk.d / "rows.csv"
     write_csv(rows, [csv_row("9502"), csv_row("9503", holder_uscc="", holder_name="张三", holder_id_number="110101199003071234")])
-    desk.run(*import_args(desk, rows, "--seal-key", seal_key_file, seal_id="BJIMPORT0002"))
+    desk.run(*without_option(import_args(desk, rows, seal_id="BJIMPORT0002"), "--key"), "--seal-key", seal_key_file)
     imported = [Tx.from_bytes(line) for line in (desk.d / "issue.jsonl").read_bytes().splitlines()]
     assert [t.signer for t in imported] == [seal_key.public_key.key_id] * 2
     assert [t.nonce for t in imported] == [read_document(docs / f"{t.body['id']}.json").hash[:16] for t in imported]
@@ -386,3 +392,17 @@ def test_unusable_import_input_exits_two(desk):
     (desk.d / "issue.jsonl").write_bytes(b'{"partial"')
     assert "ends with an incomplete line" in text(desk.run(*import_args(desk, rows), code=2))
     assert (desk.d / "issue.jsonl").read_bytes() == b'{"partial"'
+
+
+def test_licence_issue_and_import_without_any_key_exit_two_naming_both_options(desk):
+    rows = desk.d / "rows.csv"
+    write_csv(rows, [csv_row("9601")])
+    imported = desk.run(*without_option(import_args(desk, rows), "--key"), code=2)
+    assert "--key or --seal-key" in imported.output
+    issued = desk.run(
+        "tx", "licence-issue", "--genesis", desk.genesis, "--uscc", ORG, "--seal-id", SEAL, "--issuer-name", "北京市某区市场监督管理局",
+        "--documents", desk.d / "docs", "--type", T_DATED, "--type-name", "食品经营许可证", "--serial", "9602", "--holder-name", "某公司",
+        "--holder-uscc", uscc(602), "--issue-date", "2026-01-01", "--valid-from", "2026-01-01", code=2,
+    )
+    assert "--key or --seal-key" in issued.output
+    assert not (desk.d / "issue.jsonl").exists() and not (desk.d / "docs").exists()
