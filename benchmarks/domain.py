@@ -11,7 +11,9 @@ Measures, in one run on this machine:
     the commit. Its txs/s beside the raw P-256 verify rate measured in the same run is the execution
     ratio (median over all blocks; also over the first 20 and the last 50, to show how the rate
     changes as the state grows). One node per machine is what a deployment runs, so the proposer
-    works apart, before, and not at the same time as the measured validator.
+    works apart, before, and not at the same time as the measured validator. The CPU time of the
+    validator's executing thread and of its other threads (the store's compaction) per block is
+    reported beside it (Linux).
   - bytes stored per licence: the validator's live entries, copied in key order to a new LevelDB and
     compacted, / N (LevelDB's own compaction keeps a varying part of what was deleted; its size
     after compaction is reported too)
@@ -34,6 +36,7 @@ import random
 import shutil
 import statistics
 import tempfile
+import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -185,6 +188,25 @@ def build(world: World, kv: LevelKV, licences: int, block_txs: int) -> dict[str,
     return {"proposer_txs_per_s": statistics.median(block_rates), "signing_licences_per_s": licences / sign_s}
 
 
+def thread_cpu_seconds() -> dict[int, float]:
+    """CPU seconds (user + system) of each thread of this process, by thread id; empty where
+    /proc is not there (not Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[int, float] = {}
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return out
+    for task in tasks:
+        try:
+            stat = Path(f"/proc/self/task/{task}/stat").read_text()
+        except OSError:
+            continue  # the thread ended meanwhile
+        fields = stat[stat.rindex(")") + 2 :].split()
+        out[int(task)] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def validate(replica: Replica, proposer: Chain, issuance_blocks: int) -> list[float]:
     """Phase 2: the validator checks and commits every block of `proposer` above its tip; the
     txs/s of each of the last `issuance_blocks` blocks, those of licence issuances (the setup
@@ -251,7 +273,17 @@ def main() -> None:
         store = workdir / "replica"
         replica = Replica(store, genesis, pool, args.retain_heights)
         base_size = dir_size(store)
+        before = thread_cpu_seconds()
         validator_rates = validate(replica, proposer, -(-args.licences // args.block_txs))
+        after = thread_cpu_seconds()
+        if after:
+            # The executing thread, and the store's own threads (LevelDB's compaction) beside it,
+            # per block of issuances (the few setup blocks cost next to nothing).
+            blocks = len(validator_rates)
+            main_thread = threading.get_native_id()
+            spent = {tid: cpu - before.get(tid, 0.0) for tid, cpu in after.items()}
+            results["validator_executing_thread_cpu_ms_per_block"] = spent.pop(main_thread, 0.0) * 1000 / blocks
+            results["validator_other_threads_cpu_ms_per_block"] = sum(spent.values()) * 1000 / blocks
         if replica.chain.tip != proposer.tip:
             raise RuntimeError("the validator's chain differs from the proposer's")
         kv.close()
