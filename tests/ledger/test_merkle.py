@@ -1,7 +1,7 @@
 """Tests of ledger.merkle hashing, proof shapes and verification (RFC 9162 §2.1).
 
-Published vectors are read from ../shared/vectors/merkle at test time; every file is its own
-test. The fast MerkleLog is checked against a literal recursive transcription of RFC 9162's
+Published vectors are kept in tests/vectors/merkle (source and licence in its README.md); every
+file is its own test. The fast MerkleLog is checked against a literal recursive transcription of RFC 9162's
 MTH, PATH and PROOF for every (index, size) and (size1, size2) up to 130 leaves, and against
 the same transcription at random sizes up to a few thousand.
 """
@@ -33,7 +33,7 @@ from ledger.merkle import (
 )
 from ledger.merkle.nodes import NodeID, consistency_length, inclusion_length, subtree_nodes
 
-VECTORS = Path(__file__).resolve().parents[2].parent / "shared" / "vectors" / "merkle"
+VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "merkle"
 INCLUSION_FILES = sorted(VECTORS.glob("inclusion/**/*.json"))
 CONSISTENCY_FILES = sorted(VECTORS.glob("consistency/**/*.json"))
 
