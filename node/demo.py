@@ -28,7 +28,7 @@ from rich.table import Table
 
 from certs.layout import read_pki_manifest
 from certs.roles import Role as CertRole
-from eledger.client import AdminClient, DepartmentClient, KeyGrant
+from client.signing import AdminClient, DepartmentClient, KeyGrant
 from ledger.chain import Chain
 from ledger.crypto import read_private_key
 from ledger.document import EnterpriseHolder, write_document

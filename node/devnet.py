@@ -36,7 +36,7 @@ from rich.console import Console
 
 from certs.layout import DEFAULT_REGIONS, read_pki_manifest
 from certs.roles import Role
-from eledger.client import wall_clock_ms
+from client.signing import wall_clock_ms
 from ledger.errors import LedgerError
 from ledger.files import replace_file, write_new_file
 from ledger.tx import Tx

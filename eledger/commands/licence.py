@@ -27,7 +27,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-from eledger.client import DepartmentClient
+from client.signing import DepartmentClient
 from ledger.crypto import PrivateKey, read_private_key
 from ledger.document import MAX_FIELD_NAME, MAX_FIELD_VALUE, MAX_FIELDS, MAX_ID_NUMBER, MAX_NAME, EnterpriseHolder, LicenceDocument, LicencePart, write_document
 from ledger.errors import LedgerError, ValidationError

@@ -1,5 +1,5 @@
 """`eledger tx <kind>`: build and sign one transaction of each domain kind (docs/spec/domain.md
-§3–§5) with a key file, thin over eledger.client (docs/client.md).
+§3–§5) with a key file, thin over client.signing (docs/client.md).
 
 Every command takes --key (the signer's private key file, mode 0600), --chain-id or --genesis,
 and writes the signed transaction as canonical JSON to stdout, to --out, or as one more line of
@@ -23,7 +23,7 @@ import typer
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from eledger.client import AdminClient, Client, DepartmentClient, KeyGrant, wall_clock_ms
+from client.signing import AdminClient, Client, DepartmentClient, KeyGrant, wall_clock_ms
 from eledger.commands.licence import draft_from_row, fail, load_private_key, parse_time, parse_type_names, resolve_chain_id, write_holder_document
 from ledger.crypto import PublicKey, Suite
 from ledger.crypto.asn1 import decode_pem

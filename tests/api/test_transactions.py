@@ -16,7 +16,7 @@ from api.deps import Settings
 from api.errors import ApiError, status_for
 from api.main import create_app
 from api.schemas import Submitted, SubmitTimeout
-from eledger.client import AdminClient, DepartmentClient, KeyGrant
+from client.signing import AdminClient, DepartmentClient, KeyGrant
 from ledger.crypto import PrivateKey
 from ledger.document import EnterpriseHolder, LicenceDocument, split_document_hash
 from ledger.encoding import b64decode, b64encode

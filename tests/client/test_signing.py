@@ -1,4 +1,4 @@
-"""eledger.client: every method's transaction is accepted by a real chain (docs/spec/domain.md
+"""client.signing: every method's transaction is accepted by a real chain (docs/spec/domain.md
 §3–§5), and inputs the ledger would reject are refused before signing with the ledger's code."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import itertools
 
 import pytest
 
-from eledger.client import AdminClient, Client, DepartmentClient, KeyGrant
+from client.signing import AdminClient, Client, DepartmentClient, KeyGrant
 from ledger.crypto import PrivateKey
 from ledger.document import EnterpriseHolder, PersonHolder, build_licence
 from ledger.encoding import b64encode
