@@ -31,6 +31,7 @@ from ledger.kv import Prefixed
 from ledger.smt import MAX_KEY_BYTES, MAX_PROOF_BYTES, MAX_VALUE_BYTES, SparseMerkleTree, StateProof, verify_proof
 from ledger.state import SMT_PREFIX
 from ledger.validators import MAX_VALIDATORS, NAME_RE, ValidatorSet
+from ledger.view import ChainView
 
 FORMAT = "eledger-bundle/3"
 MAX_BUNDLE_BYTES = 64 * 1024
@@ -232,7 +233,7 @@ class VerifiedBundle:
         return self.entries[key]
 
 
-def build_bundle(chain: Chain, keys: Sequence[bytes], height: int | None = None) -> Bundle:
+def build_bundle(chain: Chain | ChainView, keys: Sequence[bytes], height: int | None = None) -> Bundle:
     """A bundle proving `keys` (1..MAX_ENTRIES, repeats ignored) at committed `height` (default: the tip).
 
     Raises ValidationError "bundle.no_entries", "bundle.too_many_entries", "bundle.unknown_height"
@@ -313,7 +314,7 @@ def _stored_object(key: bytes, value: bytes | None) -> bytes | None:
     raise StoreError(f"the state value of {key!r} is not a canonical JSON object", code="store.corrupt_value", key=key)
 
 
-def _read_header(chain: Chain, height: int, commit: Commit) -> Header:
+def _read_header(chain: Chain | ChainView, height: int, commit: Commit) -> Header:
     """The stored header of block `height`, checked against the stored commit.
 
     Raises StoreError "store.missing_block" or "store.corrupt_block"."""

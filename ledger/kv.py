@@ -27,8 +27,18 @@ class KVStore(KVReader, Protocol):
         """Apply all `puts` and `deletes` as one atomic batch (durable when `sync`)."""
         ...
 
-    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-        """All (key, value) pairs whose key starts with `prefix`, in key order."""
+    def iterate(self, prefix: bytes, start: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
+        """All (key, value) pairs whose key starts with `prefix`, in key order; with `start`,
+        only those whose key is at least `start` (a full key, e.g. a page's resume point)."""
+        ...
+
+
+class SnapshotReader(KVReader, Protocol):
+    """Reads of a store as it was at one moment, unchanged by later writes (a LevelDB snapshot;
+    in memory, a copy). The API reads a committed height through one (docs/spec/api.md)."""
+
+    def iterate(self, prefix: bytes, start: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
+        """As KVStore.iterate, over the snapshot."""
         ...
 
 
@@ -46,12 +56,35 @@ class MemoryKV:
             self._data.pop(key, None)
         self._data.update(puts)
 
-    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-        for key in sorted(k for k in self._data if k.startswith(prefix)):
+    def iterate(self, prefix: bytes, start: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
+        floor = prefix if start is None else max(prefix, start)
+        for key in sorted(k for k in self._data if k.startswith(prefix) and k >= floor):
             yield key, self._data[key]
+
+    def snapshot(self) -> MemorySnapshot:
+        """A copy of the store as it is now (later writes do not show in it)."""
+        copy = MemoryKV()
+        copy._data = dict(self._data)
+        return MemorySnapshot(copy)
 
     def __len__(self) -> int:
         return len(self._data)
+
+
+class MemorySnapshot:
+    """A `SnapshotReader` over a frozen copy of a MemoryKV."""
+
+    def __init__(self, kv: MemoryKV) -> None:
+        self._kv = kv
+
+    def get(self, key: bytes) -> bytes | None:
+        return self._kv.get(key)
+
+    def iterate(self, prefix: bytes, start: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
+        return self._kv.iterate(prefix, start)
+
+    def close(self) -> None:
+        """Nothing to release (the copy is dropped with the object)."""
 
 
 class Overlay:

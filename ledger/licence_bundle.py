@@ -29,6 +29,7 @@ from ledger.licences import PREFIX as LICENCE_PREFIX
 from ledger.licences import licence_key, read_licence, record_id
 from ledger.validators import NAME_RE
 from ledger.verify import StateAt, Verdict, verify_licence
+from ledger.view import ChainView
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def licence_bundle_keys(reader: KVReader, licence_id: str, asking_region: str) -
     return sorted(keys)
 
 
-def build_licence_bundle(chain: Chain, licence_id: str, asking_region: str, height: int | None = None) -> Bundle:
+def build_licence_bundle(chain: Chain | ChainView, licence_id: str, asking_region: str, height: int | None = None) -> Bundle:
     """A bundle proving the keys of `licence_bundle_keys` for `licence_id` and `asking_region`
     at committed `height` (default: the tip), over which `verify_licence_bundle` gives every
     check the outcome the full state of that height gives (proofs.md §7).

@@ -38,6 +38,7 @@ from ledger.seals import seal_checks
 from ledger.smt import NodeCache, SparseMerkleTree
 from ledger.state import SMT_PREFIX
 from ledger.validators import NAME_RE
+from ledger.view import ChainView
 
 #: §9: the checks of a verdict, in this order.
 CHECK_NAMES = (
@@ -79,8 +80,9 @@ class _Unproven:
 
 
 class StateAt:
-    """The state of `chain` as committed at `height` (default: the tip), read through the sparse
-    Merkle tree at that height's state root, so it never changes as the chain grows.
+    """The state of `chain` (a Chain, or a ChainView of a snapshot) as committed at `height`
+    (default: its tip), read through the sparse Merkle tree at that height's state root, so it
+    never changes as the chain grows.
 
     `height`, `time` (the block time, ms) and `state_root` say which state it is. Raises
     ValidationError "verify.unknown_height" when `height` is not the tip nor a committed block
@@ -92,7 +94,7 @@ class StateAt:
 
     __slots__ = ("chain_id", "height", "time", "state_root", "_tree")
 
-    def __init__(self, chain: Chain, height: int | None = None, *, cache: NodeCache | None = None) -> None:
+    def __init__(self, chain: Chain | ChainView, height: int | None = None, *, cache: NodeCache | None = None) -> None:
         tip = chain.tip
         h = tip.height if height is None else height
         if isinstance(h, bool) or not isinstance(h, int) or not (h == tip.height or 1 <= h < tip.height):

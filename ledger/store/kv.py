@@ -52,9 +52,13 @@ class LevelKV:
             deque(map(batch.delete, deletes), maxlen=0)
             deque(map(batch.put, puts.keys(), puts.values()), maxlen=0)
 
-    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-        with self._db.iterator(prefix=prefix) as it:
-            yield from it
+    def iterate(self, prefix: bytes, start: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
+        yield from _iterate(self._db, self.path, prefix, start)
+
+    def snapshot(self) -> LevelSnapshot:
+        """The database as it is now: later writes never show in reads through it (LevelDB
+        snapshots are safe to read from any thread). Release it with `close`."""
+        return LevelSnapshot(self._db.snapshot(), self.path, self._verify)
 
     def compact(self) -> None:
         """Compact the whole key range (moves everything from the log into sorted tables).
@@ -66,6 +70,7 @@ class LevelKV:
         self._db.compact_range()
 
     def close(self) -> None:
+        """Close the database. Every snapshot of it must have been closed first."""
         self._db.close()
 
     @property
@@ -77,3 +82,46 @@ class LevelKV:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class LevelSnapshot:
+    """A read-only view of a LevelKV at one moment (ledger.kv.SnapshotReader)."""
+
+    def __init__(self, snapshot: plyvel.Snapshot, path: Path, verify_checksums: bool) -> None:
+        self._snapshot = snapshot
+        self.path = path
+        self._verify = verify_checksums
+
+    def get(self, key: bytes) -> bytes | None:
+        """The value under `key` at the snapshot; StoreError "store.corrupt" on damage."""
+        try:
+            return self._snapshot.get(key, verify_checksums=self._verify)
+        except plyvel.Error as exc:
+            raise StoreError(f"LevelDB at {self.path} is damaged: {exc}", code="store.corrupt", path=str(self.path)) from exc
+
+    def iterate(self, prefix: bytes, start: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
+        yield from _iterate(self._snapshot, self.path, prefix, start)
+
+    def close(self) -> None:
+        """Release the snapshot (LevelDB keeps what it needs until then)."""
+        self._snapshot.close()
+
+
+def _upper_bound(prefix: bytes) -> bytes | None:
+    """The least key greater than every key starting with `prefix` (None: no such key)."""
+    trimmed = prefix.rstrip(b"\xff")
+    return None if not trimmed else trimmed[:-1] + bytes([trimmed[-1] + 1])
+
+
+def _iterate(source: plyvel.DB | plyvel.Snapshot, path: Path, prefix: bytes, start: bytes | None) -> Iterator[tuple[bytes, bytes]]:
+    """Pairs of `source` whose key starts with `prefix` and is at least `start`, in key order.
+    plyvel cannot combine `prefix` with `start`, so the range is given by its two bounds."""
+    floor = prefix if start is None or start < prefix else start
+    try:
+        with source.iterator(start=floor, stop=_upper_bound(prefix)) as it:
+            for key, value in it:
+                if not key.startswith(prefix):
+                    return
+                yield key, value
+    except plyvel.Error as exc:
+        raise StoreError(f"LevelDB at {path} is damaged: {exc}", code="store.corrupt", path=str(path)) from exc

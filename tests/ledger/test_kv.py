@@ -64,3 +64,20 @@ def test_prefixed_view_reads_and_writes_under_its_prefix():
     assert overlay.get(b"p/k") == b"v" and view.get(b"k") == b"v"
     view.delete(b"k")
     assert view.get(b"k") is None and b"p/k" in overlay.deletes
+
+
+def test_memory_iterate_from_a_start_key_stays_within_the_prefix():
+    kv = MemoryKV()
+    kv.write({b"p/1": b"a", b"p/2": b"b", b"p/3": b"c", b"q/1": b"d", b"o": b"e"})
+    assert [k for k, _ in kv.iterate(b"p/", b"p/2")] == [b"p/2", b"p/3"]
+    assert [k for k, _ in kv.iterate(b"p/", b"a")] == [b"p/1", b"p/2", b"p/3"]  # a start before the prefix
+    assert list(kv.iterate(b"p/", b"p/9")) == []
+
+
+def test_memory_snapshot_does_not_see_later_writes():
+    kv = MemoryKV()
+    kv.write({b"a": b"1"})
+    snap = kv.snapshot()
+    kv.write({b"a": b"2", b"b": b"3"}, [])
+    assert snap.get(b"a") == b"1" and snap.get(b"b") is None
+    assert list(snap.iterate(b"")) == [(b"a", b"1")]

@@ -76,3 +76,22 @@ def test_write_applies_deletes_then_puts_as_one_batch(tmp_path):
         assert sum(1 for _ in kv.iterate(b"k")) == 499
     with LevelKV(tmp_path / "db", create=False) as kv:
         assert kv.get(b"k499") == b"v499" and kv.get(b"k001") is None
+
+
+def test_snapshot_reads_and_iterates_the_store_as_it_was(tmp_path):
+    with LevelKV(tmp_path / "db") as kv:
+        kv.write({b"p/1": b"a", b"p/2": b"b", b"p\xff": b"x", b"q": b"y"})
+        snap = kv.snapshot()
+        kv.write({b"p/1": b"changed", b"p/3": b"c"}, [b"p/2"])
+        assert snap.get(b"p/1") == b"a" and snap.get(b"p/3") is None
+        assert list(snap.iterate(b"p/")) == [(b"p/1", b"a"), (b"p/2", b"b")]
+        assert [k for k, _ in snap.iterate(b"p/", b"p/2")] == [b"p/2"]
+        assert [k for k, _ in kv.iterate(b"p/", b"p/2")] == [b"p/3"]
+        assert [k for k, _ in kv.iterate(b"p")] == [b"p/1", b"p/3", b"p\xff"]
+        snap.close()
+
+
+def test_iterate_over_a_prefix_of_ff_bytes_has_no_upper_bound(tmp_path):
+    with LevelKV(tmp_path / "db") as kv:
+        kv.write({b"\xff\xff": b"1", b"\xff\xff\x01": b"2", b"\xfe": b"3"})
+        assert [k for k, _ in kv.iterate(b"\xff\xff")] == [b"\xff\xff", b"\xff\xff\x01"]
