@@ -1,7 +1,7 @@
 """What the HTTP API needs from a node: the `NodeService` protocol (docs/spec/api.md §4).
 
-The node runtime implements it over its chain, mempool, consensus and transport; tests implement
-it over a LocalNetwork (tests/api/service.py). The API depends only on this protocol, never on a
+A node's API process implements it over the gateway to its node (node/gateway/service.py); tests
+implement it over a LocalNetwork (tests/api/service.py). The API depends only on this protocol, never on a
 concrete node, so that `api -> node -> ledger` stays one-way and the routes stay testable.
 This module must never import node/ or do I/O.
 """
@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
-from ledger.block import Block
-from ledger.commit import Commit
 from ledger.errors import LedgerError
+from ledger.genesis import Genesis
 from ledger.tx import Tx
+from ledger.view import ChainView
 
 
 class SubmitStatus(str, Enum):
@@ -44,8 +44,25 @@ class SubmitResult:
 
 
 class NodeService(Protocol):
-    """The node as the API sees it. Methods run on the API's event loop, so they must not block
-    for long; `submit` awaits the commit without blocking."""
+    """The node as the API sees it (docs/spec/api.md §4). `view` and the reads through it may
+    block (in a node's API process they cross the gateway to the node): routes call them from a
+    worker thread, never on the event loop. The async methods never block the loop."""
+
+    genesis: Genesis
+    node: str  # this node's name (its validator name)
+    region: str  # this node's region
+
+    def view(self) -> ChainView:
+        """The chain as of the last committed height this service knows, read from a snapshot
+        that later commits do not change. Cheap to make; make one per request."""
+        ...
+
+    async def status(self) -> dict[str, object]:
+        """The node's status with exactly the members of api.schemas.NodeStatus: chain_id,
+        node, region, height, tip_hash, time, state_root, log_size, validators (name, region,
+        key_id, power), peers (name, region, connected), mempool (size, bytes), evidence,
+        syncing. Binary members may be bytes (rendered as base64url)."""
+        ...
 
     async def submit(self, tx: Tx, *, wait: bool, timeout_s: float) -> SubmitResult:
         """Admit `tx` to the mempool (docs/spec/consensus.md §7) and, with `wait`, await its
@@ -66,17 +83,8 @@ class NodeService(Protocol):
         tx is answered so while waited for). Raises only errors that are not LedgerErrors."""
         ...
 
-    def status(self) -> dict[str, object]:
-        """The node's status with exactly the members of api.schemas.NodeStatus: chain_id,
-        node, region, height, tip_hash, time, state_root, log_size, validators (name, region,
-        key_id, power), peers (name, region, connected), mempool (size, bytes), evidence,
-        syncing. Binary members may be bytes (rendered as base64url)."""
-        ...
-
-    def block(self, height: int) -> Block | None:
-        """Committed block `height` (>= 1), or None above the tip."""
-        ...
-
-    def commit(self, height: int) -> Commit | None:
-        """The commit certificate that committed block `height`, or None above the tip."""
+    async def record_uses(self, records: list[dict[str, object]]) -> list[dict[str, object]]:
+        """Record uses of licences (domain.md §10): the node gives each record its `node` and
+        `seq`, journals them durably, and returns their receipts (docs/spec/receipts.md) signed
+        by its validator key, in order. Raises the LedgerError that refused them."""
         ...

@@ -14,11 +14,18 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from collections.abc import Iterable
 
 from ledger.crypto import PublicKey, Signature, signing_bytes
 from ledger.crypto.pool import Item
 
 DEFAULT_MAX_ENTRIES = 100_000
+
+
+def check_entry(public_key: PublicKey, purpose: str, chain_id: str, message: bytes, signature: Signature) -> bytes:
+    """The cache entry that stands for the check `public_key.verify(purpose, chain_id, message,
+    signature)`: what a node's API process reports for each check it verified (docs/node.md)."""
+    return _entry(public_key, purpose, chain_id, message, signature)
 
 
 def _entry(public_key: PublicKey, purpose: str, chain_id: str, message: bytes, signature: Signature) -> bytes:
@@ -72,6 +79,19 @@ class SignatureCache:
             self._entries.move_to_end(entry)
         else:
             self._add(entry)
+
+    def remember_entries(self, entries: Iterable[bytes]) -> None:
+        """Record checks verified elsewhere, given by their `check_entry` bytes.
+
+        Precondition: each entry stands for a check that verified. The node takes them only from
+        its own API process, which verified the signatures of the transactions it forwards;
+        an entry for a check that does not verify would let a bad signature pass here (peers,
+        which verify for themselves, would still refuse a block holding it)."""
+        for entry in entries:
+            if entry in self._entries:
+                self._entries.move_to_end(entry)
+            else:
+                self._add(entry)
 
     def _add(self, entry: bytes) -> None:
         self._entries[entry] = None

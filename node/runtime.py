@@ -10,9 +10,12 @@ heights ahead, or that starts with an empty store while they have blocks, pauses
 syncs blocks (§8, node.catchup); one that stays one height behind for a while fetches that
 block the same way. Every status interval it announces its tip and lets the driver relay.
 
-The API's `NodeService` (node.service.NodeApi) reads the node and submits through `admit`,
-`admit_many` and `waiters`; the API server (uvicorn) runs as a task on the same loop. Must never log a
-key, run consensus while syncing, or leave the store open at exit.
+The HTTP API runs in a child process (node.apiproc), never on this loop: the node binds its
+listening socket, starts it, and serves it through a gateway (node.gateway): reads of committed
+heights from store snapshots on the gateway's thread, admissions of the transactions it checked
+as short callbacks here, use records through a journal. After each commit the node publishes a
+snapshot of the new tip and tells the API process which transactions were committed or dropped.
+Must never log a key, run consensus while syncing, or leave the store open at exit.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import contextlib
 import logging
 import os
 import signal
+import sys
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Hashable, Iterable
@@ -49,7 +53,10 @@ from node.driver import ConsensusDriver, is_local
 from node.errors import NodeError
 from node.logs import configure_logging
 from node.mempool import Mempool
-from node.service import ApiServer, CommitWaiters, bind_socket, start_api_server, stop_api_server
+from node.apiproc.supervisor import BIND_RETRY_S, ApiProcess, bind_socket
+from node.gateway.protocol import error_of
+from node.gateway.server import GatewayServer
+from node.gateway.snapshots import Snapshots
 from node.signer import FileSignerStore, Signer
 from node.transport import PeerInfo, PeerPolicy, Transport
 from node.wal import WAL
@@ -57,6 +64,11 @@ from node.wal import WAL
 log = logging.getLogger("eledger.node")
 
 MAX_EVIDENCE = 100
+#: The GIL switch interval of a node process. Its gateway thread reads LevelDB snapshots beside the
+#: consensus loop; at Python's default 5 ms, each read that releases the GIL waits up to 5 ms to
+#: get it back while the loop computes (723 reads/s measured beside a busy thread); at 0.2 ms
+#: 18,000/s, the busy thread keeping 94 % of its speed (docs/node.md).
+SWITCH_INTERVAL_S = 0.0002
 #: Peer codes that are part of normal operation (late votes, gossip echoes): counted, not logged.
 QUIET_CODES = frozenset({"consensus.old_height", "consensus.future_height", "mempool.duplicate", "tx.replay"})
 
@@ -76,10 +88,10 @@ class Node:
         self._stopping = False
         self.driver: ConsensusDriver | None = None
         self._timers: set[asyncio.TimerHandle] = set()
-        self.waiters = CommitWaiters()
         self.evidence: deque[Evidence] = deque(maxlen=MAX_EVIDENCE)
-        self._api: ApiServer | None = None
-        self._api_task: asyncio.Task[None] | None = None
+        self._api: ApiProcess | None = None
+        self.gateway: GatewayServer | None = None
+        self.snapshots = Snapshots()
         self._tick_task: asyncio.Task[None] | None = None
         self._transport_started = False
         self.dropped: dict[str, Counter[str]] = {}
@@ -130,6 +142,7 @@ class Node:
         interval = c.status_interval_ms
         self.catchup = CatchUp(self.blocksync, [p.name for p in c.peers], self.now(), start_grace_ms=2 * interval, lag_ms=3 * interval)
         self.validator = self.chain.validators().get(self._key.public_key.key_id) is not None
+        self.snapshots.publish(self.chain.height, self.chain.kv.snapshot())
 
     async def _start(self) -> None:
         c = self.config
@@ -142,14 +155,16 @@ class Node:
             host=c.p2p_host, port=c.p2p_port, peers=[PeerInfo(p.name, p.region, p.host, p.port) for p in c.peers],
             admit=policy.admit, on_message=self._on_message, on_peer=self._on_peer,
         )
-        api_socket = bind_socket(c.api_host, c.api_port, "api")
+        api_socket = bind_socket(c.api_host, c.api_port, "api", retry_s=BIND_RETRY_S)
         try:
             await self.transport.start()
         except OSError as exc:
             api_socket.close()
             raise NodeError(f"cannot listen for peers on {c.p2p_host}:{c.p2p_port}: {exc.strerror}", code="node.port_busy", field="p2p_port") from exc
         self._transport_started = True
-        self._api, self._api_task = start_api_server(self, api_socket)
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
+        self._api = ApiProcess(c.home, api_socket)
+        self._start_gateway()
         self._tick_task = asyncio.create_task(self._tick())
         log.info("started", extra={"fields": {
             "tip": self.chain.height, "p2p": f"{c.p2p_host}:{self.transport.port}", "api": f"{c.api_host}:{c.api_port}",
@@ -161,12 +176,16 @@ class Node:
         self._stopping = True
         if self.driver is not None:
             self.driver.stop()
-        self.waiters.fail_all(NodeError("the node is shutting down; the transaction may still be committed by the network", code="node.stopping"))
         for handle in self._timers:
             handle.cancel()
         self._timers.clear()
-        if self._api is not None and self._api_task is not None:
-            await stop_api_server(self._api, self._api_task)
+        if self._api is not None:
+            await asyncio.to_thread(self._api.stop)
+            self._api.listen.close()
+        if self.gateway is not None:
+            self.gateway.close()
+            self.gateway.join()
+        self.snapshots.close()
         if self._tick_task is not None:
             self._tick_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -244,9 +263,84 @@ class Node:
         self.request_stop()
 
     def _after_commit(self, blocks: list[Block], now: int) -> None:
-        """Committed `blocks` leave the mempool (the rest is re-checked) and answer their waiters."""
+        """Committed `blocks` leave the mempool (the rest is re-checked); the new tip's snapshot
+        is published and the API process told what was committed and dropped."""
         dropped = self.mempool.update([tx for b in blocks for tx in b.txs], now=now)
-        self.waiters.settle_commits(blocks, dropped)
+        self.snapshots.publish(self.chain.height, self.chain.kv.snapshot())
+        if self.gateway is not None:
+            message = "the transaction no longer executes against the committed state and was dropped from the mempool"
+            refusal = error_of(NodeError(message, code="mempool.dropped"))
+            self.gateway.publish({
+                **self._tip_event(),
+                "blocks": [[b.header.height, [tx.id for tx in b.txs]] for b in blocks],
+                "dropped": [[tx.id, refusal] for tx in dropped],
+            })
+
+    def _tip_event(self) -> dict[str, object]:
+        tip = self.chain.tip
+        return {"event": "tip", "height": tip.height, "hash": tip.hash, "time": tip.time, "state_root": tip.state_root, "log_size": tip.log_size, "log_root": tip.log_root}
+
+    # -- the API process and its gateway (node.apiproc, node.gateway) ----------------------------------
+
+    def _start_gateway(self) -> None:
+        """Start an API process and serve its gateway; announce the tip to it at once."""
+        assert self._api is not None
+        sock = self._api.start()
+        self.gateway = GatewayServer(sock, self, self.snapshots, asyncio.get_running_loop())
+        self.gateway.start()
+        self.gateway.publish(self._tip_event())
+        self.gateway.publish(self._status_event())
+
+    def gateway_admit(self, txs: list[Tx], verified: list[bytes]) -> list[LedgerError | None]:
+        """node.gateway.server.GatewayHost: admit what the API process checked (its signature
+        checks are taken as done: consensus.md §7)."""
+        self.mempool.cache.remember_entries(verified)
+        return self.admit_many(txs)
+
+    def gateway_status(self) -> dict[str, object]:
+        tip = self.chain.tip
+        connected = self.transport.connected
+        return {
+            "chain_id": self.chain_id,
+            "node": self.config.name,
+            "region": self.config.region,
+            "height": tip.height,
+            "tip_hash": tip.hash,
+            "time": tip.time,
+            "state_root": tip.state_root,
+            "log_size": tip.log_size,
+            "validators": [{"name": v.name, "region": v.region, "key_id": v.key_id, "power": v.power} for v in self.chain.validators()],
+            "peers": [{"name": p.name, "region": p.region, "connected": p.name in connected} for p in self.config.peers],
+            "mempool": {"size": len(self.mempool), "bytes": self.mempool.size_bytes},
+            "evidence": len(self.evidence),
+            "syncing": self.syncing,
+        }
+
+    def gateway_record_uses(self, records: list[dict[str, object]]) -> list[dict[str, object]]:
+        raise NodeError("use records are not kept by this node yet", code="node.uses_unavailable")
+
+    def gateway_closed(self) -> None:
+        """The API process ended (or its channel broke): start another after a backoff."""
+        if self._stopping or self._api is None:
+            return
+        code = self._api.stop(grace_s=1.0)
+        delay = self._api.next_delay()
+        log.warning("the API process ended; restarting it", extra={"fields": {"exit": code, "delay_s": delay}})
+        if self.gateway is not None:
+            self.gateway.join(timeout=1.0)
+            self.gateway = None
+        self.call_later(int(delay * 1000), self._restart_gateway)
+
+    def _restart_gateway(self) -> None:
+        if not self._stopping and self.gateway is None:
+            try:
+                self._start_gateway()
+            except OSError as exc:
+                log.error("cannot start the API process", extra={"fields": {"reason": str(exc)}})
+                self.call_later(int(self._api.next_delay() * 1000), self._restart_gateway)  # type: ignore[union-attr]
+
+    def _status_event(self) -> dict[str, object]:
+        return {"event": "status", "syncing": self.syncing, "height": self.chain.height}
 
     # -- block sync (§8) -------------------------------------------------------------------------
 
@@ -296,6 +390,9 @@ class Node:
                 if self.driver is not None:
                     self.driver.on_interval()
                 self._sync_step(self.now())
+                self.snapshots.expire()
+                if self.gateway is not None:
+                    self.gateway.publish(self._status_event())
             except Exception as exc:  # the store, the WAL, or a bug: stop rather than limp on
                 self.fail(exc)
 

@@ -17,4 +17,4 @@ router = APIRouter(tags=["node"])
 @router.get("/status", response_model=NodeStatus, responses=error_responses(500))
 async def get_status(service: ServiceDep) -> NodeStatus:
     """The node's status; binary values are base64url."""
-    return NodeStatus.model_validate(service.status())
+    return NodeStatus.model_validate(await service.status())

@@ -15,11 +15,10 @@ import threading
 from dataclasses import dataclass
 
 from api.service import SubmitResult, SubmitStatus
-from ledger.block import Block
 from ledger.chain import Pending
-from ledger.commit import Commit
 from ledger.errors import LedgerError
 from ledger.tx import MAX_TX_BYTES, Tx
+from ledger.view import ChainView
 from tests.ledger.conftest import Net
 
 BLOCK_INTERVAL_MS = 1000
@@ -39,6 +38,9 @@ class LocalNodeService:
         self.chain = self.local.chain
         self.max_txs = max_txs
         self._me = next(iter(self.chain.validators()))
+        self.genesis = self.chain.genesis
+        self.node = self._me.name
+        self.region = self._me.region
         self._pending: dict[bytes, Tx] = {}
         self._waiters: dict[bytes, list[_Waiter]] = {}
         self._lock = threading.Lock()
@@ -100,7 +102,12 @@ class LocalNodeService:
                     results.append(SubmitResult(tx.id, SubmitStatus.TIMEOUT))
         return results
 
-    def status(self) -> dict[str, object]:
+    def view(self) -> ChainView:
+        """The chain at its tip, over a copy of the store (later commits do not show in it)."""
+        with self._lock:
+            return ChainView(self.chain.kv.snapshot(), self.genesis, self.chain.tip)
+
+    async def status(self) -> dict[str, object]:
         with self._lock:
             tip = self.chain.tip
             validators = list(self.chain.validators())
@@ -120,12 +127,6 @@ class LocalNodeService:
                 "evidence": 0,
                 "syncing": False,
             }
-
-    def block(self, height: int) -> Block | None:
-        return self.chain.block(height)
-
-    def commit(self, height: int) -> Commit | None:
-        return self.chain.commit(height)
 
     # -- driving it from a test ------------------------------------------------------------
 

@@ -175,3 +175,17 @@ def test_a_sealed_issue_costs_one_seal_signature_check_which_the_cache_spares_on
         deferred.verify()
         assert len(deferred.items) == expected and replayed.block.header.state_root == pending.block.header.state_root
     assert [(purpose, message) for _, purpose, _, message, _ in deferred.items] == [("seal", doc.seal_signature.message()) for doc in docs]
+
+
+def test_entries_verified_elsewhere_are_hits_and_unrelated_ones_are_not():
+    from ledger.sigcache import check_entry
+
+    key = PrivateKey.generate()
+    other = PrivateKey.generate()
+    signature = key.sign("tx", "chain", b"message")
+    cache = SignatureCache()
+    cache.remember_entries([check_entry(key.public_key, "tx", "chain", b"message", signature)])
+    assert (key.public_key, "tx", "chain", b"message", signature) in cache
+    assert (other.public_key, "tx", "chain", b"message", signature) not in cache
+    assert (key.public_key, "tx", "chain", b"other", signature) not in cache
+    assert (key.public_key, "seal", "chain", b"message", signature) not in cache

@@ -1,0 +1,111 @@
+"""The API process of a node: serves the HTTP API (api/) for the node whose home it is given,
+reading the ledger and submitting through the gateway its node opened for it (DESIGN §8a).
+
+Started by the node (node.apiproc.supervisor) with two inherited descriptors: its end of the
+gateway socketpair and the API's listening socket. It lowers its own scheduling priority so
+that, on a loaded machine, the kernel runs consensus first; waits for the node to announce its
+tip; then serves until SIGTERM or until the gateway closes (the node stopped or died: the
+process then exits at once, freeing the listening socket). Logs go to HOME/api.log as JSON lines.
+
+Never opens the store, never reads the validator key, never outlives its node.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import socket
+from pathlib import Path
+
+import uvicorn
+
+from api.main import create_app
+from ledger.genesis import Genesis
+from node.config import read_config
+from node.gateway.client import GatewayClient
+from node.gateway.service import GatewayService
+from node.logs import configure_logging
+
+log = logging.getLogger("eledger.api")
+
+#: How much the API process gives way to consensus when both want the CPU (nice increment).
+NICE = 5
+TIP_WAIT_S = 60.0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m node.apiproc", description="a node's API process (started by the node)")
+    parser.add_argument("--home", required=True, type=Path)
+    parser.add_argument("--channel-fd", required=True, type=int)
+    parser.add_argument("--listen-fd", required=True, type=int)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the API process; 0 after SIGTERM or the node's end, 2 for unusable arguments."""
+    args = parse_args(argv)
+    try:
+        os.nice(NICE)
+    except OSError:
+        pass
+    config = read_config(args.home)
+    channel = socket.socket(fileno=args.channel_fd)
+    channel.setblocking(True)
+    listen = socket.socket(fileno=args.listen_fd)
+    listen.setblocking(False)
+    tip_height = [0]
+    handlers = configure_logging(config.home / "api.log", config.name, lambda: (tip_height[0], 0, "api"))
+    try:
+        genesis = Genesis.read(config.resolve(config.genesis))
+        return asyncio.run(_serve(config.name, config.region, genesis, channel, listen, tip_height))
+    finally:
+        for handler in handlers:
+            handler.close()
+
+
+async def _serve(name: str, region: str, genesis: Genesis, channel: socket.socket, listen: socket.socket, tip_height: list[int]) -> int:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    service = GatewayService(None, genesis, name, region)  # type: ignore[arg-type]
+    service.loop = loop
+
+    def on_event(event: dict[str, object]) -> None:
+        service.on_event(event)
+        if event.get("event") == "tip":
+            tip_height[0] = int(event["height"])  # type: ignore[arg-type]
+
+    def on_closed() -> None:
+        service.on_closed()
+        loop.call_soon_threadsafe(stop.set)
+
+    client = GatewayClient(channel, on_event, on_closed)
+    service.client = client
+    client.start()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    if not await asyncio.to_thread(service.wait_for_tip, TIP_WAIT_S):
+        log.error("the node announced no tip; exiting")
+        return 1
+    config = uvicorn.Config(create_app(service), log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=3)
+    server = _Server(config)
+    task = asyncio.create_task(server.serve(sockets=[listen]))
+    log.info("serving", extra={"fields": {"pid": os.getpid()}})
+    await stop.wait()
+    server.should_exit = True
+    try:
+        await asyncio.wait_for(task, 10)
+    except (TimeoutError, Exception):
+        pass
+    client.close()
+    log.info("stopped")
+    return 0
+
+
+class _Server(uvicorn.Server):
+    def capture_signals(self):  # type: ignore[override]
+        import contextlib
+
+        return contextlib.nullcontext()
