@@ -68,6 +68,18 @@ def test_get_block_with_invalid_height_answers_422(client, height):
     expect_error(client.get(f"/v1/blocks/{height}"), 422, "api.invalid_parameter", "path.height")
 
 
+# api.md §1.1: one spelling per integer. Each of these reads as a block height to a lenient parser.
+NON_CANONICAL_HEIGHTS = ["1_0", "1.0", "+9", "0009", "01", "%099", "%209", "9%20", "9%0A", "0x1", "1e1", "%D9%A1", "%EF%BC%91", "00"]
+
+
+@pytest.mark.parametrize("text", NON_CANONICAL_HEIGHTS, ids=lambda t: t.replace("%", "pct"))
+def test_block_height_rejects_non_canonical_integer_text(client, service, text):
+    tip = service.chain.height
+    problem = expect_error(client.get(f"/v1/blocks/{text}"), 422, "api.invalid_parameter", "path.height")
+    assert problem["detail"].startswith(f"path.height: must be an integer from 1 to {MAX_HEIGHT} in plain decimal digits")
+    assert service.chain.height == tip and service.pending_ids() == []
+
+
 def test_get_block_stored_without_commit_answers_500_store_error(client, service):
     service.chain.kv.write({}, [height_key(COMMIT_PREFIX, 2)])
     expect_error(client.get("/v1/blocks/2"), 500, "store.missing_commit", "path.height")

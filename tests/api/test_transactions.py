@@ -273,6 +273,25 @@ def test_submit_with_bad_query_answers_422(client, service, net, params, field):
     assert service.pending_ids() == []
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["1e1", "+1", "-0", "010", ".5", "5.", "1_0", "1,5", " 1", "1 ", "0x10", "inf", "nan", "١", "60.0000000001", "60.000000001", "", "0.1234567891"],
+)
+def test_submit_timeout_rejects_non_plain_decimal_text(client, service, net, text):
+    problem = expect_error(post_tx(client, net.anchor(), wait="commit", timeout=text), 422, "api.invalid_parameter", "query.timeout")
+    assert problem["detail"].startswith("query.timeout: must be a number from 0 to 60")
+    assert json.dumps(text, ensure_ascii=False) in problem["detail"]
+    assert service.pending_ids() == []
+
+
+@pytest.mark.parametrize("text, seconds", [("0", 0), ("0.0", 0), ("0.25", 0.25), ("60", 60), ("60.000000000", 60)])
+def test_submit_timeout_accepts_plain_decimals_up_to_60(client, service, net, text, seconds):
+    tx = net.anchor()
+    response = post_tx(client, tx, wait="commit", timeout=text) if seconds == 0 else post_tx(client, tx, timeout=text)
+    assert response.status_code == (504 if seconds == 0 else 202), response.text
+    assert service.pending_ids() == [tx.id]
+
+
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(min_value=-(2**60), max_value=2**60) | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
