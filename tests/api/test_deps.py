@@ -39,7 +39,7 @@ def reference_decimal(text: str, minimum: int, maximum: int) -> float | None:
 TEXT = st.text(alphabet="0123456789+-_.,eEx \t\n٠١９", max_size=6)
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(text=TEXT | st.integers(-5, 1200).map(str))
 def test_read_int_text_accepts_exactly_the_one_spelling_of_each_integer_in_range(text):
     expected = reference_int(text, 1, 999)
@@ -50,7 +50,7 @@ def test_read_int_text_accepts_exactly_the_one_spelling_of_each_integer_in_range
         assert read_int_text(text, minimum=1, maximum=999) == expected
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(text=TEXT | st.decimals(-1, 70, places=3).map(str))
 def test_read_decimal_text_accepts_exactly_plain_decimals_in_range(text):
     expected = reference_decimal(text, 0, 60)
