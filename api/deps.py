@@ -2,24 +2,32 @@
 
 `ServiceDep` is the NodeService the app was made with; `TxBody` reads a request body within the
 size limit *before* parsing it (docs/spec/api.md §5), parses it as JSON and hands the object to
-`Tx.from_json`, which names the field at fault. This module must never trust Content-Length
-alone (a chunked body is counted as it arrives) nor parse a body it has not size-checked.
+`Tx.from_json`, which names the field at fault. Numbers in paths and queries are read strictly
+(api.md §1.1): `IntPath` / `IntQuery` / `DecimalQuery` make the parameter types (`HeightPath`,
+`HeightQuery`, `CountQuery(…)`, `TimeoutQuery`). This module must never trust Content-Length
+alone (a chunked body is counted as it arrives), parse a body it has not size-checked, nor
+accept a number in a spelling other than the one api.md §1.1 allows.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import Enum
-from typing import Annotated
+from functools import partial
+from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
+from pydantic import BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
 from api.errors import ApiError
 from api.service import NodeService
 from ledger.tx import MAX_TX_BYTES, Tx
 
-MAX_WAIT_S = 60.0
+MAX_WAIT_S = 60
 DEFAULT_WAIT_S = 10.0
 MAX_HEIGHT = 2**53 - 1
 
@@ -105,6 +113,74 @@ async def read_tx(request: Request, settings: SettingsDep) -> Tx:
 
 
 TxBody = Annotated[Tx, Depends(read_tx)]
+
+
+# -- numbers in paths and queries (api.md §1.1) ----------------------------------------------------
+
+INT_TEXT = re.compile(r"0|[1-9][0-9]*")
+DECIMAL_TEXT = re.compile(r"(0|[1-9][0-9]*)(\.[0-9]{1,9})?")
+MAX_SHOWN_CHARS = 32
+
+
+def _shown(text: object) -> str:
+    """`text` for a message: JSON-quoted (control characters visible), cut at MAX_SHOWN_CHARS."""
+    if not isinstance(text, str):
+        return type(text).__name__
+    cut = text if len(text) <= MAX_SHOWN_CHARS else text[:MAX_SHOWN_CHARS] + "…"
+    return json.dumps(cut, ensure_ascii=False)
+
+
+def read_int_text(text: object, *, minimum: int, maximum: int) -> int:
+    """The integer that `text` writes in the one spelling api.md §1.1 allows: ASCII digits, no
+    sign, no leading zero (except "0" itself), nothing else; within [minimum, maximum].
+
+    Raises PydanticCustomError "int_text" (for FastAPI: 422 "api.invalid_parameter" naming the
+    parameter); never converts a text longer than `maximum`'s digits."""
+    if isinstance(text, str) and len(text) <= len(str(maximum)) and INT_TEXT.fullmatch(text) and minimum <= int(text) <= maximum:
+        return int(text)
+    wanted = f"an integer from {minimum} to {maximum} in plain decimal digits (no sign, leading zero, separator, point or space)"
+    raise PydanticCustomError("int_text", "must be {wanted}; got {shown}", {"wanted": wanted, "shown": _shown(text)})
+
+
+def read_decimal_text(text: object, *, minimum: int, maximum: int) -> float:
+    """The number that `text` writes as a plain decimal (api.md §1.1): the integer spelling of
+    `read_int_text`, optionally followed by "." and 1 to 9 digits; no sign, exponent, `inf` or
+    `nan`; within [minimum, maximum]. Raises PydanticCustomError "decimal_text"."""
+    if isinstance(text, str) and len(text) <= len(str(maximum)) + 10 and DECIMAL_TEXT.fullmatch(text) and minimum <= Decimal(text) <= maximum:
+        return float(text)
+    wanted = f"a number from {minimum} to {maximum} in plain decimal digits, optionally with a point and 1 to 9 more digits (no sign, exponent, leading zero or space)"
+    raise PydanticCustomError("decimal_text", "must be {wanted}; got {shown}", {"wanted": wanted, "shown": _shown(text)})
+
+
+def _read_with(base: type, reader: Any, minimum: int, maximum: int) -> Any:
+    """`base` bounded to [minimum, maximum] in the schema, and read from text by `reader`."""
+    return Annotated[Annotated[base, Field(ge=minimum, le=maximum)], BeforeValidator(partial(reader, minimum=minimum, maximum=maximum))]
+
+
+def IntPath(minimum: int, maximum: int, description: str, **path: Any) -> Any:  # noqa: N802 (makes a type)
+    """The type of an integer path parameter read by `read_int_text`; its OpenAPI schema is
+    `integer` with `minimum` and `maximum`. `path` goes to fastapi.Path (examples, ...)."""
+    return Annotated[_read_with(int, read_int_text, minimum, maximum), Path(description=description, **path)]
+
+
+def IntQuery(minimum: int, maximum: int, description: str, **query: Any) -> Any:  # noqa: N802
+    """The type of an integer query parameter read by `read_int_text`. Without a default it is
+    required; an optional one is written `name: T = None` (`T | None` would put `null` in its
+    schema). `query` goes to fastapi.Query (`alias="from"` for a parameter named like a keyword)."""
+    return Annotated[_read_with(int, read_int_text, minimum, maximum), Query(description=description, **query)]
+
+
+def DecimalQuery(minimum: int, maximum: int, description: str, **query: Any) -> Any:  # noqa: N802
+    """The type of a decimal query parameter read by `read_decimal_text` (schema `number`)."""
+    return Annotated[_read_with(float, read_decimal_text, minimum, maximum), Query(description=description, **query)]
+
+
+def CountQuery(maximum: int, description: str = "how many items to answer at most", **query: Any) -> Any:  # noqa: N802
+    """The type of a count query parameter (`limit`): an integer from 1 to `maximum`."""
+    return IntQuery(1, maximum, description, **query)
+
+
 WaitQuery = Annotated[Wait, Query(description="commit: answer when the transaction is committed")]
-TimeoutQuery = Annotated[float, Query(ge=0, le=MAX_WAIT_S, description="seconds to wait for the commit (wait=commit only)")]
-HeightPath = Annotated[int, Path(ge=1, le=MAX_HEIGHT, description="block height, 1 is the first block")]
+TimeoutQuery = DecimalQuery(0, MAX_WAIT_S, "seconds to wait for the commit (wait=commit only)", examples=[10])
+HeightPath = IntPath(1, MAX_HEIGHT, "block height, 1 is the first block", examples=[1])
+HeightQuery = IntQuery(1, MAX_HEIGHT, "a committed block height", examples=[1])

@@ -1,26 +1,30 @@
-"""How errors leave the API: one mapping from LedgerError codes to HTTP (docs/spec/api.md §3).
+"""How errors leave the API: RFC 9457 problem details, one mapping from codes to HTTP (docs/spec/api.md §3).
 
-Every error response has the body `{"error": {"code", "message", "field"?}}`. Domain errors
-(`LedgerError` and its subclasses, from ledger/, node/ and this package) keep their stable code;
-the HTTP status is chosen from the code first, then from the error's class. Framework errors
-(bad query or path parameters, unknown routes, wrong methods) and unexpected exceptions are put
-in the same shape. This module must never put an unexpected exception's message, a traceback or
-key material in a response.
+Every error answer is `application/problem+json`: `{"type", "title", "status", "detail", "code",
+"field"?}` (api.schemas.Problem). Domain errors (`LedgerError` and its subclasses, from ledger/,
+node/ and this package) keep their stable code; the HTTP status is chosen from the code first,
+then from the error's class; `type` and `title` follow from the code alone. Framework errors (bad
+query or path parameters, unknown routes, wrong methods) and unexpected exceptions are put in
+the same shape. This module must never put an unexpected exception's message, a traceback or key
+material in a response.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from api.schemas import ErrorBody, ErrorDetail
+from api.schemas import PROBLEM_TYPE_PREFIX, CommitTimeout, Problem
 from ledger.errors import CryptoError, EncodingError, LedgerError, StoreError, ValidationError
 
 log = logging.getLogger("eledger.api")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
 class ApiError(LedgerError):
@@ -29,7 +33,9 @@ class ApiError(LedgerError):
     code = "api.invalid"
 
 
-# Exact codes first (api.md §3): these say more than the class that carries them.
+# -- the status of a code (api.md §3.3) ----------------------------------------------------------
+
+# Exact codes first: these say more than the class that carries them.
 STATUS_BY_CODE: dict[str, int] = {
     "api.bad_json": 400,
     "api.too_large": 413,
@@ -42,6 +48,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "mempool.dropped": 409,
     "tx.replay": 409,
     "api.no_block": 404,
+    "api.commit_timeout": 504,
 }
 # Then the last segment of the code: a state conflict ("anchor.exists", "licence.exists") or a
 # missing resource ("document.not_found").
@@ -58,7 +65,7 @@ RETRY_AFTER_S = 1
 
 
 def status_for(error: LedgerError) -> int:
-    """The HTTP status of `error` (api.md §3): by exact code, by code suffix, then by class."""
+    """The HTTP status of `error` (api.md §3.3): by exact code, by code suffix, then by class."""
     if error.code in STATUS_BY_CODE:
         return STATUS_BY_CODE[error.code]
     suffix = error.code.rsplit(".", 1)[-1]
@@ -70,64 +77,188 @@ def status_for(error: LedgerError) -> int:
     return 422
 
 
-def error_detail(error: LedgerError) -> ErrorDetail:
-    """The `error` member of a response for `error`: its code, message and field, if any."""
+# -- the type and title of a code (api.md §3.2) --------------------------------------------------
+
+TITLE_BY_CODE: dict[str, str] = {
+    "api.bad_json": "Body is not JSON",
+    "api.batch_empty": "Empty batch",
+    "api.commit_timeout": "Not committed in time",
+    "api.internal": "Internal error",
+    "api.invalid_parameter": "Invalid parameter",
+    "api.method_not_allowed": "Method not allowed",
+    "api.no_block": "No such block",
+    "api.no_route": "No such route",
+    "api.too_large": "Request too large",
+    "encoding.too_large": "Value too large",
+    "mempool.dropped": "Transaction dropped",
+    "mempool.duplicate": "Transaction already held",
+    "mempool.full": "Mempool full",
+    "mempool.too_large": "Transaction too large",
+    "node.stopping": "Node stopping",
+    "tx.replay": "Transaction already committed",
+    "tx.too_large": "Transaction too large",
+}
+# By the first segment of the code (its family), for the codes not named above.
+TITLE_BY_FAMILY: dict[str, str] = {
+    "anchor": "Document anchor refused",
+    "block": "Invalid block",
+    "bundle": "Invalid proof bundle",
+    "cert": "Certificate refused",
+    "commit": "Invalid commit certificate",
+    "crypto": "Invalid key or signature",
+    "document": "Invalid licence document",
+    "encoding": "Not canonical JSON",
+    "evidence": "Evidence refused",
+    "gov": "Governance transaction refused",
+    "identity": "Signing identity refused",
+    "ids": "Invalid identifier",
+    "licence": "Licence transaction refused",
+    "ltype": "Licence type refused",
+    "mempool": "Refused by the mempool",
+    "org": "Organisation refused",
+    "proof": "Invalid proof",
+    "recognition": "Recognition rule refused",
+    "seal": "Seal refused",
+    "store": "Node store failure",
+    "tx": "Transaction refused",
+    "validation": "Invalid field",
+    "validators": "Validator set refused",
+    "verify": "Verification refused",
+}
+
+
+def problem_type(code: str) -> str:
+    """The problem type URI of `code` (RFC 9457 §3.1.1): stable for as long as the code is."""
+    return PROBLEM_TYPE_PREFIX + code
+
+
+def title_for(code: str, status: int) -> str:
+    """The title of `code` (RFC 9457 §3.1.3): by exact code, by family, else by the class of
+    `status` (a code's status never changes, so neither does its title)."""
+    if code in TITLE_BY_CODE:
+        return TITLE_BY_CODE[code]
+    family = code.split(".", 1)[0]
+    if family in TITLE_BY_FAMILY:
+        return TITLE_BY_FAMILY[family]
+    return "Request refused" if status < 500 else "Node failure"
+
+
+def problem(status: int, code: str, detail: str, field: str | None = None) -> Problem:
+    """The problem object of an occurrence of `code` answered with `status`."""
+    return Problem(type=problem_type(code), title=title_for(code, status), status=status, detail=detail, code=code, field=field)
+
+
+def problem_of(error: LedgerError) -> Problem:
+    """The problem object for `error`: its status (§3.3), code, message as `detail`, and its
+    field when it names one."""
     field = error.fields.get("field")
-    return ErrorDetail(code=error.code, message=str(error), field=field if isinstance(field, str) else None)
+    return problem(status_for(error), error.code, str(error), field if isinstance(field, str) else None)
 
 
-def error_response(status: int, detail: ErrorDetail, headers: dict[str, str] | None = None) -> JSONResponse:
-    """A JSON response `{"error": detail}` with `status`; `field` is left out when absent."""
-    return JSONResponse(ErrorBody(error=detail).model_dump(exclude_none=True), status_code=status, headers=headers)
+def problem_response(body: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
+    """`body` as an `application/problem+json` answer with its own status; absent members
+    (`field`) are left out."""
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=body.status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
+
+
+# -- the handlers ----------------------------------------------------------------------------------
 
 
 async def handle_ledger_error(request: Request, exc: LedgerError) -> JSONResponse:
-    """The one mapping of domain errors to HTTP. 503 carries Retry-After (api.md §3)."""
-    status = status_for(exc)
-    if status >= 500 and status != 503:
+    """The one mapping of domain errors to HTTP. 503 carries Retry-After (api.md §3.3)."""
+    body = problem_of(exc)
+    if body.status >= 500 and body.status != 503:
         log.error("%s %s failed: %s", request.method, request.url.path, exc.code)
-    headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
-    return error_response(status, error_detail(exc), headers)
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if body.status == 503 else None
+    return problem_response(body, headers)
 
 
 async def handle_request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-    """A query or path parameter FastAPI could not accept: 422 "api.invalid_parameter"."""
+    """A query or path parameter FastAPI could not accept: 422 "api.invalid_parameter" naming it
+    as `<where>.<name>` ("path.height", "query.timeout")."""
     first = exc.errors()[0]
     field = ".".join(str(part) for part in first.get("loc", ()))
-    message = f"{field}: {first.get('msg', 'invalid value')}"
-    return error_response(422, ErrorDetail(code="api.invalid_parameter", message=message, field=field))
+    detail = f"{field}: {first.get('msg', 'invalid value')}"
+    return problem_response(problem(422, "api.invalid_parameter", detail, field))
+
+
+MAX_SHOWN_PATH = 200
 
 
 async def handle_http_error(request: Request, exc: HTTPException) -> JSONResponse:
-    """Routing errors of the framework (no such route, method not allowed) in the error shape."""
-    code = {404: "api.no_route", 405: "api.method_not_allowed"}.get(exc.status_code, f"api.http_{exc.status_code}")
-    message = f"{request.method} {request.url.path}: {exc.detail}"
-    return error_response(exc.status_code, ErrorDetail(code=code, message=message), exc.headers)
+    """Routing errors of the framework (no such route, method not allowed) as problems; the
+    framework's headers (Allow) are kept."""
+    path = request.url.path
+    path = path if len(path) <= MAX_SHOWN_PATH else path[:MAX_SHOWN_PATH] + "…"
+    if exc.status_code == 404:
+        code, detail = "api.no_route", f"no route {request.method} {path}; /openapi.json lists the routes"
+    elif exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        code, detail = "api.method_not_allowed", f"{request.method} is not allowed on {path}; allowed: {allowed}"
+    else:
+        code, detail = f"api.http_{exc.status_code}", f"{request.method} {path}: {exc.detail}"
+    return problem_response(problem(exc.status_code, code, detail), exc.headers)
+
+
+INTERNAL_DETAIL = "internal error; the node's log has the details"
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    """Any other exception: 500 "api.internal"; the details go to the node's log only."""
+    """Any other exception: 500 "api.internal", the same body every time; the details go to the
+    node's log only."""
     log.exception("%s %s failed", request.method, request.url.path)
-    return error_response(500, ErrorDetail(code="api.internal", message="internal error; the node's log has the details"))
+    return problem_response(problem(500, "api.internal", INTERNAL_DETAIL))
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Register the handlers above on `app`."""
+    """Register the handlers above on `app`, and the problem schemas in its OpenAPI document."""
     app.add_exception_handler(LedgerError, handle_ledger_error)
     app.add_exception_handler(RequestValidationError, handle_request_validation)
     app.add_exception_handler(HTTPException, handle_http_error)
     app.add_exception_handler(Exception, handle_unexpected)
+    _add_problem_schemas(app)
 
 
-def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
-    """OpenAPI `responses` entries for the error `statuses` a route can answer."""
-    descriptions = {
-        400: "the body is not JSON",
-        404: "nothing at this address",
-        409: "the transaction is already held or committed, or conflicts with the state",
-        413: "the body or the transaction is too large",
-        422: "a field or parameter is invalid, or the ledger's rules reject the transaction",
-        500: "the node's store is damaged or the node failed",
-        503: "the mempool is full or the node is stopping; retry after Retry-After seconds",
-    }
-    return {status: {"model": ErrorBody, "description": descriptions[status]} for status in statuses}
+# -- the OpenAPI document ------------------------------------------------------------------------
+
+PROBLEM_SCHEMAS = (Problem, CommitTimeout)
+ERROR_DESCRIPTIONS = {
+    400: "the body is not JSON",
+    404: "nothing at this address",
+    409: "the transaction is already held or committed, or conflicts with the state",
+    413: "the body or the transaction is too large",
+    422: "a field or parameter is invalid, or the ledger's rules reject the transaction",
+    500: "the node's store is damaged or the node failed",
+    503: "the mempool is full or the node is stopping; retry after Retry-After seconds",
+}
+
+
+def problem_content(model: type[Problem] = Problem) -> dict[str, Any]:
+    """The `content` of an OpenAPI response whose body is `model`, as application/problem+json."""
+    return {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for the error `statuses` a route can answer, and 500 (any
+    route can fail). A route with path or query parameters must list 422."""
+    return {status: {"description": ERROR_DESCRIPTIONS[status], "content": problem_content()} for status in sorted({*statuses, 500})}
+
+
+def _add_problem_schemas(app: FastAPI) -> None:
+    """Make the app's OpenAPI document define the problem schemas that `problem_content`
+    refers to (FastAPI adds only the models named as a response's `model`)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = generate()
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        for model in PROBLEM_SCHEMAS:
+            schema = model.model_json_schema(mode="serialization", ref_template="#/components/schemas/{model}")
+            for name, definition in schema.pop("$defs", {}).items():
+                schemas.setdefault(name, definition)
+            schemas.setdefault(model.__name__, schema)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]

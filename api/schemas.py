@@ -11,10 +11,13 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from ledger.encoding import b64encode
 
 B64_PATTERN = r"^[A-Za-z0-9_-]*$"
+#: RFC 9457 §3.1.1: a problem's `type` is this prefix followed by its `code` (api.md §3.2).
+PROBLEM_TYPE_PREFIX = "urn:eledger:problem:"
 
 
 def _to_b64(value: object) -> object:
@@ -50,17 +53,44 @@ class Schema(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-# -- errors (api.md §3) ------------------------------------------------------------------------
+def _drop_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
 
 
-class ErrorDetail(Schema):
-    code: str = Field(description='stable machine-readable code, e.g. "tx.replay"')
-    message: str = Field(description="what was wrong and what to do, for people")
-    field: str | None = Field(default=None, description='the field at fault, e.g. "tx.body.document_hash"')
+def omitted(description: str) -> Any:
+    """A member that is left out of the answer when it has no value (responses are rendered with
+    `exclude_none`). Typed `X | Omitted`, its schema is X's, not required, without `null`."""
+    return Field(default=None, description=description, json_schema_extra=_drop_default)
 
 
-class ErrorBody(Schema):
-    error: ErrorDetail
+Omitted = SkipJsonSchema[None]
+
+
+# -- errors: RFC 9457 problem details (api.md §3) ----------------------------------------------
+
+
+class Problem(Schema):
+    """An error answer, sent as `application/problem+json` (RFC 9457, api.md §3). `type` and
+    `title` follow from `code` alone; `status` is the HTTP status of the answer (for a batch
+    entry: the status `POST /v1/transactions` would have answered for that transaction)."""
+
+    type: str = Field(
+        pattern=f"^{PROBLEM_TYPE_PREFIX}",
+        description=f'the problem type, "{PROBLEM_TYPE_PREFIX}" followed by `code` (RFC 9457 §3.1.1)',
+        examples=[f"{PROBLEM_TYPE_PREFIX}tx.replay"],
+    )
+    title: str = Field(description="a short summary of the problem type, the same for every occurrence", examples=["Transaction already committed"])
+    status: int = Field(ge=400, le=599, description="the HTTP status code", examples=[409])
+    detail: str = Field(description="what was wrong in this request and what to do, for people")
+    code: str = Field(description='stable machine-readable code, e.g. "tx.replay" (extension member)', examples=["tx.replay"])
+    field: str | Omitted = omitted('the member or parameter at fault, e.g. "tx.nonce", "path.height"; absent when no single one is (extension member)')
+
+
+class CommitTimeout(Problem):
+    """504 of `POST /v1/transactions?wait=commit`: the transaction `tx_id` was admitted but not
+    committed within `timeout`; it stays in the mempool (api.md §2.1)."""
+
+    tx_id: B64 = Field(description="the id of the admitted transaction (extension member)")
 
 
 # -- transactions (api.md §2.1) ----------------------------------------------------------------
@@ -87,16 +117,8 @@ class Submitted(Schema):
 
     tx_id: B64
     status: Literal["accepted", "committed"]
-    height: int | None = Field(default=None, description="block height (committed only)")
-    index: int | None = Field(default=None, description="position in the block (committed only)")
-
-
-class SubmitTimeout(Schema):
-    """Waiting for the commit expired (504); the transaction stays in the mempool."""
-
-    tx_id: B64
-    status: Literal["timeout"]
-    error: ErrorDetail
+    height: int | Omitted = omitted("block height (committed only)")
+    index: int | Omitted = omitted("position in the block (committed only)")
 
 
 class BatchJson(Schema):
@@ -108,11 +130,11 @@ class BatchJson(Schema):
 class BatchEntry(Schema):
     """The outcome of one transaction of a batch, at its position in the request."""
 
-    tx_id: B64 | None = Field(default=None, description="absent when the entry is not a readable transaction")
-    status: Literal["accepted", "committed", "timeout", "rejected"]
-    height: int | None = Field(default=None, description="block height (committed only)")
-    index: int | None = Field(default=None, description="position in the block (committed only)")
-    error: ErrorDetail | None = Field(default=None, description="why it was rejected, or api.commit_timeout")
+    tx_id: B64 | Omitted = omitted("absent when the entry is not a readable transaction")
+    status: Literal["accepted", "committed", "timeout", "rejected"] = Field(description="the entry's outcome (not an HTTP status)")
+    height: int | Omitted = omitted("block height (committed only)")
+    index: int | Omitted = omitted("position in the block (committed only)")
+    error: Problem | Omitted = omitted("rejected: the problem that refused it; timeout: api.commit_timeout (504)")
 
 
 class BatchSubmitted(Schema):

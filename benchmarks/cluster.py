@@ -206,7 +206,7 @@ async def run_step(
 
     def refuse(response: httpx.Response, count: int) -> None:
         try:
-            step.refused[orjson.loads(response.content)["error"]["code"]] += count
+            step.refused[orjson.loads(response.content)["code"]] += count  # a problem object (api.md §3)
         except (orjson.JSONDecodeError, KeyError, TypeError):
             step.refused[f"http {response.status_code}"] += count
 

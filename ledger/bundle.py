@@ -28,7 +28,7 @@ from ledger.errors import EncodingError, LedgerError, ProofError, StoreError, Va
 from ledger.fields import expect_keys, expect_object, get_bytes, get_int, get_list
 from ledger.genesis import Genesis
 from ledger.kv import Prefixed
-from ledger.smt import MAX_KEY_BYTES, MAX_PROOF_BYTES, MAX_VALUE_BYTES, SparseMerkleTree, StateProof, verify_proof
+from ledger.smt import MAX_KEY_BYTES, MAX_VALUE_BYTES, SparseMerkleTree, StateProof, verify_proof
 from ledger.state import SMT_PREFIX
 from ledger.validators import MAX_VALIDATORS, NAME_RE, ValidatorSet
 from ledger.view import ChainView
@@ -64,7 +64,9 @@ class Entry:
             value = encode(expect_object(obj["value"], f"{where}.value"))
             if len(value) > MAX_VALUE_BYTES:
                 raise ValidationError(f"{where}.value encodes to {len(value)} bytes; at most {MAX_VALUE_BYTES}", code="validation.length", field=f"{where}.value")
-        raw_proof = get_bytes(obj, "proof", where, max_size=MAX_PROOF_BYTES)
+        # Any length the bundle can hold is read, so that StateProof.from_bytes judges it: a
+        # proof over MAX_PROOF_BYTES is "proof.too_large" (state.md §8), not a field length.
+        raw_proof = get_bytes(obj, "proof", where, max_size=MAX_BUNDLE_BYTES)
         try:
             proof = StateProof.from_bytes(raw_proof)
         except ProofError as exc:

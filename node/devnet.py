@@ -350,12 +350,13 @@ class HttpSubmit:
             results = list(pool.map(lambda pair: post_transaction(pair[0], pair[1]), zip(urls, txs)))
         self.submitted += len(txs)
         for tx, (status, body) in zip(txs, results):
-            error = body.get("error") if isinstance(body, dict) else None
-            code = error.get("code", "") if isinstance(error, dict) else ""
-            if status == 200 or (status == 409 and code.endswith(".exists")):
+            if status == 200:
                 continue
-            message = error.get("message", "") if isinstance(error, dict) else ""
-            raise DevnetError(f"the network refused a {tx.kind} transaction: HTTP {status} {code}: {message}", code="devnet.seed_rejected", status=status, cause=code)
+            problem = body if isinstance(body, dict) else {}  # api.md §3: a problem details object
+            code, detail = str(problem.get("code", "")), str(problem.get("detail", ""))
+            if status == 409 and code.endswith(".exists"):
+                continue
+            raise DevnetError(f"the network refused a {tx.kind} transaction: HTTP {status} {code}: {detail}", code="devnet.seed_rejected", status=status, cause=code)
 
 
 def seed_devnet(devnet: Devnet, console: Console) -> bool:

@@ -15,8 +15,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import DEFAULT_WAIT_S, TimeoutQuery, TxBody, ServiceDep, Wait, WaitQuery, parse_json, read_body
-from api.errors import ApiError, error_detail, error_responses
-from api.schemas import BatchJson, BatchSubmitted, ErrorDetail, Submitted, SubmitTimeout, TxJson, inline_json_schema
+from api.errors import ApiError, error_responses, problem_content, problem_of, problem_response
+from api.schemas import BatchJson, BatchSubmitted, CommitTimeout, Problem, Submitted, TxJson, inline_json_schema
 from api.service import SubmitResult, SubmitStatus
 from ledger.encoding import b64encode
 from ledger.errors import LedgerError, ValidationError
@@ -42,7 +42,7 @@ _REQUEST_BODY = {
     responses={
         200: {"model": Submitted, "description": "committed (wait=commit)"},
         202: {"model": Submitted, "description": "accepted into the mempool"},
-        504: {"model": SubmitTimeout, "description": "not committed within `timeout`; still in the mempool"},
+        504: {"description": "not committed within `timeout`; still in the mempool", "content": problem_content(CommitTimeout)},
         **error_responses(400, 409, 413, 422, 503),
     },
     openapi_extra={"requestBody": _REQUEST_BODY},
@@ -53,11 +53,7 @@ async def submit_transaction(
     """Admit the transaction; with wait=commit, answer when it is committed or `timeout` expired."""
     result = await service.submit(tx, wait=wait is Wait.COMMIT, timeout_s=timeout)
     if result.status is SubmitStatus.TIMEOUT:
-        detail = ErrorDetail(
-            code="api.commit_timeout",
-            message=f"not committed within {timeout:g} s; the transaction stays in the mempool and may still be committed",
-        )
-        return JSONResponse(SubmitTimeout(tx_id=result.tx_id, status="timeout", error=detail).model_dump(exclude_none=True), status_code=504)
+        return problem_response(CommitTimeout(**commit_timeout(timeout).model_dump(exclude_none=True), tx_id=b64encode(result.tx_id)))
     body = Submitted(tx_id=result.tx_id, status=result.status.value, height=result.height, index=result.index)
     status = 200 if result.status is SubmitStatus.COMMITTED else 202
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status)
@@ -94,10 +90,17 @@ def read_batch(data: bytes) -> list[object]:
     return entries
 
 
+def commit_timeout(timeout: float) -> Problem:
+    """The problem "api.commit_timeout" (504) of a transaction admitted but not committed within
+    `timeout` seconds (api.md §2.1, §2.4)."""
+    message = f"not committed within {timeout:g} s; the transaction stays in the mempool and may still be committed"
+    return problem_of(ApiError(message, code="api.commit_timeout"))
+
+
 def render_entry(outcome: SubmitResult | LedgerError, tx_id: bytes | None, timeout: float) -> dict[str, object]:
     """One member of `results` (api.md §2.4) for the outcome of the tx `tx_id` (None: unparsed)."""
     if isinstance(outcome, LedgerError):
-        entry: dict[str, object] = {"status": "rejected", "error": error_detail(outcome).model_dump(exclude_none=True)}
+        entry: dict[str, object] = {"status": "rejected", "error": problem_of(outcome).model_dump(exclude_none=True)}
         if tx_id is not None:
             entry["tx_id"] = b64encode(tx_id)
         return entry
@@ -105,8 +108,7 @@ def render_entry(outcome: SubmitResult | LedgerError, tx_id: bytes | None, timeo
     if outcome.status is SubmitStatus.COMMITTED:
         entry["height"], entry["index"] = outcome.height, outcome.index
     elif outcome.status is SubmitStatus.TIMEOUT:
-        message = f"not committed within {timeout:g} s; the transaction stays in the mempool and may still be committed"
-        entry["error"] = {"code": "api.commit_timeout", "message": message}
+        entry["error"] = commit_timeout(timeout).model_dump(exclude_none=True)
     return entry
 
 

@@ -11,11 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from api.errors import PROBLEM_MEDIA_TYPE
 from api.routers.transactions import MAX_BATCH_BODY_BYTES, MAX_BATCH_TXS
 from api.schemas import BatchSubmitted
 from ledger.encoding import b64encode
 from tests.api.service import LocalNodeService
-from tests.api.test_transactions import expect_error, tx_json
+from tests.api.test_transactions import check_problem, expect_error, tx_json
 
 URL = "/v1/transactions/batch"
 
@@ -26,6 +27,7 @@ def post_batch(client: TestClient, entries: list[object], **params: object):
 
 def results_of(response) -> list[dict]:
     assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
     BatchSubmitted.model_validate(response.json())
     return response.json()["results"]
 
@@ -43,10 +45,11 @@ def test_batch_with_bad_entries_admits_the_good_ones_and_reports_each_in_order(c
     assert [r["status"] for r in results] == ["accepted", "rejected", "rejected", "accepted", "rejected"]
     assert results[0] == {"tx_id": b64encode(first.id), "status": "accepted"}
     assert results[3] == {"tx_id": b64encode(second.id), "status": "accepted"}
-    assert results[1]["error"]["code"] == "validation.missing_field" and results[1]["error"]["field"] == "tx.nonce"
+    check_problem(results[1]["error"], 422, "validation.missing_field", "tx.nonce")
     assert "tx_id" not in results[1]
-    assert results[2]["error"]["code"] == "tx.bad_signature" and results[2]["tx_id"]
-    assert results[4]["error"]["code"] == "validation.type"
+    check_problem(results[2]["error"], 422, "tx.bad_signature", "tx.signature")
+    assert results[2]["tx_id"]
+    check_problem(results[4]["error"], 422, "validation.type", "tx")
     assert service.pending_ids() == [first.id, second.id]
 
 
@@ -55,7 +58,8 @@ def test_batch_repeating_a_transaction_rejects_the_second_as_duplicate(client, s
     results = results_of(post_batch(client, [tx_json(tx), tx_json(tx)]))
     assert results[0] == {"tx_id": b64encode(tx.id), "status": "accepted"}
     assert results[1]["tx_id"] == b64encode(tx.id)
-    assert results[1]["status"] == "rejected" and results[1]["error"]["code"] == "mempool.duplicate"
+    assert results[1]["status"] == "rejected"
+    check_problem(results[1]["error"], 409, "mempool.duplicate", "tx")
     assert service.pending_ids() == [tx.id]
 
 
@@ -69,6 +73,7 @@ def test_batch_reports_replay_and_a_full_mempool_per_entry(net):
         results = results_of(post_batch(client, [tx_json(committed), *map(tx_json, txs)]))
     assert [r["status"] for r in results] == ["rejected", "accepted", "accepted", "rejected"]
     assert [r.get("error", {}).get("code") for r in results] == ["tx.replay", None, None, "mempool.full"]
+    assert [results[0]["error"]["status"], results[3]["error"]["status"]] == [409, 503]
     assert service.pending_ids() == [txs[0].id, txs[1].id]
 
 
@@ -101,7 +106,8 @@ def test_batch_wait_expiry_reports_timeout_and_keeps_the_txs(client, service, ne
     txs = [net.anchor(), net.anchor("tianjin")]
     results = results_of(post_batch(client, [tx_json(tx) for tx in txs], wait="commit", timeout=0))
     assert [r["status"] for r in results] == ["timeout", "timeout"]
-    assert {r["error"]["code"] for r in results} == {"api.commit_timeout"}
+    for result in results:
+        check_problem(result["error"], 504, "api.commit_timeout")
     assert [r["tx_id"] for r in results] == [b64encode(tx.id) for tx in txs]
     assert service.pending_ids() == [tx.id for tx in txs]
     service.produce()
@@ -156,8 +162,13 @@ def test_batch_with_bad_query_answers_422_and_admits_nothing(client, service, ne
 
 
 def test_openapi_documents_post_transactions_batch(client):
-    operation = client.get("/openapi.json").json()["paths"][URL]["post"]
-    assert {"200", "400", "413", "422"} <= set(operation["responses"])
+    document = client.get("/openapi.json").json()
+    operation = document["paths"][URL]["post"]
+    assert {"200", "400", "413", "422", "500"} == set(operation["responses"])
+    assert set(operation["responses"]["422"]["content"]) == {PROBLEM_MEDIA_TYPE}
+    entry = document["components"]["schemas"]["BatchEntry"]["properties"]
+    assert entry["error"]["$ref"] == "#/components/schemas/Problem" and "anyOf" not in entry["error"]  # absent, never null
+    assert document["components"]["schemas"]["BatchEntry"]["required"] == ["status"]
     schema = operation["requestBody"]["content"]["application/json"]["schema"]
     assert schema["required"] == ["txs"] and schema["properties"]["txs"]["maxItems"] == MAX_BATCH_TXS
     assert "$ref" not in json.dumps(schema)

@@ -6,12 +6,15 @@ import asyncio
 
 import pytest
 
+from api.deps import MAX_HEIGHT
+from api.errors import PROBLEM_MEDIA_TYPE
 from api.schemas import BlockAtHeight
 from ledger.block import Block
 from ledger.chain import COMMIT_PREFIX, height_key
 from ledger.commit import Commit
 from ledger.encoding import b64decode, decode, encode
 from tests.api.service import LocalNodeService
+from tests.api.test_transactions import expect_error
 
 
 @pytest.fixture
@@ -49,32 +52,46 @@ def test_get_block_commit_verifies_against_the_validators(client, service, net):
 def test_get_block_above_the_tip_answers_404(client, height):
     response = client.get(f"/v1/blocks/{height}")
     assert response.status_code == 404
-    assert response.json()["error"] == {
+    assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    assert response.json() == {
+        "type": "urn:eledger:problem:api.no_block",
+        "title": "No such block",
+        "status": 404,
+        "detail": f"no committed block at height {height}; GET /v1/status gives the tip height",
         "code": "api.no_block",
-        "message": f"no committed block at height {height}; GET /v1/status gives the tip height",
         "field": "path.height",
     }
 
 
 @pytest.mark.parametrize("height", ["0", "-1", "one", "1.5", str(2**53), "99999999999999999999999"])
 def test_get_block_with_invalid_height_answers_422(client, height):
-    response = client.get(f"/v1/blocks/{height}")
-    assert response.status_code == 422
-    error = response.json()["error"]
-    assert error["code"] == "api.invalid_parameter" and error["field"] == "path.height"
+    expect_error(client.get(f"/v1/blocks/{height}"), 422, "api.invalid_parameter", "path.height")
+
+
+# api.md §1.1: one spelling per integer. Each of these reads as a block height to a lenient parser.
+NON_CANONICAL_HEIGHTS = ["1_0", "1.0", "+9", "0009", "01", "%099", "%209", "9%20", "9%0A", "0x1", "1e1", "%D9%A1", "%EF%BC%91", "00"]
+
+
+@pytest.mark.parametrize("text", NON_CANONICAL_HEIGHTS, ids=lambda t: t.replace("%", "pct"))
+def test_block_height_rejects_non_canonical_integer_text(client, service, text):
+    tip = service.chain.height
+    problem = expect_error(client.get(f"/v1/blocks/{text}"), 422, "api.invalid_parameter", "path.height")
+    assert problem["detail"].startswith(f"path.height: must be an integer from 1 to {MAX_HEIGHT} in plain decimal digits")
+    assert service.chain.height == tip and service.pending_ids() == []
 
 
 def test_get_block_stored_without_commit_answers_500_store_error(client, service):
     service.chain.kv.write({}, [height_key(COMMIT_PREFIX, 2)])
-    response = client.get("/v1/blocks/2")
-    assert response.status_code == 500
-    assert response.json()["error"]["code"] == "store.missing_commit"
+    expect_error(client.get("/v1/blocks/2"), 500, "store.missing_commit", "path.height")
     assert client.get("/v1/blocks/1").status_code == 200
 
 
 def test_openapi_documents_get_block(client):
     operation = client.get("/openapi.json").json()["paths"]["/v1/blocks/{height}"]["get"]
     assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/BlockAtHeight"}
-    assert {"404", "422"} <= set(operation["responses"])
+    assert {"200", "404", "422", "500"} == set(operation["responses"])
+    assert all(set(operation["responses"][status]["content"]) == {PROBLEM_MEDIA_TYPE} for status in ("404", "422", "500"))
     (parameter,) = operation["parameters"]
-    assert parameter["in"] == "path" and parameter["schema"]["minimum"] == 1
+    assert parameter["in"] == "path" and parameter["required"] is True
+    schema = parameter["schema"]
+    assert (schema["type"], schema["minimum"], schema["maximum"]) == ("integer", 1, MAX_HEIGHT)

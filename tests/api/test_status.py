@@ -1,4 +1,4 @@
-"""GET /v1/status (api/routers/status.py), the app's error shape for framework errors and
+"""GET /v1/status (api/routers/status.py), the problem answers for framework errors and
 unexpected failures (api/errors.py, api/main.py), and the OpenAPI document as a whole."""
 
 from __future__ import annotations
@@ -8,10 +8,12 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
+from api.errors import PROBLEM_MEDIA_TYPE
 from api.main import create_app
 from api.schemas import NodeStatus
 from ledger.encoding import b64encode
 from tests.api.service import LocalNodeService
+from tests.api.test_transactions import expect_error
 from tests.ledger.conftest import make_net
 
 
@@ -73,18 +75,34 @@ def test_status_from_a_service_breaking_the_protocol_answers_500_without_details
     with TestClient(create_app(StatusWithoutSyncing(net)), raise_server_exceptions=False) as client:
         response = client.get("/v1/status")
     assert response.status_code == 500
-    assert response.json() == {"error": {"code": "api.internal", "message": "internal error; the node's log has the details"}}
+    assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    assert response.json() == {
+        "type": "urn:eledger:problem:api.internal",
+        "title": "Internal error",
+        "status": 500,
+        "detail": "internal error; the node's log has the details",
+        "code": "api.internal",
+    }
 
 
-def test_unknown_route_and_wrong_method_answer_in_the_error_shape(client):
-    assert client.get("/docs").status_code == 404
-    response = client.get("/v1/nothing")
-    assert response.status_code == 404
-    assert response.json()["error"]["code"] == "api.no_route"
-    response = client.get("/v1/transactions")
-    assert response.status_code == 405
-    assert response.json()["error"]["code"] == "api.method_not_allowed"
-    assert response.headers["allow"] == "POST"
+@pytest.mark.parametrize("path", ["/v1/nothing", "/docs", "/v1", "/", "/v1/blocks/", "/v1/blocks/1/2"])
+def test_unknown_route_answers_problem_json_404(client, path):
+    problem = expect_error(client.get(path), 404, "api.no_route")
+    assert problem["detail"] == f"no route GET {path}; /openapi.json lists the routes"
+
+
+def test_unknown_route_problem_shows_at_most_200_characters_of_the_path(client):
+    problem = expect_error(client.get("/v1/" + "x" * 5000), 404, "api.no_route")
+    assert len(problem["detail"]) < 300
+
+
+@pytest.mark.parametrize("method, path, allow", [("GET", "/v1/transactions", "POST"), ("DELETE", "/v1/transactions/batch", "POST"), ("POST", "/v1/status", "GET")])
+def test_wrong_method_answers_problem_json_405_with_allow(client, service, method, path, allow):
+    response = client.request(method, path)
+    problem = expect_error(response, 405, "api.method_not_allowed")
+    assert response.headers["allow"] == allow
+    assert problem["detail"] == f"{method} is not allowed on {path}; allowed: {allow}"
+    assert service.pending_ids() == []
 
 
 def test_openapi_lists_the_routes_and_every_reference_resolves(client):
@@ -99,6 +117,23 @@ def test_openapi_lists_the_routes_and_every_reference_resolves(client):
     refs = {ref for ref in _refs(document)}
     assert refs and all(ref.removeprefix("#/components/schemas/") in components for ref in refs)
     assert "HTTPValidationError" not in json.dumps(document)
+
+
+def test_openapi_describes_every_error_answer_as_problem_json(client):
+    document = client.get("/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    assert set(schemas["Problem"]["required"]) == {"type", "title", "status", "detail", "code"}
+    assert set(schemas["Problem"]["properties"]) == {"type", "title", "status", "detail", "code", "field"}
+    assert schemas["Problem"]["properties"]["field"]["type"] == "string"  # absent when none, never null
+    assert set(schemas["CommitTimeout"]["required"]) == {"type", "title", "status", "detail", "code", "tx_id"}
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            errors = {status: answer for status, answer in operation["responses"].items() if int(status) >= 400}
+            assert "500" in errors, (path, method)
+            for status, answer in errors.items():
+                (media_type,) = answer["content"]
+                assert media_type == PROBLEM_MEDIA_TYPE, (path, method, status)
+                assert answer["content"][media_type]["schema"]["$ref"] in {"#/components/schemas/Problem", "#/components/schemas/CommitTimeout"}
 
 
 def _refs(node: object):

@@ -13,14 +13,13 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from api.deps import Settings
-from api.errors import ApiError, status_for
+from api.errors import PROBLEM_MEDIA_TYPE, title_for
 from api.main import create_app
-from api.schemas import Submitted, SubmitTimeout
+from api.schemas import PROBLEM_TYPE_PREFIX, CommitTimeout, Problem, Submitted
 from client.signing import AdminClient, DepartmentClient, KeyGrant
 from ledger.crypto import PrivateKey
 from ledger.document import EnterpriseHolder, LicenceDocument, split_document_hash
 from ledger.encoding import b64decode, b64encode
-from ledger.errors import CryptoError, EncodingError, LedgerError, StoreError, ValidationError
 from ledger.kv import Prefixed
 from ledger.licences import read_licence
 from ledger.state import FLAT_PREFIX
@@ -40,14 +39,22 @@ def post_tx(client: TestClient, tx: Tx, **params: object):
     return client.post(URL, content=tx.to_bytes(), params=params, headers={"content-type": "application/json"})
 
 
-def expect_error(response, status: int, code: str, field: str | None = None) -> dict:
+def check_problem(problem: dict, status: int, code: str, field: str | None = None, model: type[Problem] = Problem) -> dict:
+    """`problem` is the RFC 9457 object of `code` (api.md §3), a `model`: its type and title follow
+    from the code, `status` is `status`, `field` is `field` (None: absent)."""
+    model.model_validate(problem)
+    assert problem["code"] == code and problem["type"] == PROBLEM_TYPE_PREFIX + code
+    assert problem["status"] == status and problem["title"] == title_for(code, status)
+    assert problem["detail"]
+    assert problem.get("field") == field
+    return problem
+
+
+def expect_error(response, status: int, code: str, field: str | None = None, model: type[Problem] = Problem) -> dict:
+    """`response` is an application/problem+json answer of `status` for `code`."""
     assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert error["code"] == code
-    assert error["message"]
-    if field is not None:
-        assert error["field"] == field
-    return error
+    assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    return check_problem(response.json(), status, code, field, model)
 
 
 # -- accepted, committed, timed out --------------------------------------------------------
@@ -94,11 +101,9 @@ def test_submit_transaction_with_wait_commit_answers_200_with_height_and_index(c
 def test_submit_transaction_wait_expiry_answers_504_and_keeps_the_tx(client, service, net):
     tx = net.anchor()
     response = post_tx(client, tx, wait="commit", timeout=0)
-    assert response.status_code == 504
-    body = response.json()
-    assert SubmitTimeout.model_validate(body).status == "timeout"
-    assert body["tx_id"] == b64encode(tx.id)
-    assert body["error"]["code"] == "api.commit_timeout"
+    problem = expect_error(response, 504, "api.commit_timeout", model=CommitTimeout)
+    assert problem["tx_id"] == b64encode(tx.id)
+    assert set(problem) == {"type", "title", "status", "detail", "code", "tx_id"}
     assert service.pending_ids() == [tx.id]
     service.produce()
     assert service.chain.tx_location(tx.id) == (1, 0)
@@ -110,7 +115,7 @@ def test_submit_transaction_wait_expiry_answers_504_and_keeps_the_tx(client, ser
 def test_submit_transaction_twice_answers_409_duplicate(client, net):
     tx = net.anchor()
     assert post_tx(client, tx).status_code == 202
-    expect_error(post_tx(client, tx), 409, "mempool.duplicate")
+    expect_error(post_tx(client, tx), 409, "mempool.duplicate", "tx")
 
 
 def test_submit_committed_transaction_answers_409_replay(client, service, net):
@@ -124,7 +129,7 @@ def test_submit_transaction_conflicting_with_state_answers_409(client, service, 
     document = os.urandom(32)
     assert post_tx(client, net.anchor(document=document)).status_code == 202
     service.produce()
-    expect_error(post_tx(client, net.anchor("tianjin", document=document)), 409, "anchor.exists")
+    expect_error(post_tx(client, net.anchor("tianjin", document=document)), 409, "anchor.exists", "tx.body.document_hash")
 
 
 def test_submit_transaction_to_full_mempool_answers_503_with_retry_after(net):
@@ -150,7 +155,7 @@ def test_submit_transaction_rejected_by_execution_answers_422_and_holds_nothing(
 def test_submit_transaction_with_tampered_body_answers_422_bad_signature(client, service, net):
     obj = tx_json(net.anchor(label="original"))
     obj["body"]["label"] = "forged"
-    expect_error(client.post(URL, json=obj), 422, "tx.bad_signature")
+    expect_error(client.post(URL, json=obj), 422, "tx.bad_signature", "tx.signature")
     assert service.pending_ids() == []
 
 
@@ -221,8 +226,8 @@ def test_submit_transaction_with_bad_field_answers_422_naming_it(client, net, mu
 def test_submit_transaction_with_fraction_answers_422_encoding_error(client, net):
     obj = tx_json(net.anchor())
     obj["body"]["label"] = 1.5
-    error = expect_error(client.post(URL, json=obj), 422, "encoding.float")
-    assert "label" in error["message"]
+    problem = expect_error(client.post(URL, json=obj), 422, "encoding.float")
+    assert "label" in problem["detail"]
 
 
 def test_submit_non_object_answers_422(client):
@@ -268,6 +273,25 @@ def test_submit_with_bad_query_answers_422(client, service, net, params, field):
     assert service.pending_ids() == []
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["1e1", "+1", "-0", "010", ".5", "5.", "1_0", "1,5", " 1", "1 ", "0x10", "inf", "nan", "١", "60.0000000001", "60.000000001", "", "0.1234567891"],
+)
+def test_submit_timeout_rejects_non_plain_decimal_text(client, service, net, text):
+    problem = expect_error(post_tx(client, net.anchor(), wait="commit", timeout=text), 422, "api.invalid_parameter", "query.timeout")
+    assert problem["detail"].startswith("query.timeout: must be a number from 0 to 60")
+    assert json.dumps(text, ensure_ascii=False) in problem["detail"]
+    assert service.pending_ids() == []
+
+
+@pytest.mark.parametrize("text, seconds", [("0", 0), ("0.0", 0), ("0.25", 0.25), ("60", 60), ("60.000000000", 60)])
+def test_submit_timeout_accepts_plain_decimals_up_to_60(client, service, net, text, seconds):
+    tx = net.anchor()
+    response = post_tx(client, tx, wait="commit", timeout=text) if seconds == 0 else post_tx(client, tx, timeout=text)
+    assert response.status_code == (504 if seconds == 0 else 202), response.text
+    assert service.pending_ids() == [tx.id]
+
+
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(min_value=-(2**60), max_value=2**60) | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
@@ -293,40 +317,20 @@ def test_submit_arbitrary_json_answers_a_client_error_never_a_server_error(net):
             assume(obj != valid)
             response = client.post(URL, content=json.dumps(obj).encode())
             assert response.status_code in (400, 409, 413, 422), response.text
-            assert set(response.json()) == {"error"}
+            problem = response.json()
+            expect_error(response, response.status_code, problem["code"], problem.get("field"))
 
         check()
         assert service.pending_ids() == []
 
 
-# -- the mapping of codes to HTTP (api/errors.py) ------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "error, status",
-    [
-        (ApiError("x", code="api.bad_json"), 400),
-        (ApiError("x", code="api.no_block"), 404),
-        (LedgerError("x", code="document.not_found"), 404),
-        (LedgerError("x", code="mempool.duplicate"), 409),
-        (ValidationError("x", code="tx.replay"), 409),
-        (ValidationError("x", code="licence.exists"), 409),
-        (EncodingError("x", code="encoding.too_large"), 413),
-        (LedgerError("x", code="mempool.too_large"), 413),
-        (EncodingError("x", code="encoding.depth"), 422),
-        (CryptoError("x", code="crypto.bad_signature"), 422),
-        (ValidationError("x", code="licence.unknown"), 422),
-        (LedgerError("x", code="mempool.full"), 503),
-        (StoreError("x", code="store.corrupt"), 500),
-    ],
-)
-def test_status_for_maps_code_then_suffix_then_class(error, status):
-    assert status_for(error) == status
-
-
 def test_openapi_documents_post_transactions(client):
     operation = client.get("/openapi.json").json()["paths"][URL]["post"]
-    assert {"200", "202", "400", "409", "413", "422", "503", "504"} <= set(operation["responses"])
+    assert {"200", "202", "400", "409", "413", "422", "500", "503", "504"} == set(operation["responses"])
+    assert operation["responses"]["504"]["content"] == {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/CommitTimeout"}}}
+    assert operation["responses"]["409"]["content"] == {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    timeout = next(p for p in operation["parameters"] if p["name"] == "timeout")
+    assert (timeout["schema"]["type"], timeout["schema"]["minimum"], timeout["schema"]["maximum"]) == ("number", 0, 60)
     schema = operation["requestBody"]["content"]["application/json"]["schema"]
     assert set(schema["required"]) == {"chain_id", "kind", "body", "signer", "nonce", "signature"}
     assert "$ref" not in json.dumps(schema)

@@ -34,7 +34,7 @@ from ledger.kv import MemoryKV
 from ledger.ids import complete_uscc, format_licence_id
 from ledger.licences import licence_key, stored_seal_signature
 from ledger.licence_bodies import issue_tx, version_body
-from ledger.smt import StateProof
+from ledger.smt import MAX_PROOF_BYTES, StateProof
 from ledger.tx import Tx
 from ledger.validators import Validator, ValidatorSet
 from ledger.verify import Outcome, StateAt, verify_licence
@@ -329,6 +329,16 @@ def _edit(bundle: Bundle, edit) -> dict:
 def test_malformed_bundle_is_refused_with_a_precise_code(net, bundle, edit, code):
     assert code_of(_edit(bundle, edit), net.genesis) == code
     assert code_of(encode(_edit(bundle, edit)), net.genesis) == code
+
+
+def test_entry_proof_one_byte_over_the_limit_is_refused_proof_too_large_naming_the_entry(net, bundle):
+    obj = _edit(bundle, lambda o: o["entries"][1].update(proof=b64encode(bytes(MAX_PROOF_BYTES + 1))))  # 8,292 bytes
+    for form in (obj, encode(obj)):
+        with pytest.raises(ProofError) as err:
+            verify_bundle(form, net.genesis)
+        assert err.value.code == "proof.too_large"
+        assert err.value.field == "bundle.entries[1].proof"
+        assert (err.value.size, err.value.limit) == (MAX_PROOF_BYTES + 1, MAX_PROOF_BYTES)
 
 
 def test_oversized_bundle_is_refused_before_parsing(net):

@@ -164,8 +164,7 @@ class Load:
                 reason = type(exc).__name__
             else:
                 body = response.json()
-                error = body.get("error") if isinstance(body, dict) else None
-                code = error.get("code", "") if isinstance(error, dict) else ""
+                code = body.get("code", "") if isinstance(body, dict) else ""  # a problem (api.md §3) unless 200
                 if response.status_code == 200:
                     assert body["tx_id"] == b64encode(tx.id) and body["status"] == "committed", body
                     self.acks[i] = Ack("committed", body["height"], body["index"], attempt)

@@ -102,7 +102,7 @@ def test_a_committed_transaction_is_in_the_block_the_api_names(net):
     assert block_status == 200
     assert Tx.from_json(block["block"]["txs"][body["index"]]).id == tx.id
     status, again = post_transaction(devnet.nodes[1].api_url, tx)
-    assert status == 409 and again["error"]["code"] == "tx.replay"
+    assert status == 409 and again["code"] == "tx.replay" and again["status"] == 409
 
 
 def test_seeding_through_the_apis_happens_once(net):
