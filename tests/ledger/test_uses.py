@@ -310,11 +310,6 @@ def test_the_place_is_the_position_in_the_block_when_earlier_transactions_are_le
     assert use_place(ChainView(replica.kv, uses.net.genesis), "beijing-1", 1) == Place(height, 1, 1)
 
 
-def test_tx_view_position_is_the_index_it_was_made_with():
-    assert TxView(MemoryKV()).position == 0
-    assert TxView(MemoryKV(), None, 17).position == 17
-
-
 def test_the_audit_replays_use_records(uses):
     uses.accept(uses.batch(*(record(s) for s in range(50))))
     uses.accept(uses.batch(record(50)), uses.batch(record(0, node="hebei-3"), node="hebei-3"))
