@@ -48,6 +48,7 @@ ROLE_DIRS: dict[Role, str] = {
     Role.STAFF: "staff",
     Role.PARTNER: "partners",
     Role.REGION_ADMIN: "admins",
+    Role.AUDITOR: "auditors",
 }
 #: §5.2: certificates start this long before `now`, tolerating clock skew between hosts.
 BACKDATE = timedelta(minutes=5)
@@ -68,14 +69,15 @@ class Credential:
 
 def demo_credentials(region: str, validators: int) -> tuple[Credential, ...]:
     """The credentials `init_pki` creates in `region`: validators `<region>-1..n`, a department
-    `<region>-market-regulation`, staff `<region>-window-1`, partner `<region>-gateway`, and
-    admin `<region>-admin`."""
+    `<region>-market-regulation`, staff `<region>-window-1`, partner `<region>-gateway`, admin
+    `<region>-admin` and auditor `<region>-auditor`."""
     nodes = tuple(Credential(Role.VALIDATOR, f"{region}-{i}") for i in range(1, validators + 1))
     return nodes + (
         Credential(Role.ISSUER, f"{region}-market-regulation"),
         Credential(Role.STAFF, f"{region}-window-1"),
         Credential(Role.PARTNER, f"{region}-gateway"),
         Credential(Role.REGION_ADMIN, f"{region}-admin"),
+        Credential(Role.AUDITOR, f"{region}-auditor"),
     )
 
 

@@ -27,7 +27,7 @@ _NAME_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 
 class Role(enum.StrEnum):
-    """The six roles of DESIGN §4; the value is what the URN carries."""
+    """The roles of DESIGN §4 and the auditor of DESIGN §1; the value is what the URN carries."""
 
     VALIDATOR = "validator"
     OBSERVER = "observer"
@@ -35,6 +35,7 @@ class Role(enum.StrEnum):
     STAFF = "staff"
     PARTNER = "partner"
     REGION_ADMIN = "region-admin"
+    AUDITOR = "auditor"
 
     @property
     def is_node(self) -> bool:
@@ -76,6 +77,7 @@ PROFILES: dict[Role, Profile] = {
     Role.REGION_ADMIN: _SIGNER,
     Role.STAFF: _READER,
     Role.PARTNER: _READER,
+    Role.AUDITOR: _READER,
 }
 
 KEY_USAGE_BITS = (

@@ -14,24 +14,26 @@ that the genesis, a signature or a hash does not vouch for.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
 from ledger.block import Header
 from ledger.chain import Chain
-from ledger.commit import MAX_ROUND, Commit, CommitSig
-from ledger.crypto import SIGNATURE_SIZE, Signature
 from ledger.encoding import decode, encode
-from ledger.errors import EncodingError, LedgerError, ProofError, StoreError, ValidationError
-from ledger.fields import expect_keys, expect_object, get_bytes, get_int, get_list
+from ledger.errors import EncodingError, ProofError, StoreError, ValidationError
+from ledger.fields import expect_keys, expect_object, get_bytes, get_list
 from ledger.genesis import Genesis
 from ledger.kv import Prefixed
+from ledger.signed_header import Precommits, quorum_of, read_signed_header, verify_signed_header
 from ledger.smt import MAX_KEY_BYTES, MAX_VALUE_BYTES, SparseMerkleTree, StateProof, verify_proof
 from ledger.state import SMT_PREFIX
-from ledger.validators import MAX_VALIDATORS, NAME_RE, ValidatorSet
 from ledger.view import ChainView
+
+__all__ = [
+    "FORMAT", "MAX_BUNDLE_BYTES", "MAX_ENTRIES", "Bundle", "Entry", "Precommits", "VerifiedBundle",
+    "build_bundle", "quorum_of", "verify_bundle",
+]
 
 FORMAT = "eledger-bundle/3"
 MAX_BUNDLE_BYTES = 64 * 1024
@@ -72,69 +74,6 @@ class Entry:
         except ProofError as exc:
             raise ProofError(f"{where}.proof: {exc}", code=exc.code, **{**exc.fields, "field": f"{where}.proof"}) from exc
         return cls(key, value, proof)
-
-
-@dataclass(frozen=True)
-class Precommits:
-    """The commit certificate of a bundle's header in the bundle's form (§2): the round and, by
-    genesis validator name, each precommit's 64-byte signature value. The height and block hash
-    are the header's and each signature's suite is its validator key's, so none is repeated.
-
-    `signatures` are sorted by name, without repeats (canonical JSON objects are)."""
-
-    round: int
-    signatures: tuple[tuple[str, bytes], ...]
-
-    def to_json(self) -> dict[str, object]:
-        return {"round": self.round, "signatures": dict(self.signatures)}
-
-    @classmethod
-    def from_json(cls, obj: object, where: str) -> Precommits:
-        """Parse the bundle's `commit` (§2); raises ValidationError naming the field."""
-        obj = expect_object(obj, where)
-        expect_keys(obj, where, ("round", "signatures"))
-        round_ = get_int(obj, "round", where, minimum=0, maximum=MAX_ROUND)
-        sigs = expect_object(obj["signatures"], f"{where}.signatures")
-        if len(sigs) > MAX_VALIDATORS:
-            raise ValidationError(f"{where}.signatures has {len(sigs)} members; at most {MAX_VALIDATORS}", code="validation.length", field=f"{where}.signatures")
-        for name in sigs:
-            if not NAME_RE.fullmatch(name):
-                raise ValidationError(f"{where}.signatures: {name[:40]!r} is not a validator name", code="validation.format", field=f"{where}.signatures")
-        return cls(round_, tuple((name, get_bytes(sigs, name, f"{where}.signatures", size=SIGNATURE_SIZE)) for name in sorted(sigs)))
-
-    @classmethod
-    def of(cls, commit: Commit, validators: ValidatorSet) -> Precommits:
-        """`commit` named against `validators`. Raises StoreError "store.corrupt_commit" when a
-        signer is not in the set or signed in another suite than its key's (a stored commit of
-        a header naming that set never does)."""
-        named = []
-        for sig in commit.signatures:
-            validator = validators.get(sig.validator)
-            if validator is None:
-                why = f"a precommit of key {sig.validator.hex()[:16]}, which is no genesis validator's"
-            elif sig.signature.suite is not validator.public_key.suite:
-                why = f"a {sig.signature.suite.value} precommit of {validator.name}, whose key is {validator.public_key.suite.value}"
-            else:
-                named.append((validator.name, sig.signature.value))
-                continue
-            raise StoreError(f"the stored commit of block {commit.height} carries {why}", code="store.corrupt_commit", height=commit.height)
-        return cls(commit.round, tuple(sorted(named)))
-
-    def to_commit(self, header: Header, validators: ValidatorSet) -> Commit:
-        """The commit certificate these precommits make for `header` under `validators`.
-
-        Raises ValidationError "commit.unknown_validator" for a name outside the set."""
-        by_name = {v.name: v for v in validators}
-        sigs = []
-        for name, value in self.signatures:
-            validator = by_name.get(name)
-            if validator is None:
-                raise ValidationError(
-                    f"bundle.commit.signatures: {name!r} is not a validator of the trusted genesis",
-                    code="commit.unknown_validator", field=f"bundle.commit.signatures.{name}",
-                )
-            sigs.append(CommitSig(validator.key_id, Signature(validator.public_key.suite, value)))
-        return Commit(header.height, self.round, header.hash(), tuple(sorted(sigs, key=lambda s: s.validator)))
 
 
 @dataclass(frozen=True)
@@ -261,17 +200,7 @@ def build_bundle(chain: Chain | ChainView, keys: Sequence[bytes], height: int | 
     oldest = chain.oldest_state_height
     if h < oldest:
         raise StoreError(f"the state of height {h} is pruned (the oldest retained is {oldest})", code="state.pruned", height=h, oldest=oldest)
-    commit = chain.commit(h)
-    if commit is None:
-        raise StoreError(f"the store lacks the commit of block {h}", code="store.missing_commit", height=h)
-    header = _read_header(chain, h, commit)
-    validators = chain.genesis.validators
-    if header.validators_hash != validators.hash():
-        raise ValidationError(
-            f"block {h} names a validator set other than the genesis set; this bundle format cannot prove it",
-            code="bundle.validator_change_unsupported", field="height", height=h,
-        )
-    precommits = Precommits.of(quorum_of(commit, validators), validators)
+    header, precommits = read_signed_header(chain, h)
     root = header.state_root
     tree = SparseMerkleTree(Prefixed(chain.kv, SMT_PREFIX))
     entries = tuple(Entry(key, _stored_object(key, tree.get(root, key)), tree.prove(root, key)) for key in unique)
@@ -285,24 +214,6 @@ def build_bundle(chain: Chain | ChainView, keys: Sequence[bytes], height: int | 
     return bundle
 
 
-def quorum_of(commit: Commit, validators: ValidatorSet) -> Commit:
-    """`commit` with only the fewest signatures, highest voting power first, that still make a
-    quorum of `validators` (§5: a bundle needs no more), kept in key-id order. Returned unchanged
-    when it names a signer outside the set or holds no quorum (verification then says why)."""
-    members = [(validators.get(s.validator), s) for s in commit.signatures]
-    if any(v is None for v, _ in members):
-        return commit
-    kept, power = set(), 0
-    for validator, sig in sorted(members, key=lambda m: -m[0].power):  # type: ignore[union-attr]
-        if validators.is_quorum(power):
-            break
-        kept.add(sig.validator)
-        power += validator.power  # type: ignore[union-attr]
-    if not validators.is_quorum(power):
-        return commit
-    return dataclasses.replace(commit, signatures=tuple(s for s in commit.signatures if s.validator in kept))
-
-
 def _stored_object(key: bytes, value: bytes | None) -> bytes | None:
     """`value` if it is the canonical encoding of a JSON object (every state value is), else
     StoreError "store.corrupt_value"."""
@@ -314,21 +225,6 @@ def _stored_object(key: bytes, value: bytes | None) -> bytes | None:
     except EncodingError:
         pass
     raise StoreError(f"the state value of {key!r} is not a canonical JSON object", code="store.corrupt_value", key=key)
-
-
-def _read_header(chain: Chain | ChainView, height: int, commit: Commit) -> Header:
-    """The stored header of block `height`, checked against the stored commit.
-
-    Raises StoreError "store.missing_block" or "store.corrupt_block"."""
-    try:
-        header = chain.header(height)
-    except LedgerError as exc:
-        raise StoreError(f"stored header {height} is unreadable: {exc}", code="store.corrupt_block", height=height) from exc
-    if header is None:
-        raise StoreError(f"the store lacks block {height}", code="store.missing_block", height=height)
-    if header.hash() != commit.block_hash or header.height != height:
-        raise StoreError(f"stored block {height} does not match its stored commit", code="store.corrupt_block", height=height)
-    return header
 
 
 def verify_bundle(bundle: bytes | Mapping[str, object] | Bundle, genesis: Genesis) -> VerifiedBundle:
@@ -352,22 +248,8 @@ def verify_bundle(bundle: bytes | Mapping[str, object] | Bundle, genesis: Genesi
         if size > MAX_BUNDLE_BYTES:
             raise ValidationError(f"bundle is {size} bytes; at most {MAX_BUNDLE_BYTES} are accepted", code="bundle.too_large", field="bundle", size=size, limit=MAX_BUNDLE_BYTES)
     header = parsed.header
-    if header.chain_id != genesis.chain_id:
-        raise ValidationError(f"header is of chain {header.chain_id!r}, the trusted genesis is of {genesis.chain_id!r}", code="bundle.wrong_chain", field="bundle.header.chain_id")
-    if header.time <= genesis.genesis_time:
-        raise ValidationError("header time is not after the genesis time", code="bundle.time_before_genesis", field="bundle.header.time")
-    if header.height == 1 and header.previous_hash != genesis.hash:
-        raise ValidationError("block 1 does not link to the trusted genesis", code="bundle.genesis_link", field="bundle.header.previous_hash")
     validators = genesis.validators
-    if header.validators_hash != validators.hash():
-        raise ValidationError(
-            "header names a validator set other than the trusted genesis set: the bundle is of another chain, "
-            "or of a later validator set (this format carries no change proofs)",
-            code="bundle.untrusted_validators", field="bundle.header.validators_hash",
-            expected=validators.hash().hex(), got=header.validators_hash.hex(),
-        )
-    commit = parsed.commit.to_commit(header, validators)
-    commit.verify(genesis.chain_id, validators, header.height, commit.block_hash)
+    commit = verify_signed_header(header, parsed.commit, genesis)
     for i, entry in enumerate(parsed.entries):
         try:
             verify_proof(header.state_root, entry.key, entry.value, entry.proof)

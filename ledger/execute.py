@@ -68,6 +68,12 @@ class TxView:
         self.writes: dict[bytes, bytes | None] = {}
         self.indexes: dict[bytes, bytes | None] = {}
 
+    @property
+    def position(self) -> int:
+        """The transaction's index in its block (0 when it is executed alone, as a mempool check
+        does): what a kind records as the place of something it writes (domain.md §10)."""
+        return self._index
+
     def get(self, key: bytes) -> bytes | None:
         if key in self.writes:
             return self.writes[key]
@@ -215,7 +221,7 @@ def register(kind: TxKind) -> TxKind:
     return kind
 
 
-DOMAIN_MODULES = ("ledger.anchors", "ledger.governance", "ledger.seals", "ledger.licences", "ledger.evidence")
+DOMAIN_MODULES = ("ledger.anchors", "ledger.governance", "ledger.seals", "ledger.licences", "ledger.evidence", "ledger.uses")
 
 
 def _load_domain() -> None:
@@ -298,7 +304,9 @@ def execute_txs(
     in_block: set[bytes] = set()
     for i, tx in enumerate(txs):
         try:
-            execute_tx(state, tx, ctx, committed, in_block, deferred, i, cache)
+            # The index is the position the transaction takes in the block: a proposer leaves
+            # failing transactions out, so it is the count accepted so far (strict: always i).
+            execute_tx(state, tx, ctx, committed, in_block, deferred, len(accepted), cache)
         except ValidationError as exc:
             if strict:
                 explaining = {k: v for k, v in exc.fields.items() if k not in ("field", "index")}

@@ -1,11 +1,12 @@
 """Governance by region administrators (docs/spec/domain.md §3): organisations (issuing
-departments) and their keys, licence types, and mutual-recognition rules.
+departments) and their keys, licence types, mutual-recognition rules, and the revocation of the
+region's certificates.
 
 Every kind here is signed by a `region-admin` key of region R and acts only inside R: an
 organisation admitted by R can be changed only by R's admins (`gov.other_region`), and a
 recognition rule of R lives under `recog/<R>/...`, so no region can act for another. Also the
 read helpers the licence and seal kinds use (`read_org`, `require_active_org`, `org_of_signer`,
-`read_ltype`, `read_recognition`). Handlers read and write state only through their TxView and
+`read_ltype`, `read_recognition`, `read_cert_revocation`). Handlers read and write state only through their TxView and
 never touch anything but the keys named in §3.
 """
 
@@ -30,8 +31,10 @@ from ledger.validators import NAME_RE
 ORG_PREFIX = b"org/"
 LTYPE_PREFIX = b"ltype/"
 RECOGNITION_PREFIX = b"recog/"
+CERT_REVOCATION_PREFIX = b"certrev/"
 
 REASON_RE = re.compile(r"[a-z][a-z0-9_]{0,39}")  # §1 reason code
+SERIAL_RE = re.compile(r"[1-9a-f][0-9a-f]{0,39}")  # §3 certificate serial: lower-case hex, no leading zeros
 MAX_NOTE = 256
 MAX_NAME = 128
 MAX_ADMIT_KEYS = 16
@@ -59,6 +62,10 @@ def ltype_key(code: str) -> bytes:
 
 def recognition_key(region: str, from_region: str, type: str) -> bytes:
     return RECOGNITION_PREFIX + f"{region}/{from_region}/{type}".encode("ascii")
+
+
+def cert_revocation_key(region: str, serial: str) -> bytes:
+    return CERT_REVOCATION_PREFIX + f"{region}/{serial}".encode("ascii")
 
 
 def read_org(view: KVReader, uscc: str) -> dict[str, object] | None:
@@ -108,6 +115,14 @@ def read_ltype(view: KVReader, code: str) -> dict[str, object] | None:
 def read_recognition(reader: KVReader, region: str, from_region: str, type: str) -> dict[str, object] | None:
     """Region `region`'s rule for type `type` issued in `from_region` (§3), or None."""
     raw = reader.get(recognition_key(region, from_region, type))
+    return None if raw is None else decode(raw)  # type: ignore[return-value]
+
+
+def read_cert_revocation(reader: KVReader, region: str, serial: str) -> dict[str, object] | None:
+    """The revocation of certificate `serial` (lower-case hex, as `format(serial_number, "x")`)
+    issued by the CA of `region` (§3): {"reason": {"code", "note"}, "revoked_at": time}, or
+    None when it is not revoked."""
+    raw = reader.get(cert_revocation_key(region, serial))
     return None if raw is None else decode(raw)  # type: ignore[return-value]
 
 
@@ -307,6 +322,24 @@ def _withdraw(view: TxView, tx: Tx, signer: Identity, ctx: Context) -> None:
     view.delete(key)
 
 
+# -- certificates ------------------------------------------------------------------------------
+
+
+def _cert_revoke(view: TxView, tx: Tx, signer: Identity, ctx: Context) -> None:
+    body = tx.body
+    expect_keys(body, _WHERE, ("serial", "reason"), ("note",))
+    serial = get_str(body, "serial", _WHERE, pattern=SERIAL_RE, max_len=40)
+    reason = get_reason(body, _WHERE)
+    key = cert_revocation_key(signer.region, serial)
+    existing = view.get(key)
+    if existing is not None:
+        raise ValidationError(
+            f"certificate {serial} of {signer.region} was already revoked at {decode(existing)['revoked_at']}; revocation is final",  # type: ignore[index]
+            code="certrev.exists", field=f"{_WHERE}.serial",
+        )
+    view.put(key, {"reason": reason, "revoked_at": ctx.time})
+
+
 _ADMIN = frozenset({Role.REGION_ADMIN})
 
 for _name, _handler in (
@@ -319,5 +352,6 @@ for _name, _handler in (
     ("ltype.register", _ltype_register),
     ("recognition.declare", _declare),
     ("recognition.withdraw", _withdraw),
+    ("cert.revoke", _cert_revoke),
 ):
     register(TxKind(_name, _ADMIN, _handler))

@@ -43,7 +43,7 @@ def test_init_creates_default_regions_and_manifest(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     entries = manifest["entries"]
     assert sorted({e["region"] for e in entries}) == sorted(DEFAULT_REGIONS)
-    assert len(entries) == len(DEFAULT_REGIONS) * 6
+    assert len(entries) == len(DEFAULT_REGIONS) * 7  # CA, validator, issuer, staff, partner, admin, auditor
     for entry in entries:
         cert = read_certificate(out / entry["certificate"])
         assert fingerprint_certificate(cert) == entry["fingerprint"]
@@ -77,7 +77,7 @@ def test_init_skip_existing_keeps_and_adds(pki):
     assert (pki / "beijing" / "ca.crt").read_bytes() == before
     assert (pki / "hebei" / "nodes" / "hebei-2.crt").is_file()
     assert not (pki / "beijing" / "nodes" / "beijing-2.crt").exists()
-    assert result.stdout.count("kept") == 6 and result.stdout.count("created") == 7
+    assert result.stdout.count("kept") == 7 and result.stdout.count("created") == 8
     regions = {e["region"] for e in json.loads((pki / "manifest.json").read_text())["entries"]}
     assert regions == {"beijing", "hebei", "tianjin"}
 
@@ -120,6 +120,16 @@ def test_issue_then_show_validates_against_roots(pki, tmp_path):
     text = flat(shown.stdout)
     assert "urn:eledger:beijing:validator:beijing-5" in text
     assert "valid at" in text and "chains to the beijing root CA" in text
+
+
+def test_issue_auditor_then_show_it_as_an_auditor_and_not_as_staff(pki, tmp_path):
+    result = run("issue", "--ca", pki / "tianjin", "--role", "auditor", "--name", "tianjin-supervision", "--out", tmp_path / "aud")
+    assert result.exit_code == 0, result.output
+    shown = run("show", tmp_path / "aud.crt", "--roots", pki, "--role", "auditor", "--region", "tianjin")
+    assert shown.exit_code == 0, shown.output
+    assert "urn:eledger:tianjin:auditor:tianjin-supervision" in flat(shown.stdout)
+    as_staff = run("show", tmp_path / "aud.crt", "--roots", pki, "--role", "staff")
+    assert as_staff.exit_code == 1 and "[cert.wrong_role]" in flat(as_staff.stderr)
 
 
 def test_issue_issuer_with_uscc_and_show_it(pki, tmp_path):

@@ -54,10 +54,12 @@ def test_init_pki_creates_layout_and_manifest(tmp_path):
         ("staff", "beijing-window-1"),
         ("partner", "beijing-gateway"),
         ("region-admin", "beijing-admin"),
+        ("auditor", "beijing-auditor"),
     }
     assert {(e.role, e.name) for e in manifest.entries if e.region == "beijing"} == expected
     assert (tmp_path / "beijing/nodes/beijing-2.crt").is_file()
     assert (tmp_path / "beijing/issuers/beijing-market-regulation.key").is_file()
+    assert (tmp_path / "beijing/auditors/beijing-auditor.crt").is_file()
     roots = list(load_roots(tmp_path).values())
     for entry in manifest.entries:
         cert = read_certificate(tmp_path / entry.certificate)

@@ -85,5 +85,13 @@ def test_profiles_give_server_auth_to_nodes_only():
     assert set(PROFILES) == set(Role)
 
 
+def test_auditor_reads_like_staff():
+    """pki.md §4.1: an auditor authenticates and reads; it signs nothing others rely on."""
+    assert parse_role("auditor") is Role.AUDITOR and not Role.AUDITOR.is_node
+    assert PROFILES[Role.AUDITOR] == PROFILES[Role.STAFF]
+    assert PROFILES[Role.AUDITOR].key_usage == {"digital_signature"}
+    assert PROFILES[Role.AUDITOR].extended_key_usage == {ExtendedKeyUsageOID.CLIENT_AUTH}
+
+
 def test_format_service_name():
     assert format_service_name("hebei", "hebei-2") == "hebei-2.hebei.eledger"

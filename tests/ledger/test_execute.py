@@ -69,6 +69,13 @@ def test_deferred_checks_report_the_first_bad_one_in_block_order(workers, batch)
     assert (info.value.code, info.value.index) == ("c.item131", 65)
 
 
+def test_tx_view_position_is_the_index_it_was_made_with():
+    """A handler's view of where its transaction is in the block (tests/ledger/test_uses.py
+    checks that a proposer's positions skip the transactions it leaves out)."""
+    assert TxView(MemoryKV()).position == 0
+    assert TxView(MemoryKV(), None, 17).position == 17
+
+
 def test_a_block_without_signature_checks_settles_at_once():
     deferred = DeferredSignatures()
     assert deferred.done() and deferred.verify() is None

@@ -10,7 +10,7 @@ import pytest
 from ledger.crypto import PrivateKey
 from ledger.encoding import b64encode
 from ledger.errors import ValidationError
-from ledger.governance import org_of_signer, read_ltype, read_org, read_recognition, require_active_org
+from ledger.governance import org_of_signer, read_cert_revocation, read_ltype, read_org, read_recognition, require_active_org
 from ledger.identity import Identity, KeyStatus, Role, key_state_key
 from ledger.ids import complete_uscc
 from ledger.kv import Prefixed
@@ -278,3 +278,57 @@ def test_org_helpers_raise_precise_errors(ledger, net):
         with pytest.raises(ValidationError) as info:
             call()
         assert info.value.code == "org.status"
+
+
+# -- certificate revocation (domain.md §3) --------------------------------------------------------
+
+
+def test_cert_revoke_records_the_revocation_under_the_admins_region(ledger):
+    at = ledger.next_time
+    ledger.accept(ledger.admin("tianjin", "cert.revoke", {"serial": "3f2a0c", "reason": "key_compromise", "note": "laptop stolen"}))
+    assert read_cert_revocation(ledger.state, "tianjin", "3f2a0c") == {"reason": {"code": "key_compromise", "note": "laptop stolen"}, "revoked_at": at}
+    assert ledger.state.get(b"certrev/tianjin/3f2a0c") is not None
+    assert read_cert_revocation(ledger.state, "beijing", "3f2a0c") is None  # serials are per region CA
+    ledger.accept(ledger.admin("beijing", "cert.revoke", {"serial": "3f2a0c", "reason": "superseded"}))
+    assert read_cert_revocation(ledger.state, "beijing", "3f2a0c") == {"reason": {"code": "superseded", "note": None}, "revoked_at": ledger.time}
+
+
+def test_cert_revoke_is_final(ledger):
+    ledger.accept(ledger.admin("hebei", "cert.revoke", {"serial": "1", "reason": "left_office"}))
+    error = ledger.reject(ledger.admin("hebei", "cert.revoke", {"serial": "1", "reason": "left_office"}))
+    assert (error.code, error.field) == ("certrev.exists", "tx.body.serial")
+    assert read_cert_revocation(ledger.state, "hebei", "1")["revoked_at"] == ledger.time - 1000
+
+
+@pytest.mark.parametrize(
+    "body, code, field",
+    [
+        ({"serial": "0", "reason": "x"}, "validation.format", "serial"),
+        ({"serial": "03f", "reason": "x"}, "validation.format", "serial"),
+        ({"serial": "3F", "reason": "x"}, "validation.format", "serial"),
+        ({"serial": "3g", "reason": "x"}, "validation.format", "serial"),
+        ({"serial": "f" * 41, "reason": "x"}, "validation.length", "serial"),
+        ({"serial": "", "reason": "x"}, "validation.length", "serial"),
+        ({"serial": 63, "reason": "x"}, "validation.type", "serial"),
+        ({"serial": "3f", "reason": "Bad Reason"}, "validation.format", "reason"),
+        ({"serial": "3f", "reason": "x", "note": "n" * 257}, "validation.length", "note"),
+        ({"serial": "3f"}, "validation.missing_field", "reason"),
+        ({"serial": "3f", "reason": "x", "region": "beijing"}, "validation.unknown_field", "region"),
+    ],
+)
+def test_cert_revoke_body_errors_name_the_field(ledger, body, code, field):
+    error = ledger.reject(ledger.admin("beijing", "cert.revoke", body))
+    assert (error.code, error.field) == (code, f"tx.body.{field}")
+
+
+def test_cert_revoke_accepts_a_serial_of_forty_hex_digits(ledger):
+    serial = "7" + "f" * 39
+    ledger.accept(ledger.admin("xiongan", "cert.revoke", {"serial": serial, "reason": "x"}))
+    assert read_cert_revocation(ledger.state, "xiongan", serial) is not None
+
+
+def test_only_region_admins_revoke_certificates(ledger):
+    k = PrivateKey.generate()
+    ledger.admit("beijing", uscc(1), k)
+    body = {"serial": "3f", "reason": "x"}
+    assert ledger.codes(ledger.signed(k, "cert.revoke", body), ledger.signed(ledger.net.validator_keys[0], "cert.revoke", body)) == ["tx.forbidden", "tx.forbidden"]
