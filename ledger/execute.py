@@ -298,7 +298,9 @@ def execute_txs(
     in_block: set[bytes] = set()
     for i, tx in enumerate(txs):
         try:
-            execute_tx(state, tx, ctx, committed, in_block, deferred, i, cache)
+            # The position the transaction takes in the block if it is accepted (TxView._index):
+            # a proposer skips rejected ones, so it is the count accepted so far, not `i`.
+            execute_tx(state, tx, ctx, committed, in_block, deferred, len(accepted), cache)
         except ValidationError as exc:
             if strict:
                 explaining = {k: v for k, v in exc.fields.items() if k not in ("field", "index")}
