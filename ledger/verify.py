@@ -54,7 +54,8 @@ UNPROVEN_CODES = frozenset({"bundle.key_not_proven"})
 #: §4 seal checks that read `seal/<seal id>` or `id/key/<signer>`, in seal_checks' order.
 _SEAL_STATE_CHECKS = ("seal.registered", "seal.owner", "seal.valid_at_signing", "seal.signer_allowed", "seal.signer_key", "seal.signature")
 
-_STATUS_NAMES = {
+#: §5: each status's Chinese name, as a clerk knows it.
+STATUS_NAMES = {
     Status.VALID: "有效", Status.SUSPENDED: "暂扣", Status.REVOKED: "吊销",
     Status.ANNULLED: "撤销", Status.CANCELLED: "注销", Status.LAPSED: "失效",
 }
@@ -427,10 +428,10 @@ def _seal_summary(record: Mapping[str, object], seal: list[Check], certified: bo
 def _status(record: Mapping[str, object]) -> Check:
     status = Status(record["status"])
     if status is Status.VALID:
-        return Check("status", True, f"valid ({_STATUS_NAMES[status]})")
+        return Check("status", True, f"valid ({STATUS_NAMES[status]})")
     reason = record["reason"]
     why = f", reason {reason['code']}" if isinstance(reason, dict) else ""
-    return Check("status", False, f"{status.value} ({_STATUS_NAMES[status]}){why}; record last updated at {record['updated_at']}")
+    return Check("status", False, f"{status.value} ({STATUS_NAMES[status]}){why}; record last updated at {record['updated_at']}")
 
 
 def _within_validity(record: Mapping[str, object], at_time: int) -> Check:
@@ -440,7 +441,7 @@ def _within_validity(record: Mapping[str, object], at_time: int) -> Check:
         return Check("within_validity", True, f"its validity {window} covers {day}")
     if day < record["valid_from"]:  # type: ignore[operator]
         return Check("within_validity", False, f"not yet in force on {day}: its validity is {window}")
-    return Check("within_validity", False, f"lapsed ({_STATUS_NAMES[Status.LAPSED]}) on {day}: its validity was {window}")
+    return Check("within_validity", False, f"lapsed ({STATUS_NAMES[Status.LAPSED]}) on {day}: its validity was {window}")
 
 
 def _latest_version(record: Mapping[str, object]) -> Check:

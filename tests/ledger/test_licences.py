@@ -111,7 +111,7 @@ def op(ledger: Ledger, key: PrivateKey, kind: str, licence_id: str, reason: str 
 
 def check_indexes(ledger: Ledger) -> None:
     """Reference for §8: the idx/ entries are exactly those derived from the latest records (issuer
-    and type from the id); and §5: every record, of every version and status, holds exactly the
+    and type from the id) and the seals (by owner), plus the history (check_history); and §5: every record, of every version and status, holds exactly the
     §5 members and names its issuing organisation's region."""
     kv = ledger.local.chain.kv
     expected: set[bytes] = set()
@@ -127,6 +127,9 @@ def check_indexes(ledger: Ledger) -> None:
         expected |= {f"holder/{part}/{record['id']}".encode(), f"issuer/{parts.issuer}/{record['id']}".encode(), f"type/{parts.type}/{record['id']}".encode()}
         if record["commitment"] is not None and record["commitment"]["state"] == "pending":
             expected.add(f"deadline/{record['commitment']['deadline']}/{record['id']}".encode())
+    for _, raw in kv.iterate(FLAT_PREFIX + b"seal/"):
+        seal = decode(raw)
+        expected.add(f"seal/{seal['owner']}/{seal['seal_id']}".encode())
     history = INDEX_PREFIX + b"history/"
     assert {key[len(INDEX_PREFIX):] for key, _ in kv.iterate(INDEX_PREFIX) if not key.startswith(history)} == expected
     check_history(ledger)
