@@ -4,7 +4,8 @@ Kinds: licence.issue, licence.change, licence.renew (a new version that supersed
 the status operations licence.suspend / resume / revoke / annul / cancel / confirm, whose
 allowed moves are the data table `TRANSITIONS`. State: `lic/<id>` = the licence record (naming the
 issuing organisation's region); beside the state, the secondary indexes of §8 (holder, issuer,
-type, pending commitment deadline) point at the latest version of each licence. A record keeps
+type, pending commitment deadline) point at the latest version of each licence, and every licence
+transaction adds an entry to the licence's history (ledger/licence_history.py). A record keeps
 nothing it can derive: its type, issuer, serial and version are parts of its `id` (`record_id`),
 and its seal signature's document hash is its own `document_hash` (`stored_seal_signature`).
 Read helpers answer what a record means at a time (`status_at`, `is_lapsed`, `is_overdue`) and
@@ -33,6 +34,7 @@ from ledger.governance import MAX_NOTE, get_reason, org_of_signer, read_ltype, r
 from ledger.identity import Identity, Role
 from ledger.ids import LicenceId, next_version, parse_licence_id, validate_uscc
 from ledger.kv import KVReader, KVStore
+from ledger.licence_history import record_history
 from ledger.seals import ISSUE_KIND, SEAL_ID_RE, SealSignature, require_seal_signature
 from ledger.state import INDEX_PREFIX
 from ledger.tx import NONCE_SIZE, Tx
@@ -255,6 +257,7 @@ def _issue(view: TxView, tx: Tx, signer: Identity, ctx: Context) -> None:
     }
     view.put_encoded(key, encode_decoded(record))
     _index(view, record, licence_id)
+    record_history(view, tx, ctx, record, licence_id)
 
 
 def _new_version(view: TxView, tx: Tx, signer: Identity, ctx: Context, *, holder_may_change: bool) -> None:
@@ -294,6 +297,7 @@ def _new_version(view: TxView, tx: Tx, signer: Identity, ctx: Context, *, holder
     view.put(licence_key(old_id.text), {**old, "superseded_by": new_id.text, "updated_at": ctx.time})
     view.put(licence_key(new_id.text), record)
     _index(view, record, new_id)
+    record_history(view, tx, ctx, record, new_id)
 
 
 def _transition(view: TxView, tx: Tx, signer: Identity, ctx: Context) -> None:
@@ -327,6 +331,7 @@ def _transition(view: TxView, tx: Tx, signer: Identity, ctx: Context) -> None:
         updated["commitment"] = {"deadline": commitment["deadline"], "state": moved.value}  # type: ignore[index]
         view.unindex(index_key("deadline", commitment["deadline"], record["id"]))  # type: ignore[index, arg-type]
     view.put(licence_key(record["id"]), updated)  # type: ignore[arg-type]
+    record_history(view, tx, ctx, updated, record_id(record))
 
 
 # -- checks --------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from ledger.tx import Tx
 
 SEAL_PREFIX = b"seal/"
 SEAL_SIGNATURE_PREFIX = b"sealsig/"
+SEAL_OWNER_INDEX = b"seal/"  # below idx/: seal/<owner>/<seal id>
 SIGN_PURPOSE = "seal"
 SEAL_ID_RE = re.compile(r"[0-9A-Z]{8,32}")
 #: The transaction kind a seal signature may state (§4): it is then that transaction's own
@@ -59,6 +60,11 @@ _CHECK_FIELDS = {
 
 def seal_key(seal_id: str) -> bytes:
     return SEAL_PREFIX + seal_id.encode("ascii")
+
+
+def seal_owner_index_key(owner: str, seal_id: str) -> bytes:
+    """Secondary-index entry (domain.md §8.1, below `idx/`) listing seal `seal_id` under its owner."""
+    return SEAL_OWNER_INDEX + f"{owner}/{seal_id}".encode("ascii")
 
 
 def seal_signature_key(document_hash: bytes, seal_id: str) -> bytes:
@@ -410,6 +416,7 @@ def _register(view: TxView, tx: Tx, signer: Identity, ctx: Context) -> None:
         "signers": signers, "valid_from": valid_from, "valid_until": valid_until,
         "status": ACTIVE, "registered_at": ctx.time, "revoked_at": None,
     })
+    view.index(seal_owner_index_key(owner, seal_id))
 
 
 def _get_signers(view: TxView, body: dict[str, object], owner: str) -> list[bytes]:

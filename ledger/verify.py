@@ -1,7 +1,8 @@
 """Licence verification: one verdict with every named check (docs/spec/domain.md §9).
 
 `verify_licence` answers a window clerk or a partner region: is this licence (given by its id,
-or as the document the holder presents) valid here, at this time? It runs every check of §9 in
+as the document the holder presents, or as the claim of its QR code, ledger/qr.py) valid here,
+at this time? It runs every check of §9 in
 a fixed order over one state (`StateAt`: the state committed at a height; or any reader, e.g. a
 verified proof bundle) and reports each as passed, failed, undecided or not applicable, with the
 recognition rule that applied. The issuer's region is the record's own `region`; its issuer,
@@ -34,6 +35,7 @@ from ledger.identity import KEY_PREFIX
 from ledger.ids import parse_licence_id
 from ledger.kv import KVReader, Prefixed
 from ledger.licences import CommitmentState, Status, is_lapsed, read_licence, record_id, stored_seal_signature
+from ledger.qr import QrClaim
 from ledger.seals import seal_checks
 from ledger.smt import NodeCache, SparseMerkleTree
 from ledger.state import SMT_PREFIX
@@ -52,11 +54,20 @@ UNPROVEN_CODES = frozenset({"bundle.key_not_proven"})
 #: §4 seal checks that read `seal/<seal id>` or `id/key/<signer>`, in seal_checks' order.
 _SEAL_STATE_CHECKS = ("seal.registered", "seal.owner", "seal.valid_at_signing", "seal.signer_allowed", "seal.signer_key", "seal.signature")
 
-_STATUS_NAMES = {
+#: §5: each status's Chinese name, as a clerk knows it.
+STATUS_NAMES = {
     Status.VALID: "有效", Status.SUSPENDED: "暂扣", Status.REVOKED: "吊销",
     Status.ANNULLED: "撤销", Status.CANCELLED: "注销", Status.LAPSED: "失效",
 }
 _T = TypeVar("_T")
+
+
+class Presented(str, Enum):
+    """How the licence was presented (§9.4 `presented`)."""
+
+    ID = "id"
+    DOCUMENT = "document"
+    QR = "qr"
 
 
 class Outcome(str, Enum):
@@ -134,10 +145,12 @@ class Verdict:
     and `signature_valid`. `recognition` is the rule that made the licence count in
     `asking_region` (None when issued there, or when no rule applied); `record` the licence
     record judged (None when absent or unproven). `height` is the reader's height, if it has one.
+    `presented` says how the licence was named: by its id alone, a document or a QR code.
     """
 
     verdict: Outcome
     licence_id: str
+    presented: Presented
     asking_region: str
     at_time: int
     height: int | None
@@ -160,7 +173,7 @@ class Verdict:
             return [{"name": c.name, "ok": c.ok, "outcome": _outcome_name(c, self.not_applicable), "detail": c.detail} for c in checks]
 
         return {
-            "verdict": self.verdict.value, "licence_id": self.licence_id, "asking_region": self.asking_region,
+            "verdict": self.verdict.value, "licence_id": self.licence_id, "presented": self.presented.value, "asking_region": self.asking_region,
             "at_time": self.at_time, "height": self.height, "checks": shown(self.checks),
             "seal_checks": shown(self.seal_checks),
             "recognition": None if self.recognition is None else dict(self.recognition),
@@ -170,18 +183,23 @@ class Verdict:
 
 def verify_licence(
     reader: KVReader, *, chain_id: str, at_time: int, asking_region: str,
-    licence_id: str | None = None, document: LicenceDocument | None = None,
+    licence_id: str | None = None, document: LicenceDocument | None = None, claim: QrClaim | None = None,
 ) -> Verdict:
-    """Judge the licence `licence_id`, or the one `document` is of, for `asking_region` at
-    `at_time` (ms) against the state `reader` (§9). Never raises for a bad licence: it reports.
+    """Judge the licence `licence_id`, or the one `document` is of, or the one the QR `claim`
+    names, for `asking_region` at `at_time` (ms) against the state `reader` (§9). Never raises
+    for a bad licence: it reports.
 
-    Preconditions: `document` is a parsed LicenceDocument. Raises ValidationError
-    "verify.nothing_presented" (neither given), "verify.id_mismatch" (both given, naming
-    different licences), "validation.type" (`at_time` not an integer), "verify.bad_region"
-    (not a region name), "verify.unknown_region" (the state has no such region), the `ids.*`
-    codes for a malformed id; and what the reader raises for a damaged store.
+    Preconditions: `document` is a parsed LicenceDocument, `claim` a decoded QrClaim
+    (`ledger.qr.decode_qr`); at most one of them. Raises ValidationError
+    "verify.nothing_presented" (no id, document or claim), "verify.two_presentations" (a
+    document and a claim), "verify.id_mismatch" (an id naming another licence than the document
+    or claim), "verify.chain_mismatch" (a claim of another chain), "validation.type" (`at_time`
+    not an integer), "verify.bad_region" (not a region name), "verify.unknown_region" (the
+    state has no such region), the `ids.*` codes for a malformed id; and what the reader raises
+    for a damaged store.
     """
-    presented = _presented_id(licence_id, document)
+    presented = _presented_id(licence_id, document, claim, chain_id)
+    shown: LicenceDocument | QrClaim | None = document if document is not None else claim
     if isinstance(at_time, bool) or not isinstance(at_time, int):
         raise ValidationError("at_time must be an integer time in ms", code="validation.type", field="at_time")
     if not isinstance(asking_region, str) or not NAME_RE.fullmatch(asking_region):
@@ -190,16 +208,17 @@ def verify_licence(
         raise ValidationError(f"{asking_region} is not a region of this chain", code="verify.unknown_region", field="asking_region")
     height = getattr(reader, "height", None)
     record = _lookup(read_licence, reader, presented)
+    kind = _presentation(shown)
     if not isinstance(record, dict):
-        return _without_record(presented, record, document, asking_region, at_time, height)
+        return _without_record(presented, kind, record, asking_region, at_time, height)
     report = _Report()
     report.add(Check("on_ledger", True, f"licence {presented} is recorded, issued at {record['issued_at']}"))
-    if document is None:
+    if shown is None:
         report.not_applicable("document_matches", "no document presented")
         report.not_applicable("holder_matches", "no document presented")
     else:
-        report.add(_document_matches(record, document))
-        report.add(_holder_matches(record, document))
+        report.add(_document_matches(record, shown))
+        report.add(_holder_matches(record, shown) if isinstance(shown, LicenceDocument) else _claim_holder_matches(record, shown))
     org = _lookup(read_org, reader, record_id(record).issuer)
     report.add(_issuer_authorised(record, org, height))
     seal, certified = _seal_checks(reader, chain_id, record, height)
@@ -210,7 +229,7 @@ def verify_licence(
     _commitment(report, record, at_time)
     recognised, rule = _recognised(reader, record, asking_region)
     report.add(recognised)
-    return report.verdict(presented, asking_region, at_time, height, seal, rule, record)
+    return report.verdict(presented, kind, asking_region, at_time, height, seal, rule, record)
 
 
 class _Report:
@@ -228,7 +247,7 @@ class _Report:
         self.skipped.add(name)
 
     def verdict(
-        self, licence_id: str, region: str, at_time: int, height: int | None, seal: list[Check],
+        self, licence_id: str, presented: Presented, region: str, at_time: int, height: int | None, seal: list[Check],
         rule: dict[str, object] | None, record: dict[str, object] | None,
     ) -> Verdict:
         """§9.2: invalid if a check failed; else indeterminate if an applicable one is undecided."""
@@ -240,20 +259,34 @@ class _Report:
         else:
             outcome = Outcome.VALID
         return Verdict(
-            outcome, licence_id, region, at_time, height, tuple(self.checks), frozenset(self.skipped), tuple(seal),
+            outcome, licence_id, presented, region, at_time, height, tuple(self.checks), frozenset(self.skipped), tuple(seal),
             None if rule is None else MappingProxyType(rule), None if record is None else MappingProxyType(record),
         )
 
 
-def _presented_id(licence_id: str | None, document: LicenceDocument | None) -> str:
-    if licence_id is None and document is None:
-        raise ValidationError("present a licence id or a licence document", code="verify.nothing_presented", field="licence_id")
+def _presented_id(licence_id: str | None, document: LicenceDocument | None, claim: QrClaim | None, chain_id: str) -> str:
+    """The id of the licence presented (§9): by id, by a document or by a QR claim (at most one
+    of the two), an id given beside either naming the same licence."""
+    if document is not None and claim is not None:
+        raise ValidationError("present a licence document or a QR code, not both", code="verify.two_presentations", field="claim")
+    if licence_id is None and document is None and claim is None:
+        raise ValidationError("present a licence id, a licence document or a QR code", code="verify.nothing_presented", field="licence_id")
     text = parse_licence_id(licence_id, "licence_id").text if licence_id is not None else None
-    if document is None:
+    if claim is not None and claim.chain_id != chain_id:
+        raise ValidationError(f"the QR code is of chain {claim.chain_id}, not of {chain_id}", code="verify.chain_mismatch", field="claim.chain_id")
+    named = document.licence.id if document is not None else claim.licence_id.text if claim is not None else None
+    if named is None:
         return text  # type: ignore[return-value]
-    if text is not None and text != document.licence.id:
-        raise ValidationError(f"licence_id {text} is not the id of the presented document", code="verify.id_mismatch", field="licence_id")
-    return document.licence.id
+    if text is not None and text != named:
+        what = "document" if document is not None else "QR code"
+        raise ValidationError(f"licence_id {text} is not the id of the presented {what}", code="verify.id_mismatch", field="licence_id")
+    return named
+
+
+def _presentation(shown: LicenceDocument | QrClaim | None) -> Presented:
+    if shown is None:
+        return Presented.ID
+    return Presented.DOCUMENT if isinstance(shown, LicenceDocument) else Presented.QR
 
 
 def _lookup(read: Callable[..., _T], *args: object) -> _T | _Unproven:
@@ -267,9 +300,7 @@ def _lookup(read: Callable[..., _T], *args: object) -> _T | _Unproven:
         raise
 
 
-def _without_record(
-    licence_id: str, missing: None | _Unproven, document: LicenceDocument | None, region: str, at_time: int, height: int | None,
-) -> Verdict:
+def _without_record(licence_id: str, presented: Presented, missing: None | _Unproven, region: str, at_time: int, height: int | None) -> Verdict:
     """The verdict when the record is absent (invalid) or the state does not tell (indeterminate)."""
     report = _Report()
     if missing is None:
@@ -279,17 +310,21 @@ def _without_record(
         why = str(missing)
         report.add(Check("on_ledger", None, why))
     for name in CHECK_NAMES[1:]:
-        if document is None and name in ("document_matches", "holder_matches"):
+        if presented is Presented.ID and name in ("document_matches", "holder_matches"):
             report.not_applicable(name, "no document presented")
         else:
             report.add(Check(name, None, f"cannot be decided: {why}" if missing is None else why))
-    return report.verdict(licence_id, region, at_time, height, [], None, None)
+    return report.verdict(licence_id, presented, region, at_time, height, [], None, None)
 
 
-def _document_matches(record: Mapping[str, object], document: LicenceDocument) -> Check:
-    same = b64encode(document.hash) == record["document_hash"]
-    return Check("document_matches", same, "the presented document's hash " + (
-        "is the recorded document hash" if same else "differs from the recorded one: it is not the issued document (altered, or of another version)"))
+def _document_matches(record: Mapping[str, object], shown: LicenceDocument | QrClaim) -> Check:
+    if isinstance(shown, LicenceDocument):
+        same = b64encode(shown.hash) == record["document_hash"]
+        return Check("document_matches", same, "the presented document's hash " + (
+            "is the recorded document hash" if same else "differs from the recorded one: it is not the issued document (altered, or of another version)"))
+    same = b64encode(shown.document_hash) == record["document_hash"]
+    return Check("document_matches", same, "the QR code's document hash " + (
+        "is the recorded document hash" if same else "differs from the recorded one: the QR code is not that of the issued document (altered, or of another version)"))
 
 
 def _holder_matches(record: Mapping[str, object], document: LicenceDocument) -> Check:
@@ -307,6 +342,22 @@ def _holder_matches(record: Mapping[str, object], document: LicenceDocument) -> 
     if b64encode(shown.commitment) == holder["commitment"]:  # type: ignore[index]
         return Check(name, True, "the document's name, ID number and salt reproduce the recorded holder commitment")
     return Check(name, False, "the document's name, ID number and salt do not reproduce the recorded holder commitment")
+
+
+def _claim_holder_matches(record: Mapping[str, object], claim: QrClaim) -> Check:
+    """§9.1 with a QR claim: its holder binding in ledger form is the record's (an enterprise's
+    USCC, a person's commitment). Details never repeat personal data (a QR code holds none)."""
+    name, holder = "holder_matches", record["holder"]
+    if holder["kind"] == "enterprise":  # type: ignore[index]
+        if claim.holder_uscc is None:
+            return Check(name, False, "the QR code binds a person; the record's holder is an enterprise")
+        same = claim.holder_uscc == holder["uscc"]  # type: ignore[index]
+        return Check(name, same, f"the QR code names holder {claim.holder_uscc}; the record names {holder['uscc']}")  # type: ignore[index]
+    if claim.holder_commitment is None:
+        return Check(name, False, "the QR code names an enterprise; the record's holder is a person")
+    if b64encode(claim.holder_commitment) == holder["commitment"]:  # type: ignore[index]
+        return Check(name, True, "the QR code's holder commitment is the recorded one (it names the holder, it does not identify the person presenting it)")
+    return Check(name, False, "the QR code's holder commitment differs from the recorded one")
 
 
 def _by_execution(record: Mapping[str, object], height: int | None) -> str:
@@ -377,10 +428,10 @@ def _seal_summary(record: Mapping[str, object], seal: list[Check], certified: bo
 def _status(record: Mapping[str, object]) -> Check:
     status = Status(record["status"])
     if status is Status.VALID:
-        return Check("status", True, f"valid ({_STATUS_NAMES[status]})")
+        return Check("status", True, f"valid ({STATUS_NAMES[status]})")
     reason = record["reason"]
     why = f", reason {reason['code']}" if isinstance(reason, dict) else ""
-    return Check("status", False, f"{status.value} ({_STATUS_NAMES[status]}){why}; record last updated at {record['updated_at']}")
+    return Check("status", False, f"{status.value} ({STATUS_NAMES[status]}){why}; record last updated at {record['updated_at']}")
 
 
 def _within_validity(record: Mapping[str, object], at_time: int) -> Check:
@@ -390,7 +441,7 @@ def _within_validity(record: Mapping[str, object], at_time: int) -> Check:
         return Check("within_validity", True, f"its validity {window} covers {day}")
     if day < record["valid_from"]:  # type: ignore[operator]
         return Check("within_validity", False, f"not yet in force on {day}: its validity is {window}")
-    return Check("within_validity", False, f"lapsed ({_STATUS_NAMES[Status.LAPSED]}) on {day}: its validity was {window}")
+    return Check("within_validity", False, f"lapsed ({STATUS_NAMES[Status.LAPSED]}) on {day}: its validity was {window}")
 
 
 def _latest_version(record: Mapping[str, object]) -> Check:

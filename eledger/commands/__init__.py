@@ -10,11 +10,13 @@ import typer
 
 from eledger.commands.bundle import prove, verify_bundle
 from eledger.commands.node import devnet, node_app
+from eledger.commands.qr import qr
 
 
 def register_commands(app: typer.Typer) -> None:
-    """Mount `prove`, `verify-bundle`, `node` (start) and `devnet` on `app`."""
+    """Mount `prove`, `verify-bundle`, `qr`, `node` (start) and `devnet` on `app`."""
     app.command("prove")(prove)
     app.command("verify-bundle")(verify_bundle)
+    app.command("qr")(qr)
     app.add_typer(node_app, name="node")
     app.command("devnet")(devnet)

@@ -14,7 +14,7 @@ import ledger.licences  # noqa: F401  (registers the licence kinds)
 import ledger.seals  # noqa: F401  (registers the seal kinds)
 from ledger.crypto import PrivateKey
 from ledger.document import EnterpriseHolder, LicenceDocument, build_licence, seal_document
-from ledger.encoding import b64encode, decode
+from ledger.encoding import b64decode, b64encode, decode
 from ledger.ids import format_licence_id, mod37_36_check, next_version, parse_licence_id
 from ledger.licences import (
     Status, is_lapsed, is_overdue, list_index, list_overdue, read_licence, record_id, stored_seal_signature, status_at, version_chain,
@@ -111,7 +111,7 @@ def op(ledger: Ledger, key: PrivateKey, kind: str, licence_id: str, reason: str 
 
 def check_indexes(ledger: Ledger) -> None:
     """Reference for §8: the idx/ entries are exactly those derived from the latest records (issuer
-    and type from the id); and §5: every record, of every version and status, holds exactly the
+    and type from the id) and the seals (by owner), plus the history (check_history); and §5: every record, of every version and status, holds exactly the
     §5 members and names its issuing organisation's region."""
     kv = ledger.local.chain.kv
     expected: set[bytes] = set()
@@ -127,7 +127,29 @@ def check_indexes(ledger: Ledger) -> None:
         expected |= {f"holder/{part}/{record['id']}".encode(), f"issuer/{parts.issuer}/{record['id']}".encode(), f"type/{parts.type}/{record['id']}".encode()}
         if record["commitment"] is not None and record["commitment"]["state"] == "pending":
             expected.add(f"deadline/{record['commitment']['deadline']}/{record['id']}".encode())
-    assert {key[len(INDEX_PREFIX):] for key, _ in kv.iterate(INDEX_PREFIX)} == expected
+    for _, raw in kv.iterate(FLAT_PREFIX + b"seal/"):
+        seal = decode(raw)
+        expected.add(f"seal/{seal['owner']}/{seal['seal_id']}".encode())
+    history = INDEX_PREFIX + b"history/"
+    assert {key[len(INDEX_PREFIX):] for key, _ in kv.iterate(INDEX_PREFIX) if not key.startswith(history)} == expected
+    check_history(ledger)
+
+
+def check_history(ledger: Ledger) -> None:
+    """Reference for §8.3: one history entry per committed licence transaction, under its
+    licence's base, at its height and position in the block, naming its kind and id."""
+    chain = ledger.local.chain
+    expected: dict[bytes, tuple[str, bytes]] = {}
+    for height in range(1, chain.height + 1):
+        for index, tx in enumerate(chain.block(height).txs):
+            if tx.kind.startswith("licence."):
+                parts = parse_licence_id(tx.body["id"])
+                base = f"1.2.156.3005.2.{parts.type}.{parts.issuer}.{parts.serial}"
+                expected[f"history/{base}/".encode() + height.to_bytes(8, "big") + index.to_bytes(4, "big")] = (tx.kind, tx.id)
+    found = {key[len(INDEX_PREFIX):]: decode(value) for key, value in chain.kv.iterate(INDEX_PREFIX + b"history/")}
+    assert set(found) == set(expected)
+    for key, summary in found.items():
+        assert (summary["kind"], b64decode(summary["tx"])) == expected[key]
 
 
 # -- status operations -----------------------------------------------------------------------

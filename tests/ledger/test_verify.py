@@ -23,7 +23,8 @@ from ledger.ids import format_licence_id
 from ledger.kv import MemoryKV
 from ledger.licences import licence_key
 from ledger.licence_bodies import issue_tx, version_body
-from ledger.verify import CHECK_NAMES, Outcome, StateAt, Verdict, verify_licence
+from ledger.qr import QrClaim, decode_qr, encode_qr
+from ledger.verify import CHECK_NAMES, Outcome, Presented, StateAt, Verdict, verify_licence
 from node.local import LocalNetwork
 
 from .conftest import GENESIS_TIME
@@ -266,6 +267,75 @@ def test_a_document_not_on_the_ledger_is_invalid(world):
     assert verdict.record is None and verdict.seal_checks == ()
     assert set(outcomes(verdict).values()) == {"failed", "undecided"}
     assert verify(ledger, licence_id=doc.licence.id).not_applicable == {"document_matches", "holder_matches"}
+
+
+# -- presented as a QR code (qr.md) -----------------------------------------------------------------
+
+
+def scanned(ledger: Ledger, doc: LicenceDocument) -> QrClaim:
+    """The claim a clerk's scanner gives for `doc`'s QR code."""
+    return decode_qr(encode_qr(doc, ledger.net.genesis.chain_id))
+
+
+def test_a_qr_code_gives_the_verdict_of_its_document(world):
+    ledger, dept = world
+    enterprise, person = make_doc(ledger, dept, 31), make_doc(ledger, dept, 32, holder=PERSON)
+    issue(ledger, dept, enterprise, person)
+    for doc in (enterprise, person):
+        by_qr, by_doc = verify(ledger, claim=scanned(ledger, doc)), verify(ledger, document=doc)
+        assert by_qr.verdict is Outcome.VALID and by_qr.presented is Presented.QR and by_doc.presented is Presented.DOCUMENT
+        assert [(c.name, c.ok) for c in by_qr.checks] == [(c.name, c.ok) for c in by_doc.checks]
+        assert by_qr.check("document_matches").detail == "the QR code's document hash is the recorded document hash"
+        assert by_qr.to_json()["presented"] == "qr" and verify(ledger, licence_id=doc.licence.id).to_json()["presented"] == "id"
+    assert verify(ledger, claim=scanned(ledger, enterprise)).check("holder_matches").detail == f"the QR code names holder {HOLDER.uscc}; the record names {HOLDER.uscc}"
+    shown = verify(ledger, claim=scanned(ledger, person))
+    assert shown.check("holder_matches").detail.startswith("the QR code's holder commitment is the recorded one")
+    text = encode(shown.to_json()).decode()
+    assert PERSON.name not in text and PERSON.id_number not in text
+    assert verify(ledger, claim=scanned(ledger, enterprise), licence_id=enterprise.licence.id).checks == verify(ledger, claim=scanned(ledger, enterprise)).checks
+
+
+def test_a_qr_code_of_an_altered_or_old_document_or_another_holder_fails(world):
+    ledger, dept = world
+    v1 = make_doc(ledger, dept, 33, holder=PERSON)
+    issue(ledger, dept, v1)
+    claim = scanned(ledger, v1)
+    forged = dataclasses.replace(claim, document_hash=bytes(32))
+    verdict = verify(ledger, claim=forged)
+    assert (verdict.verdict, failed(verdict)) == (Outcome.INVALID, ["document_matches"])
+    assert verdict.check("document_matches").detail.endswith("the QR code is not that of the issued document (altered, or of another version)")
+    other = dataclasses.replace(claim, holder_commitment=bytes(32))
+    assert failed(verify(ledger, claim=other)) == ["holder_matches"]
+    assert verify(ledger, claim=other).check("holder_matches").detail == "the QR code's holder commitment differs from the recorded one"
+    as_enterprise = QrClaim(claim.chain_id, claim.licence_id, claim.document_hash, holder_uscc=HOLDER.uscc)
+    assert verify(ledger, claim=as_enterprise).check("holder_matches").detail == "the QR code names an enterprise; the record's holder is a person"
+    v2 = make_doc(ledger, dept, 33, version="002", holder=PERSON, valid_until="2029-12-31")
+    ledger.accept(ledger.signed(dept.key, "licence.renew", version_body(v2, v1.licence.id, "expiry")))
+    assert failed(verify(ledger, claim=claim)) == ["latest_version"]
+    assert verify(ledger, claim=scanned(ledger, v2)).verdict is Outcome.VALID
+
+
+def test_a_qr_code_of_a_licence_not_on_the_ledger_is_invalid_with_its_checks_undecided(world):
+    ledger, dept = world
+    doc = make_doc(ledger, dept, 98)
+    verdict = verify(ledger, claim=scanned(ledger, doc))
+    assert (verdict.verdict, failed(verdict), verdict.presented) == (Outcome.INVALID, ["on_ledger"], Presented.QR)
+    assert outcomes(verdict)["document_matches"] == outcomes(verdict)["holder_matches"] == "undecided"
+
+
+def test_a_qr_code_with_a_document_of_another_licence_or_chain_is_misuse(world):
+    ledger, dept = world
+    doc, other = make_doc(ledger, dept, 34), make_doc(ledger, dept, 35)
+    issue(ledger, dept, doc, other)
+    cases = [
+        ({"claim": scanned(ledger, doc), "document": doc}, "verify.two_presentations"),
+        ({"claim": scanned(ledger, doc), "licence_id": other.licence.id}, "verify.id_mismatch"),
+        ({"claim": decode_qr(encode_qr(doc, "another-chain"))}, "verify.chain_mismatch"),
+    ]
+    for kwargs, code in cases:
+        with pytest.raises(ValidationError) as err:
+            verify(ledger, **kwargs)
+        assert err.value.code == code, kwargs
 
 
 # -- recognition -----------------------------------------------------------------------------------
