@@ -25,6 +25,7 @@ import uvicorn
 from api.main import create_app
 from ledger.genesis import Genesis
 from node.config import read_config
+from node.errors import NodeError
 from node.gateway.client import GatewayClient
 from node.gateway.service import GatewayService
 from node.logs import configure_logging
@@ -94,6 +95,9 @@ async def _serve(name: str, region: str, genesis: Genesis, channel: socket.socke
     task = asyncio.create_task(server.serve(sockets=[listen]))
     log.info("serving", extra={"fields": {"pid": os.getpid()}})
     await stop.wait()
+    # Requests waiting for commits are answered first, so that none is cut off by the shutdown:
+    # the client retries on another node (api.md §3: node.stopping is 503 with Retry-After).
+    service.waiters.fail_all(NodeError("the node is shutting down; the transaction may still be committed by the network", code="node.stopping"))
     server.should_exit = True
     try:
         await asyncio.wait_for(task, 10)

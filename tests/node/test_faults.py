@@ -55,7 +55,9 @@ ATTEMPTS = 60
 STATUS_INTERVAL_MS = 500
 LOG_LINES = 25
 JSON = {"Content-Type": "application/json"}
-RETRY_CODES = {(409, "mempool.duplicate"), (503, "node.stopping"), (503, "mempool.full"), (504, "api.commit_timeout")}
+#: Answers a client retries on another node (api.md §3): every 503 (the node is stopping, full,
+#: or its API process lost it), a duplicate held elsewhere, a commit wait that expired.
+RETRY_CODES = {(409, "mempool.duplicate"), (504, "api.commit_timeout")}
 
 
 class Budget:
@@ -172,7 +174,7 @@ class Load:
                 if response.status_code == 409 and code == "tx.replay":
                     self.acks[i] = Ack("replayed", None, None, attempt)
                     return
-                if (response.status_code, code) not in RETRY_CODES:
+                if response.status_code != 503 and (response.status_code, code) not in RETRY_CODES:
                     self.failures[i] = f"HTTP {response.status_code} {code} from {url}: {body}"
                     return
                 reason = code
