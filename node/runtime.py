@@ -40,8 +40,11 @@ from ledger.errors import LedgerError
 from ledger.evidence import KIND as EVIDENCE_KIND
 from ledger.genesis import Genesis
 from ledger.sigcache import SignatureCache
+from ledger.kv import Prefixed
+from ledger.state import FLAT_PREFIX
 from ledger.store import LevelKV
 from ledger.tx import NONCE_SIZE, Tx
+from ledger.uses import recorded_ranges
 from node.app import ChainApp
 from node.blocksync import BlockSync, Received
 from node.catchup import CatchUp, Change
@@ -58,6 +61,7 @@ from node.gateway.protocol import error_of
 from node.gateway.server import GatewayServer
 from node.gateway.snapshots import Snapshots
 from node.signer import FileSignerStore, Signer
+from node.usejournal import UseJournal
 from node.transport import PeerInfo, PeerPolicy, Transport
 from node.wal import WAL
 
@@ -69,6 +73,8 @@ MAX_EVIDENCE = 100
 #: get it back while the loop computes (723 reads/s measured beside a busy thread); at 0.2 ms
 #: 18,000/s, the busy thread keeping 94 % of its speed (docs/node.md).
 SWITCH_INTERVAL_S = 0.0002
+#: How soon journaled use records are put into transactions when no commit comes first.
+USE_PUMP_MS = 200
 #: Peer codes that are part of normal operation (late votes, gossip echoes): counted, not logged.
 QUIET_CODES = frozenset({"consensus.old_height", "consensus.future_height", "mempool.duplicate", "tx.replay"})
 
@@ -92,6 +98,8 @@ class Node:
         self._api: ApiProcess | None = None
         self.gateway: GatewayServer | None = None
         self.snapshots = Snapshots()
+        self.uses: UseJournal | None = None
+        self._use_pump_due = False
         self._tick_task: asyncio.Task[None] | None = None
         self._transport_started = False
         self.dropped: dict[str, Counter[str]] = {}
@@ -143,6 +151,9 @@ class Node:
         self.catchup = CatchUp(self.blocksync, [p.name for p in c.peers], self.now(), start_grace_ms=2 * interval, lag_ms=3 * interval)
         self.validator = self.chain.validators().get(self._key.public_key.key_id) is not None
         self.snapshots.publish(self.chain.height, self.chain.kv.snapshot())
+        if self.validator:
+            self.uses = UseJournal(c.home, c.name, self._key, self.chain_id, self._recorded_uses())
+            self._resources.callback(self.uses.close)
 
     async def _start(self) -> None:
         c = self.config
@@ -163,8 +174,11 @@ class Node:
             raise NodeError(f"cannot listen for peers on {c.p2p_host}:{c.p2p_port}: {exc.strerror}", code="node.port_busy", field="p2p_port") from exc
         self._transport_started = True
         sys.setswitchinterval(SWITCH_INTERVAL_S)
+        self._loop = asyncio.get_running_loop()
         self._api = ApiProcess(c.home, api_socket)
         self._start_gateway()
+        if self.uses is not None and len(self.uses):
+            self._schedule_use_pump()
         self._tick_task = asyncio.create_task(self._tick())
         log.info("started", extra={"fields": {
             "tip": self.chain.height, "p2p": f"{c.p2p_host}:{self.transport.port}", "api": f"{c.api_host}:{c.api_port}",
@@ -267,6 +281,9 @@ class Node:
         is published and the API process told what was committed and dropped."""
         dropped = self.mempool.update([tx for b in blocks for tx in b.txs], now=now)
         self.snapshots.publish(self.chain.height, self.chain.kv.snapshot())
+        if self.uses is not None and len(self.uses):
+            self.uses.settle(self._recorded_uses())
+            self._schedule_use_pump()
         if self.gateway is not None:
             message = "the transaction no longer executes against the committed state and was dropped from the mempool"
             refusal = error_of(NodeError(message, code="mempool.dropped"))
@@ -316,8 +333,39 @@ class Node:
             "syncing": self.syncing,
         }
 
-    def gateway_record_uses(self, records: list[dict[str, object]]) -> list[dict[str, object]]:
-        raise NodeError("use records are not kept by this node yet", code="node.uses_unavailable")
+    def gateway_record_uses(self, batches: list[list[dict[str, object]]]) -> list[list[dict[str, object]] | LedgerError]:
+        """Journal use records (on the gateway's journal thread); the loop puts them into
+        transactions soon after (`_pump_uses`)."""
+        if self.uses is None:
+            raise NodeError("this node is not a validator and keeps no use records; ask a validator", code="node.uses_unavailable")
+        outcomes = self.uses.record(batches)
+        with contextlib.suppress(RuntimeError):  # the loop is closing
+            self._loop.call_soon_threadsafe(self._schedule_use_pump)
+        return outcomes
+
+    def _recorded_uses(self) -> list[tuple[int, int]]:
+        return recorded_ranges(Prefixed(self.chain.kv, FLAT_PREFIX), self.config.name)
+
+    def _schedule_use_pump(self) -> None:
+        if not self._use_pump_due and not self._stopping:
+            self._use_pump_due = True
+            self.call_later(USE_PUMP_MS, self._pump_uses)
+
+    def _pump_uses(self) -> None:
+        """Admit use.record transactions for the journaled records not yet on the ledger nor in
+        flight (domain.md §10); those refused are offered again later."""
+        self._use_pump_due = False
+        if self.uses is None or self._stopping or not len(self.uses):
+            return
+        txs = self.uses.take(self.mempool.contains)
+        if not txs:
+            return
+        for tx, refusal in zip(txs, self.admit_many(txs)):
+            if refusal is not None:
+                self.uses.release(tx.id)
+                log.info("use records not admitted; will retry", extra={"fields": {"code": refusal.code}})
+        if len(self.uses):
+            self._schedule_use_pump()
 
     def gateway_closed(self) -> None:
         """The API process ended (or its channel broke): start another after a backoff."""

@@ -5,7 +5,8 @@ Two threads per channel. The reader takes requests in order: reads of a committe
 (`get`, `iterate`) are answered from that height's store snapshot on the reader thread itself,
 never on the loop; transactions to admit are parsed there, then handed to the loop as one short
 callback (the mempool lives on the loop); `status` is one short callback; use records go to the
-host's journal (which syncs them to disk) on a thread of its own. The writer sends every answer
+host's journal on a thread of its own, which takes every request queued meanwhile and journals
+them together (one sync to disk for the group). The writer sends every answer
 and event, so nothing on the loop ever waits for the API process to read. When the channel
 closes the host is told on the loop.
 
@@ -21,7 +22,6 @@ import queue
 import socket
 import threading
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from ledger.errors import LedgerError
@@ -52,8 +52,9 @@ class GatewayHost(Protocol):
     def gateway_status(self) -> dict[str, object]:
         ...
 
-    def gateway_record_uses(self, records: list[dict[str, object]]) -> list[dict[str, object]]:
-        """Journal `records` durably and return their signed receipts, in order."""
+    def gateway_record_uses(self, batches: list[list[dict[str, object]]]) -> list[list[dict[str, object]] | LedgerError]:
+        """Journal every batch of records durably (one sync) and return, per batch, its signed
+        receipts in order or the LedgerError that refused it."""
         ...
 
     def gateway_closed(self) -> None:
@@ -73,7 +74,8 @@ class GatewayServer:
         self._queued = 0
         self._queued_lock = threading.Lock()
         self._closed = threading.Event()
-        self._journal = ThreadPoolExecutor(1, thread_name_prefix="gateway-journal")
+        self._uses: queue.SimpleQueue[tuple[int, list[dict[str, object]]] | None] = queue.SimpleQueue()
+        self._journal = threading.Thread(target=self._journal_loop, name="gateway-journal", daemon=True)
         self._reader = threading.Thread(target=self._read_loop, name="gateway-reader", daemon=True)
         self._writer = threading.Thread(target=self._write_loop, name="gateway-writer", daemon=True)
         self.requests = 0
@@ -81,6 +83,7 @@ class GatewayServer:
     def start(self) -> None:
         self._reader.start()
         self._writer.start()
+        self._journal.start()
 
     @property
     def closed(self) -> bool:
@@ -100,10 +103,10 @@ class GatewayServer:
         except OSError:
             pass
         self._out.put(_CLOSE)
-        self._journal.shutdown(wait=False, cancel_futures=True)
+        self._uses.put(None)
 
     def join(self, timeout: float = 5.0) -> None:
-        for thread in (self._reader, self._writer):
+        for thread in (self._reader, self._writer, self._journal):
             if thread.is_alive() and thread is not threading.current_thread():
                 thread.join(timeout)
         self._sock.close()
@@ -196,7 +199,7 @@ class GatewayServer:
             for i, record in enumerate(records):
                 if not isinstance(record, dict):
                     raise GatewayError(f"records[{i}] must be a map", code="gateway.bad_request", field=f"records[{i}]")
-            self._journal.submit(self._record_uses, request, records)
+            self._uses.put((request, records))  # type: ignore[arg-type]
         else:
             raise GatewayError(f"unknown gateway operation {op[:40]!r}", code="gateway.unknown_op", field="op")
 
@@ -256,11 +259,37 @@ class GatewayServer:
 
     # -- on the journal thread ----------------------------------------------------------------
 
-    def _record_uses(self, request: int, records: list[dict[str, object]]) -> None:
+    def _journal_loop(self) -> None:
+        while True:
+            first = self._uses.get()
+            if first is None:
+                return
+            group = [first]
+            while True:
+                try:
+                    item = self._uses.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._uses.put(None)
+                    break
+                group.append(item)
+            self._record_uses(group)
+
+    def _record_uses(self, group: list[tuple[int, list[dict[str, object]]]]) -> None:
         try:
-            self._answer(request, self._host.gateway_record_uses(records))
+            outcomes = self._host.gateway_record_uses([records for _, records in group])
         except LedgerError as exc:
-            self._refuse(request, exc)
+            for request, _ in group:
+                self._refuse(request, exc)
+            return
         except Exception:
             log.exception("recording use records failed")
-            self._refuse(request, GatewayError("the node could not record the use; retry", code="gateway.busy"))
+            for request, _ in group:
+                self._refuse(request, GatewayError("the node could not record the use; retry", code="gateway.busy"))
+            return
+        for (request, _), outcome in zip(group, outcomes):
+            if isinstance(outcome, LedgerError):
+                self._refuse(request, outcome)
+            else:
+                self._answer(request, outcome)

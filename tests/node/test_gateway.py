@@ -57,11 +57,16 @@ class Host:
         self.threads.add(threading.current_thread().name)
         return {"height": 7, "syncing": False}
 
-    def gateway_record_uses(self, records):
+    def gateway_record_uses(self, batches):
         out = []
-        for record in records:
-            out.append({**record, "seq": self.seq})
-            self.seq += 1
+        for records in batches:
+            if any(r.get("licence_id") == "refused" for r in records):
+                out.append(ValidationError("refused", code="use.bad_record", field="records[0]"))
+                continue
+            out.append([])
+            for record in records:
+                out[-1].append({**record, "seq": self.seq})
+                self.seq += 1
         return out
 
     def gateway_closed(self):
@@ -187,6 +192,17 @@ def test_status_and_use_records_are_answered(channel):
     assert client.call("status", {}, timeout=WAIT_S) == {"height": 7, "syncing": False}
     receipts = client.call("uses", {"records": [{"licence_id": "x"}, {"licence_id": "y"}]}, timeout=WAIT_S)
     assert [r["seq"] for r in receipts] == [0, 1]
+    with pytest.raises(LedgerError) as err:
+        client.call("uses", {"records": [{"licence_id": "refused"}]}, timeout=WAIT_S)
+    assert err.value.code == "use.bad_record"
+
+
+def test_use_requests_from_many_threads_are_each_answered(channel):
+    _, _, _, _, client, host, _ = channel
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(lambda i: client.call("uses", {"records": [{"licence_id": str(i)}]}, timeout=WAIT_S), range(200)))
+    assert sorted(a[0]["seq"] for a in answers) == list(range(200))
+    assert all(a[0]["licence_id"] == str(i) for i, a in enumerate(answers))
 
 
 def test_events_reach_the_client_in_order(channel):
