@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 from functools import partial
@@ -24,6 +24,7 @@ from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 from api.errors import ApiError
+from api.limits import ClientLimits
 from api.service import NodeService
 from ledger.tx import MAX_TX_BYTES, Tx
 
@@ -38,6 +39,7 @@ class Settings:
     the body may be larger (whitespace, escapes) up to `max_tx_body_bytes`."""
 
     max_tx_body_bytes: int = 1 << 20
+    client_limits: ClientLimits = field(default_factory=ClientLimits)
 
     def __post_init__(self) -> None:
         if self.max_tx_body_bytes < MAX_TX_BYTES:

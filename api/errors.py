@@ -12,6 +12,7 @@ material in a response.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -45,6 +46,13 @@ STATUS_BY_CODE: dict[str, int] = {
     "mempool.full": 503,
     "node.stopping": 503,
     "node.starting": 503,
+    "auth.certificate_required": 403,
+    "auth.certificate_refused": 403,
+    "auth.revoked": 403,
+    "auth.forbidden": 403,
+    "auth.wrong_region": 403,
+    "auth.purpose_required": 422,
+    "api.rate_limited": 429,
     "gateway.closed": 503,
     "gateway.timeout": 503,
     "gateway.busy": 503,
@@ -101,6 +109,13 @@ TITLE_BY_CODE: dict[str, str] = {
     "mempool.too_large": "Transaction too large",
     "node.stopping": "Node stopping",
     "node.starting": "Node starting",
+    "auth.certificate_required": "Client certificate required",
+    "auth.certificate_refused": "Client certificate refused",
+    "auth.revoked": "Client certificate revoked",
+    "auth.forbidden": "Role not allowed",
+    "auth.wrong_region": "Other region",
+    "auth.purpose_required": "Purpose of use required",
+    "api.rate_limited": "Too many requests",
     "gateway.closed": "Node unreachable",
     "gateway.timeout": "Node busy",
     "gateway.busy": "Node busy",
@@ -179,7 +194,10 @@ async def handle_ledger_error(request: Request, exc: LedgerError) -> JSONRespons
     body = problem_of(exc)
     if body.status >= 500 and body.status != 503:
         log.error("%s %s failed: %s", request.method, request.url.path, exc.code)
-    headers = {"Retry-After": str(RETRY_AFTER_S)} if body.status == 503 else None
+    headers = None
+    if body.status in (429, 503):
+        wait = exc.fields.get("retry_after", RETRY_AFTER_S)
+        headers = {"Retry-After": str(max(1, math.ceil(wait)) if isinstance(wait, (int, float)) else RETRY_AFTER_S)}
     return problem_response(body, headers)
 
 

@@ -1,23 +1,28 @@
 """The node's HTTP API application (docs/spec/api.md): `create_app` assembles it and does
 nothing else. Routes live in api.routers, dependencies in api.deps, the error mapping in
-api.errors; the node behind it is any NodeService (api.service). Must never start a server,
-open a store or read the clock.
+api.errors, who may call what in api.auth, per-client limits in api.limits; the node behind it
+is any NodeService (api.service). Must never start a server or open a store.
 """
 
 from __future__ import annotations
 
+from cryptography import x509
 from fastapi import FastAPI
 
+from api.auth import Authenticator
 from api.deps import Settings
 from api.errors import install_error_handlers
+from api.limits import Limiter, LimitMiddleware
 from api.routers import ROUTERS
 from api.service import NodeService
 
 API_PREFIX = "/v1"
 
 
-def create_app(service: NodeService, settings: Settings | None = None) -> FastAPI:
-    """An ASGI app serving `service` under /v1, with its OpenAPI schema at /openapi.json."""
+def create_app(service: NodeService, settings: Settings | None = None, *, authenticator: Authenticator | None = None) -> FastAPI:
+    """An ASGI app serving `service` under /v1, with its OpenAPI schema at /openapi.json.
+    Callers are identified by `authenticator` (default: against the CA certificates of the
+    service's genesis regions, at the current time)."""
     app = FastAPI(
         title="eledger node API",
         version="1",
@@ -26,8 +31,16 @@ def create_app(service: NodeService, settings: Settings | None = None) -> FastAP
         redoc_url=None,
     )
     app.state.service = service
-    app.state.settings = settings if settings is not None else Settings()
+    app.state.settings = settings = settings if settings is not None else Settings()
+    app.state.authenticator = authenticator if authenticator is not None else Authenticator(genesis_roots(service))
+    app.state.limiter = Limiter(settings.client_limits)
+    app.add_middleware(LimitMiddleware, limiter=app.state.limiter)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     return app
+
+
+def genesis_roots(service: NodeService) -> list[x509.Certificate]:
+    """The region CA certificates the genesis of `service` lists (pki.md §1)."""
+    return [x509.load_der_x509_certificate(region.ca_cert) for region in service.genesis.regions]
