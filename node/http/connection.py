@@ -112,6 +112,7 @@ class HttpConnection(asyncio.Protocol):
         self.wait_start = 0.0  # when the current wait for a request began
         self.got_byte = False  # a byte of the awaited request arrived
         self.after_body = 0  # bytes received since the current request's body was complete
+        self.received = 0  # bytes received since the current request started
         self.reading_paused = False
         self.write_paused = False
         self.drain_waiter: asyncio.Future[None] | None = None
@@ -154,6 +155,7 @@ class HttpConnection(asyncio.Protocol):
         self.handshake = self.loop.create_task(self._start_tls(transport))
 
     def data_received(self, data: bytes) -> None:
+        self.received += len(data)
         phase = self.phase
         if phase is Phase.WAITING:
             self.h11.receive_data(data)
@@ -290,19 +292,16 @@ class HttpConnection(asyncio.Protocol):
         self.requests += 1
         self.phase = Phase.ACTIVE
         self.after_body = 0
+        headers = [(name.lower(), value) for name, value in request.headers.raw_items()]
         # h11 bounds the head only while it is incomplete: one read can bring a larger one.
-        size = len(request.method) + len(request.target) + 12
-        headers = []
-        for name, value in request.headers.raw_items():
-            size += len(name) + len(value) + 4
-            name = name.lower()
+        if self.received > limits.max_header_bytes and _head_size(request, headers) > limits.max_header_bytes:
+            self._refuse(HEADERS_TOO_LARGE)
+            return
+        self.received = 0
+        for name, value in headers:
             if name == b"content-length" and int(value) > limits.max_body_bytes:
                 self._refuse(BODY_TOO_LARGE, head=request.method == b"HEAD")
                 return
-            headers.append((name, value))
-        if size > limits.max_header_bytes:
-            self._refuse(HEADERS_TOO_LARGE)
-            return
         scope = build_scope(
             request, headers, scheme=self.scheme, client=self.client, server=self.server,
             extensions=self.extensions,
@@ -633,3 +632,8 @@ class HttpConnection(asyncio.Protocol):
             self._close(reason=reason)
         else:
             self._close(abort=True, reason=reason)
+
+
+def _head_size(request: h11.Request, headers: list[tuple[bytes, bytes]]) -> int:
+    """The bytes of `request`'s request line and header lines, as sent (CRLFs included)."""
+    return len(request.method) + len(request.target) + 13 + sum(len(n) + len(v) + 4 for n, v in headers)
