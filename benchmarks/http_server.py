@@ -239,7 +239,8 @@ async def protocol_cost(kind: str, requests: int) -> float:
         import contextvars
 
         from node.http import HttpLimits, HttpMetrics
-        from node.http.connection import HttpConnection, ServerState
+        from node.http.connection import HttpConnection
+        from node.http.state import ServerState
 
         state = ServerState(app=app, limits=HttpLimits(max_requests_per_connection=10**9), metrics=HttpMetrics(), log=__import__("logging").getLogger("bench"),
                             ssl_context=None, cipher_ids={}, loop=loop, context=contextvars.copy_context())

@@ -17,21 +17,13 @@ reads or logs key material.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import enum
-import http
-import logging
 import socket
-import ssl
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 import h11
 
+from node.http.deadlines import Deadlines
 from node.http.exchange import ClientDisconnected, Exchange, build_scope
-from node.http.limits import HttpLimits
-from node.http.metrics import HttpMetrics
 from node.http.problem import (
     BAD_REQUEST,
     BODY_TOO_LARGE,
@@ -39,12 +31,10 @@ from node.http.problem import (
     INTERNAL,
     PROTOCOL_PROBLEMS,
     Problem,
-    http_date,
     render_problem,
 )
+from node.http.state import ServerState
 from node.http.tls import read_tls_extension
-
-App = Callable[[dict[str, Any], Callable[[], Awaitable[dict[str, Any]]], Callable[[dict[str, Any]], Awaitable[None]]], Awaitable[None]]
 
 #: Request body bytes held for the application before reading from the socket pauses.
 BODY_HIGH_WATER = 256 * 1024
@@ -61,9 +51,6 @@ LINGER_S = 2.0
 TLS_SHUTDOWN_S = 2.0
 
 
-REASONS = {status.value: status.phrase.encode("ascii") for status in http.HTTPStatus}
-
-
 class Phase(enum.Enum):
     HANDSHAKE = "handshake"  # TLS handshake running
     WAITING = "waiting"  # for (the rest of) a request's headers
@@ -71,24 +58,6 @@ class Phase(enum.Enum):
     DRAINING = "draining"  # answered; dropping the unread rest of its body
     CLOSING = "closing"  # closing; received bytes are dropped
     CLOSED = "closed"
-
-
-@dataclass
-class ServerState:
-    """What the connections of one `HttpServer` share."""
-
-    app: App
-    limits: HttpLimits
-    metrics: HttpMetrics
-    log: logging.Logger
-    ssl_context: ssl.SSLContext | None
-    cipher_ids: dict[str, int]
-    loop: asyncio.AbstractEventLoop
-    context: contextvars.Context
-    connections: set[HttpConnection] = field(default_factory=set)
-    tasks: set[asyncio.Task[None]] = field(default_factory=set)
-    stopping: bool = False
-    drained: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class HttpConnection(asyncio.Protocol):
@@ -118,12 +87,7 @@ class HttpConnection(asyncio.Protocol):
         self.drain_waiter: asyncio.Future[None] | None = None
         self.drained = 0  # bytes of an unread body dropped
         self.close_reason: str | None = None  # why the server closed (None: open, or the client)
-        # One timer: it fires at `timer_when` and re-arms itself for the earliest deadline.
-        self.read_deadline: float | None = None
-        self.read_reason = ""
-        self.write_deadline: float | None = None
-        self.timer: asyncio.TimerHandle | None = None
-        self.timer_when = 0.0
+        self.deadlines = Deadlines(self.loop, self._expired)
 
     # asyncio.Protocol
 
@@ -161,7 +125,7 @@ class HttpConnection(asyncio.Protocol):
             self.h11.receive_data(data)
             if not self.got_byte:
                 self.got_byte = True
-                self._set_read_deadline(self.wait_start + self.limits.header_timeout, "header")
+                self.deadlines.set_read(self.wait_start + self.limits.header_timeout, "header")
             self._next_request()
         elif phase is Phase.ACTIVE:
             self.h11.receive_data(data)
@@ -191,9 +155,7 @@ class HttpConnection(asyncio.Protocol):
         if self.phase is Phase.CLOSED:
             return  # refused at accept, or already counted
         self.phase = Phase.CLOSED
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+        self.deadlines.cancel()
         state = self.state
         state.connections.discard(self)
         self.metrics.connections_open -= 1
@@ -203,17 +165,17 @@ class HttpConnection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self.write_paused = True
-        self._set_write_deadline(self.loop.time() + self.limits.write_timeout)
+        self.deadlines.set_write(self.loop.time() + self.limits.write_timeout)
 
     def resume_writing(self) -> None:
         self.write_paused = False
-        self.write_deadline = None
+        self.deadlines.write = None
         waiter = self.drain_waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
-        if self.phase is Phase.WAITING and not self.got_byte:
+        if self.phase is Phase.WAITING:
             # The keep-alive and header clocks start once the last answer is nearly sent.
-            self._wait_for_request()
+            self._restart_wait()
 
     # TLS
 
@@ -261,18 +223,23 @@ class HttpConnection(asyncio.Protocol):
         assert self.transport is not None
         self.transport.set_write_buffer_limits(high=WRITE_HIGH_WATER, low=WRITE_LOW_WATER)
         self.phase = Phase.WAITING
+        self._restart_wait()
+        if self.got_byte:
+            self._next_request()
+
+    def _restart_wait(self) -> None:
+        """Start the clocks of the awaited request again, keeping whether a byte of it came."""
         got_byte = self.got_byte
         self._wait_for_request()
         if got_byte:
             self.got_byte = True
-            self._set_read_deadline(self.wait_start + self.limits.header_timeout, "header")
-            self._next_request()
+            self.deadlines.set_read(self.wait_start + self.limits.header_timeout, "header")
 
     def _wait_for_request(self) -> None:
         """Start the keep-alive and header clocks for the next request."""
         self.wait_start = self.loop.time()
         self.got_byte = False
-        self._set_read_deadline(self.wait_start + self.limits.keepalive_timeout, "keepalive")
+        self.deadlines.set_read(self.wait_start + self.limits.keepalive_timeout, "keepalive")
 
     def _next_request(self) -> None:
         try:
@@ -307,7 +274,7 @@ class HttpConnection(asyncio.Protocol):
             extensions=self.extensions,
         )
         exchange = self.exchange = Exchange(self, scope, expect_100=self.h11.they_are_waiting_for_100_continue)
-        self._set_read_deadline(self.loop.time() + limits.body_timeout, "body")
+        self.deadlines.set_read(self.loop.time() + limits.body_timeout, "body")
         self._pull_body(exchange)
         task = self.loop.create_task(self._run(exchange), context=self.state.context.copy())
         self.state.tasks.add(task)
@@ -331,7 +298,7 @@ class HttpConnection(asyncio.Protocol):
                     return
             elif kind is h11.EndOfMessage:
                 exchange.body_done = True
-                self.read_deadline = None
+                self.deadlines.read = None
                 break
             else:
                 break  # NEED_DATA
@@ -353,7 +320,7 @@ class HttpConnection(asyncio.Protocol):
         """A protocol error of the client inside the body: the application sees a disconnect,
         the client gets `problem` (if no answer started) once the application returns."""
         exchange.failed = problem
-        self.read_deadline = None
+        self.deadlines.read = None
         self._pause_reading()
         exchange.wake()
 
@@ -368,7 +335,10 @@ class HttpConnection(asyncio.Protocol):
         conn = self.h11
         out: list[bytes] = []
         if not exchange.head_sent:
-            out.append(conn.send(self._response(exchange, body, more)))
+            close = self.state.stopping or self.requests >= self.limits.max_requests_per_connection or (
+                exchange.expect_100 and not exchange.sent_100 and not exchange.body_done
+            )  # the last one, or a client waiting for a 100 it will not get
+            out.append(conn.send(exchange.response(body, more, close=close)))
             exchange.head_sent = True
         if body and not exchange.head_only:
             out.append(conn.send(h11.Data(data=body)))
@@ -386,23 +356,6 @@ class HttpConnection(asyncio.Protocol):
                 await self.drain_waiter
             if self.phase is not Phase.ACTIVE:
                 raise ClientDisconnected("the connection closed while the response was sent")
-
-    def _response(self, exchange: Exchange, body: bytes, more: bool) -> h11.Response:
-        status = exchange.status
-        headers = list(exchange.headers)
-        has_length = False
-        for name, _ in headers:
-            if name == b"content-length":
-                has_length = True
-                break
-        if not has_length and not more and status >= 200 and status not in (204, 304):
-            headers.append((b"content-length", str(len(body)).encode("ascii")))
-        headers.append((b"date", http_date()))
-        if self.state.stopping or self.requests >= self.limits.max_requests_per_connection or (
-            exchange.expect_100 and not exchange.sent_100 and not exchange.body_done
-        ):
-            headers.append((b"connection", b"close"))
-        return h11.Response(status_code=status, headers=headers, reason=REASONS.get(status, b""))
 
     def _response_complete(self, exchange: Exchange) -> None:
         exchange.complete = True
@@ -429,7 +382,7 @@ class HttpConnection(asyncio.Protocol):
         self.phase = Phase.WAITING
         if self.write_paused:
             self.got_byte = False
-            self.read_deadline = None  # the clocks start at resume_writing
+            self.deadlines.read = None  # the clocks start at resume_writing
         else:
             self._wait_for_request()
         if self.reading_paused:
@@ -532,7 +485,7 @@ class HttpConnection(asyncio.Protocol):
         if self.close_reason is None:
             self.close_reason = reason
         self.phase = Phase.CLOSING
-        self.read_deadline = None
+        self.deadlines.read = None
         self._lose_exchange()
         if abort:
             transport.abort()
@@ -541,11 +494,11 @@ class HttpConnection(asyncio.Protocol):
         if linger and transport.can_write_eof():
             transport.write_eof()
             self._resume_reading()
-            self._set_read_deadline(now + LINGER_S, "linger")
+            self.deadlines.set_read(now + LINGER_S, "linger")
         else:
             transport.close()
         # Bounded: a client that reads nothing cannot hold a closing connection.
-        self._set_write_deadline(now + self.limits.write_timeout, force=True)
+        self.deadlines.set_write(now + self.limits.write_timeout, keep=False)
 
     def _lose_exchange(self) -> None:
         """The connection is going: a request in flight learns it (`close_reason` None: the
@@ -588,43 +541,18 @@ class HttpConnection(asyncio.Protocol):
             self.reading_paused = False
             self.transport.resume_reading()
 
-    def _set_read_deadline(self, when: float, reason: str) -> None:
-        self.read_deadline = when
-        self.read_reason = reason
-        self._arm(when)
-
-    def _set_write_deadline(self, when: float, *, force: bool = False) -> None:
-        if force or self.write_deadline is None:
-            self.write_deadline = when
-        self._arm(when)
-
-    def _arm(self, when: float) -> None:
-        if self.timer is None or when < self.timer_when:
-            if self.timer is not None:
-                self.timer.cancel()
-            self.timer_when = when
-            self.timer = self.loop.call_at(when, self._on_timer)
-
-    def _on_timer(self) -> None:
-        self.timer = None
-        now = self.loop.time() + 0.001  # call_at may fire within the clock's resolution early
-        read, write = self.read_deadline, self.write_deadline
-        if write is not None and write <= now:
+    def _expired(self, reason: str) -> None:
+        if reason == "write":
             self.metrics.write_timeouts += 1
-            self._timed_out("write")
-        elif read is not None and read <= now and not (self.write_paused and self.phase is Phase.WAITING):
-            reason = self.read_reason
-            if reason == "keepalive":
-                self.metrics.keepalive_timeouts += 1
-            elif reason == "header":
-                self.metrics.header_timeouts += 1
-            elif reason == "body":
-                self.metrics.body_timeouts += 1
-            self._timed_out(reason)
-        else:
-            pending = [d for d in (read, write) if d is not None and d > now]
-            if pending:
-                self._arm(min(pending))
+        elif self.write_paused and self.phase is Phase.WAITING:
+            return  # still sending the last answer: the clocks restart at resume_writing
+        elif reason == "keepalive":
+            self.metrics.keepalive_timeouts += 1
+        elif reason == "header":
+            self.metrics.header_timeouts += 1
+        elif reason == "body":
+            self.metrics.body_timeouts += 1
+        self._timed_out(reason)
 
     def _timed_out(self, reason: str) -> None:
         self.close_reason = reason

@@ -15,17 +15,19 @@ with `add_body` / `end_body` and calls `wake()` when something the application w
 from __future__ import annotations
 
 import asyncio
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 import h11
 
-from node.http.problem import Problem
+from node.http.problem import Problem, http_date
 
 if TYPE_CHECKING:
     from node.http.connection import HttpConnection
 
 ASGI = {"version": "3.0", "spec_version": "2.4"}
+REASONS = {status.value: status.phrase.encode("ascii") for status in HTTPStatus}
 _DISCONNECT = {"type": "http.disconnect"}
 
 
@@ -157,6 +159,24 @@ class Exchange:
             self.headers = message.get("headers", ())
         else:
             raise RuntimeError(f"unexpected ASGI message type {kind!r} for an http scope")
+
+    def response(self, body: bytes, more: bool, *, close: bool) -> h11.Response:
+        """The h11 event for the status line and headers, from `http.response.start` and the
+        first body: `Content-Length` added when the whole body came in one message and the
+        application gave none, `Date` always, `Connection: close` if `close`."""
+        status = self.status
+        headers = list(self.headers)
+        has_length = False
+        for name, _ in headers:
+            if name == b"content-length":
+                has_length = True
+                break
+        if not has_length and not more and status >= 200 and status not in (204, 304):
+            headers.append((b"content-length", str(len(body)).encode("ascii")))
+        headers.append((b"date", http_date()))
+        if close:
+            headers.append((b"connection", b"close"))
+        return h11.Response(status_code=status, headers=headers, reason=REASONS.get(status, b""))
 
     def _take(self) -> bytes:
         chunks = self.chunks

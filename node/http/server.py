@@ -16,9 +16,10 @@ import logging
 import socket
 import ssl
 
-from node.http.connection import App, HttpConnection, ServerState
+from node.http.connection import HttpConnection
 from node.http.limits import HttpError, HttpLimits
 from node.http.metrics import HttpMetrics
+from node.http.state import App, ServerState
 from node.http.tls import read_cipher_ids
 
 #: How long cancelled application tasks may take to unwind once the grace period is over.
