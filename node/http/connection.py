@@ -199,7 +199,7 @@ class HttpConnection(asyncio.Protocol):
         except asyncio.CancelledError:
             self._handshake_failed(raw)
             raise
-        except (OSError, EOFError):
+        except Exception:  # noqa: BLE001 - ssl.SSLError, resets, EOF: the client's failure, counted
             self.metrics.tls_handshake_failures += 1
             self._handshake_failed(raw)
             return

@@ -40,7 +40,10 @@ def read_tls_extension(ssl_object: ssl.SSLObject, cipher_ids: Mapping[str, int])
     name: str | None = None
     if der:
         chain.append(ssl.DER_cert_to_PEM_cert(der))
-        name = x509.load_der_x509_certificate(der).subject.rfc4514_string()
+        try:
+            name = x509.load_der_x509_certificate(der).subject.rfc4514_string()
+        except ValueError:
+            name = None  # OpenSSL accepted what cryptography cannot parse: the app will refuse it
     cipher = ssl_object.cipher()
     return {
         "server_cert": None,
