@@ -1,0 +1,146 @@
+"""A node's API for the client tests, reached over a real socket: the FastAPI app (api/) over a
+LocalNodeService (tests/api/service.py) of a network with a real PKI (tests/api/pki.py), served
+by the node's own HTTP server (node/http) on 127.0.0.1, over HTTPS with optional client
+certificates as the API process serves it, or over plain HTTP. A committer thread commits
+whatever the mempool holds, so `wait=commit` requests are answered as on a running network.
+
+Profiles for every region and role are written as the devnet writes them (node.devnet).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from api.main import create_app
+from certs.layout import read_pki_manifest
+from certs.roles import Role
+from client.profile import Profile, write_profile
+from node.http import HttpServer
+from tests.api.pki import Pki, make_pki
+from tests.api.service import LocalNodeService
+
+HOST = "127.0.0.1"
+STOP_GRACE_S = 1.0
+START_TIMEOUT_S = 10.0
+#: Roles by the name a profile file uses (node.devnet.PROFILE_ROLES).
+ROLES = {"partner": Role.PARTNER, "staff": Role.STAFF, "department": Role.ISSUER, "auditor": Role.AUDITOR, "admin": Role.REGION_ADMIN}
+
+
+class Committer:
+    """Commits the held transactions of `service` in a block as soon as there are any, on its
+    own thread, until stopped. `pause()` / `resume()` hold it back (to test commit timeouts)."""
+
+    def __init__(self, service: LocalNodeService) -> None:
+        self.service = service
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        self._thread = threading.Thread(target=self._run, name="committer", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._running.wait()
+            if self.service.pending_ids():
+                self.service.produce()
+            else:
+                self._stop.wait(0.002)
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def __enter__(self) -> Committer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._running.set()
+        self._thread.join()
+
+
+@contextlib.contextmanager
+def serve(app, context: ssl.SSLContext | None = None) -> Iterator[str]:
+    """`app` served on a kernel-chosen port of 127.0.0.1 from a thread; its base URL."""
+    sock = socket.create_server((HOST, 0))
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="http-server", daemon=True)
+    thread.start()
+    server = HttpServer(app, ssl_context=context)
+    try:
+        asyncio.run_coroutine_threadsafe(server.start(sock), loop).result(START_TIMEOUT_S)
+        port = sock.getsockname()[1]
+        yield f"{'https' if context is not None else 'http'}://{HOST}:{port}"
+    finally:
+        asyncio.run_coroutine_threadsafe(server.stop(STOP_GRACE_S), loop).result(START_TIMEOUT_S + STOP_GRACE_S)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.close()
+        sock.close()
+
+
+@dataclass
+class Node:
+    """A served node: its URL, the network and PKI, the service and its committer."""
+
+    url: str
+    pki: Pki
+    service: LocalNodeService
+    committer: Committer
+
+    @property
+    def dir(self) -> Path:
+        return self.pki.network.dir
+
+    @property
+    def genesis_path(self) -> Path:
+        return self.dir / "genesis.json"
+
+    def credential(self, region: str, role: str) -> tuple[Path, Path]:
+        entry = read_pki_manifest(self.pki.dir, aggregate=True).find(region, ROLES[role])[0]
+        return self.pki.dir / entry.certificate, self.pki.dir / entry.private_key
+
+    def ca(self, region: str) -> Path:
+        return self.pki.dir / region / "ca.crt"
+
+    def profile(self, region: str, role: str, *, url: str | None = None) -> Path:
+        """Write (once) and return DIR/profiles/<region>-<role>.json for this node."""
+        path = self.dir / "profiles" / f"{region}-{role}.json"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            certificate, private_key = self.credential(region, role)
+            write_profile(path, Profile(url or self.url, certificate, private_key, self.ca(self.service.region), self.genesis_path))
+        return path
+
+
+def server_context(pki: Pki, region: str) -> ssl.SSLContext:
+    """The TLS context of the API of `region`'s first validator: its node certificate; client
+    certificates optional (anonymous callers reach public routes), checked against every
+    genesis region's CA (pki.md §7)."""
+    entry = read_pki_manifest(pki.dir, aggregate=True).find(region, Role.VALIDATOR)[0]
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    context.load_cert_chain(pki.dir / entry.certificate, pki.dir / entry.private_key)
+    for region_dir in sorted(p for p in pki.dir.iterdir() if (p / "ca.crt").is_file()):
+        context.load_verify_locations(region_dir / "ca.crt")
+    context.verify_mode = ssl.CERT_OPTIONAL
+    return context
+
+
+@contextlib.contextmanager
+def running_node(directory: Path, *, tls: bool = True) -> Iterator[Node]:
+    """A new network in `directory` and its first validator's API, served and committing."""
+    pki = make_pki(directory)
+    service = LocalNodeService(pki.net, max_txs=2000)
+    app = create_app(service)
+    with Committer(service) as committer, serve(app, server_context(pki, service.region) if tls else None) as url:
+        yield Node(url, pki, service, committer)
