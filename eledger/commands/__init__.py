@@ -11,10 +11,12 @@ import typer
 from eledger.commands.bundle import prove, verify_bundle
 from eledger.commands.node import devnet, node_app
 from eledger.commands.qr import qr
+from eledger.commands.submit import submit
 
 
 def register_commands(app: typer.Typer) -> None:
-    """Mount `prove`, `verify-bundle`, `qr`, `node` (start) and `devnet` on `app`."""
+    """Mount `submit`, `prove`, `verify-bundle`, `qr`, `node` (start) and `devnet` on `app`."""
+    app.command("submit")(submit)
     app.command("prove")(prove)
     app.command("verify-bundle")(verify_bundle)
     app.command("qr")(qr)

@@ -14,6 +14,7 @@ import contextlib
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,10 @@ from pathlib import Path
 from api.main import create_app
 from certs.layout import read_pki_manifest
 from certs.roles import Role
+from client.http import ApiClient
 from client.profile import Profile, write_profile
+from client.submit import Submitter
+from node.demo import Department, load_departments, seed_network
 from node.http import HttpServer
 from tests.api.pki import Pki, make_pki
 from tests.api.service import LocalNodeService
@@ -57,6 +61,14 @@ class Committer:
 
     def resume(self) -> None:
         self._running.set()
+
+    def drain(self, timeout_s: float = 30.0) -> None:
+        """Wait until the mempool is empty (a safety bound, not a measurement)."""
+        deadline = time.monotonic() + timeout_s
+        while self.service.pending_ids():
+            if time.monotonic() > deadline:
+                raise AssertionError("the committer did not empty the mempool")
+            time.sleep(0.002)
 
     def __enter__(self) -> Committer:
         self._thread.start()
@@ -111,6 +123,20 @@ class Node:
 
     def ca(self, region: str) -> Path:
         return self.pki.dir / region / "ca.crt"
+
+    def seed(self) -> list[Department]:
+        """node.demo's governance (licence types, a department per region with its seal,
+        recognition rules) submitted through the API as the devnet does; the departments, whose
+        seals are valid from the tip's time (block times here are genesis time + 1 s a block)."""
+        clock = lambda: self.service.chain.tip.time  # noqa: E731
+        departments = load_departments(self.pki.network, clock)
+        with ApiClient(self.url, ca=self.ca(self.service.region)) as client:
+            def submit(txs):
+                report = Submitter(client, timeout_s=10).submit((str(i), tx) for i, tx in enumerate(txs))
+                assert report.ok, (report.refused, report.stopped)
+
+            seed_network(self.pki.network, departments, submit, clock)
+        return departments
 
     def profile(self, region: str, role: str, *, url: str | None = None) -> Path:
         """Write (once) and return DIR/profiles/<region>-<role>.json for this node."""
