@@ -171,13 +171,22 @@ def _cell(row: Mapping[str, object], name: str) -> str | None:
 
 
 def _holder_uscc(text: str) -> str:
-    """The holder's USCC; the error never repeats the text (a misplaced ID number is personal data)."""
+    """The holder's USCC. The error says what is wrong (length, a character, or the check
+    character GB 32100 expects) but never repeats the text: a misplaced ID number is personal
+    data."""
     try:
         return validate_uscc(text, "holder_uscc")
     except ValidationError as exc:
+        expected = exc.fields.get("expected")
+        if expected is not None:
+            reason = f"its check character (the 18th) should be {expected!r} for its first 17 characters"
+        elif len(text) != 18:
+            reason = f"it has {len(text)} characters, a USCC has 18"
+        else:
+            reason = "it holds a character GB 32100 does not use (0-9 and A-Z without I, O, S, V, Z)"
         raise ValidationError(
-            "holder_uscc is not a valid USCC (18 characters of GB 32100 with a matching check character); "
-            "a person holder goes in holder_id_number", code=exc.code, field="holder_uscc",
+            f"holder_uscc is not a valid USCC: {reason}; re-check the code on the business licence (a person holder goes in holder_id_number)",
+            code=exc.code, field="holder_uscc", **({"expected": expected} if expected is not None else {}),
         ) from None
 
 

@@ -187,6 +187,7 @@ def test_a_bad_row_is_reported_with_its_line_and_column_and_the_import_goes_on(d
     result = desk.run(*import_args(desk, rows), code=1)
     out = text(result)
     assert "line 3: holder_uscc: ids.bad_uscc" in out and "line 4: valid_until: licence.bad_dates" in out
+    assert f"its check character (the 18th) should be {uscc(802)[-1]!r}" in out and bad not in out
     assert "2 licences issued, 2 rows failed" in out and "2 row(s) failed" in out
     assert [Tx.from_bytes(line).body["id"].split(".")[-3] for line in (desk.d / "issue.jsonl").read_bytes().splitlines()] == ["3001", "3004"]
     desk.commit(desk.d / "issue.jsonl")
