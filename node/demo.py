@@ -165,10 +165,19 @@ def load_departments(network: Network, clock: Callable[[], int]) -> list[Departm
     for region in (r.name for r in network.genesis.regions):
         entry = manifest.find(region, CertRole.ISSUER)[0]
         key = read_private_key(network.dir / "pki" / entry.private_key)
-        name = f"{REGION_NAMES.get(region, region)}市场监督管理局"
-        client = DepartmentClient(key, network.genesis.chain_id, entry.uscc, f"{region.upper()}0SEAL01", issuer_name=name, clock=clock)
+        client = DepartmentClient(key, network.genesis.chain_id, entry.uscc, seal_id_of(region), issuer_name=issuer_name_of(region), clock=clock)
         out.append(Department(region, client, 0))
     return out
+
+
+def issuer_name_of(region: str) -> str:
+    """The name of `region`'s demo department, as its documents print it."""
+    return f"{REGION_NAMES.get(region, region)}市场监督管理局"
+
+
+def seal_id_of(region: str) -> str:
+    """The id of the seal `region`'s demo department registers."""
+    return f"{region.upper()}0SEAL01"
 
 
 def seed_network(network: Network, departments: list[Department], submit: Submit, clock: Callable[[], int]) -> Seeded:

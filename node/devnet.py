@@ -4,12 +4,16 @@
 keys) and makes each validator's home self-contained, so it can also be mounted into a
 container (docker-compose.yml): genesis.json, validator.key, tls/node.crt + tls/node.key (the
 node's TLS credential from its region's PKI), tls/ca/<region>.crt, and node.json with its
-ports. DIR/network.json lists the chain, each node's API URL, p2p address and home (paths
-relative to DIR), and the demo credentials. `run_devnet` refuses busy ports, starts one
-`eledger node start --home` process per validator (PIDs in DIR/pids.json), waits until every API
-answers, seeds the demo (node.demo) through real signed transactions POSTed to the APIs,
-prints the URLs, and on Ctrl-C (or SIGTERM) stops exactly the processes it started: SIGTERM,
-then SIGKILL after a grace period. A second run reuses everything and does not seed again.
+ports. DIR/network.json lists the chain, each node's API URL, p2p address and home, the demo
+credentials, and per region what the demo seed registers (departments with their USCCs, seals
+and licence types; recognition rules), so a department can issue from it alone; paths are
+relative to DIR. DIR/profiles/<region>-<role>.json (client.profile) name each region's node and
+one credential of each role (partner, staff, department, auditor, admin) for `--profile`.
+`run_devnet` refuses busy ports, starts one `eledger node start --home` process per validator
+(PIDs in DIR/pids.json), waits until every API answers, seeds the demo (node.demo) through real
+signed transactions submitted with client.http, prints the URLs and commands to try, and on
+Ctrl-C (or SIGTERM) stops exactly the processes it started: SIGTERM, then SIGKILL after a grace
+period. A second run reuses everything and does not seed again.
 
 Never overwrites a key, never signals a process it did not start, never binds beyond loopback.
 """
@@ -24,10 +28,7 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Collection, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -36,13 +37,18 @@ from rich.console import Console
 
 from certs.layout import DEFAULT_REGIONS, read_pki_manifest
 from certs.roles import Role
+from client.errors import ClientError
+from client.http import ApiClient, Retry
+from client.profile import Profile, read_profile, write_profile
 from client.signing import wall_clock_ms
+from client.submit import Submitter
+from ledger.document import EnterpriseHolder, read_document
 from ledger.errors import LedgerError
 from ledger.files import replace_file, write_new_file
 from ledger.tx import Tx
 from node.config import NodeConfig, PeerConfig, write_config
 from node.consensus.timeouts import Timeouts
-from node.demo import issue_licence, load_departments, seed_network
+from node.demo import FOOD, REGION_NAMES, TYPES, issue_licence, issuer_name_of, load_departments, seal_id_of, seed_network
 from node.network import GENESIS_FILE, Network, create_network
 
 HOST = "127.0.0.1"
@@ -51,10 +57,16 @@ DEFAULT_API_BASE = 8101
 NETWORK_FILE = "network.json"
 PIDS_FILE = "pids.json"
 SEEDED_FILE = "seeded.json"
+PROFILES_DIR = "profiles"
+#: The scheme of the nodes' APIs: plain HTTP until the API process serves TLS (node/http).
+API_SCHEME = "http"
+#: Profiles written per region: the file's role name and the certificate role it presents.
+PROFILE_ROLES = {"partner": Role.PARTNER, "staff": Role.STAFF, "department": Role.ISSUER, "auditor": Role.AUDITOR, "admin": Role.REGION_ADMIN}
 LICENCES_PER_DEPARTMENT = 3
 READY_TIMEOUT_S = 90.0
 STOP_GRACE_S = 10.0
 SUBMIT_TIMEOUT_S = 30.0
+READY_POLL_TIMEOUT_S = 1.0
 CST = timezone(timedelta(hours=8))
 
 
@@ -62,7 +74,8 @@ class DevnetError(LedgerError):
     """The devnet cannot be prepared, started or seeded. Codes: "devnet.bad_nodes",
     "devnet.mismatch" (DIR holds another network), "devnet.port_busy", "devnet.running" (its
     processes are alive), "devnet.not_ready" (a node exited or never answered),
-    "devnet.api" (an API could not be reached), "devnet.seed_rejected"."""
+    "devnet.seed_rejected" (with `cause`, the refusing code), "devnet.api" (an API failed
+    while seeding)."""
 
     code = "devnet.error"
 
@@ -77,7 +90,7 @@ class DevnetNode:
 
     @property
     def api_url(self) -> str:
-        return f"http://{HOST}:{self.api_port}"
+        return f"{API_SCHEME}://{HOST}:{self.api_port}"
 
 
 @dataclass(frozen=True)
@@ -89,6 +102,19 @@ class Devnet:
     @property
     def chain_id(self) -> str:
         return self.network.genesis.chain_id
+
+    def profile_path(self, region: str, role: str) -> Path:
+        """DIR/profiles/<region>-<role>.json (role: a key of PROFILE_ROLES)."""
+        return self.dir / PROFILES_DIR / f"{region}-{role}.json"
+
+    def client(self, node: DevnetNode, role: str | None = None, *, timeout: float = 30.0, retry: Retry = Retry()) -> ApiClient:
+        """An ApiClient of `node`'s API presenting the credential of `role` of the node's region
+        (its profile), or anonymous (None). Raises ClientError / ProfileError."""
+        ca = self.dir / "pki" / node.region / "ca.crt"
+        if role is None:
+            return ApiClient(node.api_url, ca=ca, timeout=timeout, retry=retry)
+        profile = read_profile(self.profile_path(node.region, role))
+        return ApiClient(node.api_url, cert=profile.certificate, key=profile.private_key, ca=profile.ca, timeout=timeout, retry=retry)
 
 
 def prepare_devnet(
@@ -118,6 +144,7 @@ def prepare_devnet(
     for member in members:
         _write_home(network, member, members, manifest, regions, timeouts, status_interval_ms)
     devnet = Devnet(dir, network, members)
+    _write_profiles(devnet, manifest)
     replace_file(dir / NETWORK_FILE, (json.dumps(_network_json(devnet, manifest), indent=2, ensure_ascii=False) + "\n").encode(), 0o644)
     return devnet
 
@@ -153,6 +180,26 @@ def _write_home(network: Network, member: DevnetNode, members: Sequence[DevnetNo
     ))
 
 
+def _write_profiles(devnet: Devnet, manifest) -> None:
+    """DIR/profiles/<region>-<role>.json for every region with a node: its first node's API, the
+    region's first credential of the role, the region CA (which signed that node's TLS
+    certificate) and the genesis (rewritten each time: ports may change)."""
+    (devnet.dir / PROFILES_DIR).mkdir(exist_ok=True)
+    pki = devnet.dir / "pki"
+    for node in _first_node_per_region(devnet):
+        for role, cert_role in PROFILE_ROLES.items():
+            entry = manifest.find(node.region, cert_role)[0]
+            profile = Profile(node.api_url, pki / entry.certificate, pki / entry.private_key, pki / node.region / "ca.crt", devnet.dir / GENESIS_FILE)
+            write_profile(devnet.profile_path(node.region, role), profile)
+
+
+def _first_node_per_region(devnet: Devnet) -> list[DevnetNode]:
+    firsts: dict[str, DevnetNode] = {}
+    for node in devnet.nodes:
+        firsts.setdefault(node.region, node)
+    return list(firsts.values())
+
+
 def _network_json(devnet: Devnet, manifest) -> dict[str, object]:
     def credential(region: str, role: Role) -> dict[str, object]:
         entry = manifest.find(region, role)[0]
@@ -161,6 +208,9 @@ def _network_json(devnet: Devnet, manifest) -> dict[str, object]:
             out["uscc"] = entry.uscc
         return out
 
+    regions = [r.name for r in devnet.network.genesis.regions]
+    served = {n.region for n in devnet.nodes}
+    types = [{"code": code, "name": name, "validity_required": required} for code, (name, required) in TYPES.items()]  # all granted
     return {
         "chain_id": devnet.chain_id,
         "genesis": GENESIS_FILE,
@@ -168,9 +218,22 @@ def _network_json(devnet: Devnet, manifest) -> dict[str, object]:
             {"name": n.name, "region": n.region, "api_url": n.api_url, "p2p": f"{HOST}:{n.p2p_port}", "home": str(n.home.relative_to(devnet.dir))}
             for n in devnet.nodes
         ],
-        "credentials": {
-            r.name: {"admin": credential(r.name, Role.REGION_ADMIN), "department": credential(r.name, Role.ISSUER)}
-            for r in devnet.network.genesis.regions
+        "credentials": {r: {"admin": credential(r, Role.REGION_ADMIN), "department": credential(r, Role.ISSUER)} for r in regions},
+        "profiles": {r: {role: str(devnet.profile_path(r, role).relative_to(devnet.dir)) for role in PROFILE_ROLES} for r in regions if r in served},
+        "regions": {
+            r: {
+                "name": REGION_NAMES.get(r, r),
+                "ca": f"pki/{r}/ca.crt",
+                "departments": [{
+                    "name": issuer_name_of(r),
+                    "uscc": manifest.find(r, Role.ISSUER)[0].uscc,
+                    "seals": [seal_id_of(r)],
+                    "licence_types": types,
+                    "credential": credential(r, Role.ISSUER),
+                }],
+                "recognises": [{"from_region": other, "type": FOOD, "as_type": FOOD} for other in regions if other != r],
+            }
+            for r in regions
         },
     }
 
@@ -285,78 +348,61 @@ def wait_ready(devnet: Devnet, procs: dict[str, subprocess.Popen[bytes]], timeou
     "devnet.not_ready" if a process exits or `timeout_s` passes (naming the nodes and logs)."""
     deadline = time.monotonic() + timeout_s
     statuses: dict[str, dict[str, object]] = {}
-    while len(statuses) < len(devnet.nodes):
-        for n in devnet.nodes:
-            proc = procs.get(n.name)
-            if proc is not None and proc.poll() is not None:
-                raise DevnetError(f"{n.name} exited with code {proc.returncode}; see {n.home / 'node.out'} and {n.home / 'node.log'}", code="devnet.not_ready", node=n.name)
-            if n.name not in statuses:
-                try:
-                    statuses[n.name] = get_status(n.api_url, timeout_s=1.0)
-                except DevnetError:
-                    pass
-        if time.monotonic() > deadline:
-            missing = [n.name for n in devnet.nodes if n.name not in statuses]
-            raise DevnetError(f"no status from {', '.join(missing)} within {timeout_s:g} s; see their node.log", code="devnet.not_ready", nodes=missing)
-        if len(statuses) < len(devnet.nodes):
-            time.sleep(0.2)
+    clients = {n.name: devnet.client(n, timeout=READY_POLL_TIMEOUT_S, retry=Retry(attempts=1)) for n in devnet.nodes}
+    try:
+        while len(statuses) < len(devnet.nodes):
+            for n in devnet.nodes:
+                proc = procs.get(n.name)
+                if proc is not None and proc.poll() is not None:
+                    raise DevnetError(f"{n.name} exited with code {proc.returncode}; see {n.home / 'node.out'} and {n.home / 'node.log'}", code="devnet.not_ready", node=n.name)
+                if n.name not in statuses:
+                    try:
+                        statuses[n.name] = clients[n.name].status()
+                    except ClientError:
+                        pass  # not listening yet, or starting (503 node.starting)
+            if time.monotonic() > deadline:
+                missing = [n.name for n in devnet.nodes if n.name not in statuses]
+                raise DevnetError(f"no status from {', '.join(missing)} within {timeout_s:g} s; see their node.log", code="devnet.not_ready", nodes=missing)
+            if len(statuses) < len(devnet.nodes):
+                time.sleep(0.2)
+    finally:
+        for client in clients.values():
+            client.close()
     return statuses
 
 
-# -- the API over HTTP -------------------------------------------------------------------------
+# -- seeding -----------------------------------------------------------------------------------
 
 
-def get_status(api_url: str, *, timeout_s: float = 5.0) -> dict[str, object]:
-    """GET /v1/status. Raises DevnetError "devnet.api" if the node does not answer 200."""
-    status, body = _request("GET", f"{api_url}/v1/status", None, timeout_s)
-    if status != 200:
-        raise DevnetError(f"{api_url}/v1/status answered {status}", code="devnet.api", url=api_url)
-    return body
+class ClientSubmit:
+    """node.demo's `Submit` through the APIs (client.submit): each batch goes to the next node in
+    turn, presenting the credential of the region administrator of that node's region, and
+    waits for its commits. What was committed before (a seed interrupted and run again:
+    `tx.replay`, or a `*.exists` refusal) counts as done; any other refusal raises DevnetError
+    "devnet.seed_rejected", a failed request "devnet.api"."""
 
+    def __init__(self, devnet: Devnet) -> None:
+        self.devnet = devnet
+        self.clients = [devnet.client(n, "admin", timeout=SUBMIT_TIMEOUT_S) for n in devnet.nodes]
+        self.batches = 0
 
-def post_transaction(api_url: str, tx: Tx, *, wait: bool = True, timeout_s: float = SUBMIT_TIMEOUT_S) -> tuple[int, dict[str, object]]:
-    """POST /v1/transactions (with wait=commit unless not `wait`): the HTTP status and body.
-    Raises DevnetError "devnet.api" if the node cannot be reached."""
-    query = f"?wait=commit&timeout={timeout_s:g}" if wait else ""
-    return _request("POST", f"{api_url}/v1/transactions{query}", tx.to_bytes(), timeout_s + 10)
-
-
-def _request(method: str, url: str, body: bytes | None, timeout_s: float) -> tuple[int, dict[str, object]]:
-    request = urllib.request.Request(url, data=body, method=method, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        try:
-            return exc.code, json.loads(exc.read())
-        except ValueError:
-            return exc.code, {}
-    except (OSError, ValueError) as exc:
-        raise DevnetError(f"{method} {url} failed: {exc}", code="devnet.api", url=url) from exc
-
-
-class HttpSubmit:
-    """node.demo's `Submit` over the APIs: each batch is POSTed concurrently with wait=commit,
-    spread over the nodes. A transaction refused because what it creates exists already (a
-    seed interrupted and run again) counts as done."""
-
-    def __init__(self, api_urls: Sequence[str]) -> None:
-        self.api_urls = list(api_urls)
-        self.submitted = 0
+    def close(self) -> None:
+        for client in self.clients:
+            client.close()
 
     def __call__(self, txs: Sequence[Tx]) -> None:
-        with ThreadPoolExecutor(max_workers=min(16, max(len(txs), 1))) as pool:
-            urls = [self.api_urls[(self.submitted + i) % len(self.api_urls)] for i in range(len(txs))]
-            results = list(pool.map(lambda pair: post_transaction(pair[0], pair[1]), zip(urls, txs)))
-        self.submitted += len(txs)
-        for tx, (status, body) in zip(txs, results):
-            if status == 200:
-                continue
-            problem = body if isinstance(body, dict) else {}  # api.md §3: a problem details object
-            code, detail = str(problem.get("code", "")), str(problem.get("detail", ""))
-            if status == 409 and code.endswith(".exists"):
-                continue
-            raise DevnetError(f"the network refused a {tx.kind} transaction: HTTP {status} {code}: {detail}", code="devnet.seed_rejected", status=status, cause=code)
+        client = self.clients[self.batches % len(self.clients)]
+        self.batches += 1
+        report = Submitter(client, timeout_s=SUBMIT_TIMEOUT_S, batch_txs=max(len(txs), 1)).submit((f"{tx.kind} {i}", tx) for i, tx in enumerate(txs))
+        if report.stopped is not None:
+            raise DevnetError(f"seeding through {client.url} failed: {report.stopped.code}: {report.stopped}", code="devnet.api", url=client.url)
+        for outcome in report.refused:
+            code = outcome.error.code if outcome.error is not None else "?"
+            if not code.endswith(".exists"):
+                raise DevnetError(f"the network refused a {outcome.kind} transaction: {outcome.error.describe() if outcome.error else code}", code="devnet.seed_rejected", cause=code)
+        if report.held:
+            held = report.held[0]
+            raise DevnetError(f"a {held.kind} transaction was not committed within {SUBMIT_TIMEOUT_S:g} s", code="devnet.seed_rejected", cause="api.commit_timeout")
 
 
 def seed_devnet(devnet: Devnet, console: Console) -> bool:
@@ -368,12 +414,15 @@ def seed_devnet(devnet: Devnet, console: Console) -> bool:
         return False
     clock = wall_clock_ms  # block times are wall-clock ms too
     departments = load_departments(devnet.network, clock)
-    submit = HttpSubmit([n.api_url for n in devnet.nodes])
-    started = time.perf_counter()
-    seeded = seed_network(devnet.network, departments, submit, clock)
-    today = datetime.now(CST).date()
-    licences = [issue_licence(d, devnet.dir / "documents", today) for d in departments for _ in range(LICENCES_PER_DEPARTMENT)]
-    submit(licences)
+    submit = ClientSubmit(devnet)
+    try:
+        started = time.perf_counter()
+        seeded = seed_network(devnet.network, departments, submit, clock)
+        today = datetime.now(CST).date()
+        licences = [issue_licence(d, devnet.dir / "documents", today) for d in departments for _ in range(LICENCES_PER_DEPARTMENT)]
+        submit(licences)
+    finally:
+        submit.close()
     replace_file(marker, json.dumps({"chain_id": devnet.chain_id, "licences": len(licences)}).encode() + b"\n", 0o644)
     console.print(f"{seeded.describe()}, {len(licences)} licences ({time.perf_counter() - started:.1f} s; holder documents in {devnet.dir / 'documents'})")
     return True
@@ -413,10 +462,52 @@ def _print_urls(devnet: Devnet, statuses: dict[str, dict[str, object]], console:
     for n in devnet.nodes:
         status = statuses.get(n.name, {})
         try:
-            status = get_status(n.api_url)
-        except DevnetError:
+            with devnet.client(n, timeout=READY_POLL_TIMEOUT_S, retry=Retry(attempts=1)) as client:
+                status = client.status()
+        except ClientError:
             pass
         console.print(f"  {n.name:<10} {n.region:<8} API {n.api_url}  p2p {HOST}:{n.p2p_port}  height {status.get('height', '?')}  home {n.home}", soft_wrap=True, highlight=False)
     first = devnet.nodes[0].api_url
     console.print(f"status: curl {first}/v1/status   blocks: curl {first}/v1/blocks/1   API schema: {first}/openapi.json", soft_wrap=True, highlight=False)
-    console.print(f"demo department and admin credentials: {devnet.dir / NETWORK_FILE}. Ctrl-C stops the network.", soft_wrap=True, highlight=False)
+    console.print(f"departments, seals, licence types and credentials: {devnet.dir / NETWORK_FILE}; profiles: {devnet.dir / PROFILES_DIR}/<region>-<role>.json", soft_wrap=True, highlight=False)
+    commands = try_commands(devnet)
+    if commands:
+        console.print("try it: a Tianjin partner checks a Beijing licence", highlight=False)
+        for command in commands:
+            console.print(f"  {command}", soft_wrap=True, highlight=False, markup=False)
+    console.print("Ctrl-C stops the network.", highlight=False)
+
+
+#: The purpose of use the printed example states (domain.md §10.1: item code, name, serial).
+EXAMPLE_PURPOSE = ("TJ-KH-001", "企业开户核验", "TJ-2026-000001")
+
+
+def try_commands(devnet: Devnet, asking: str = "tianjin", issuing: str = "beijing") -> list[str]:
+    """Commands to copy and paste (from the directory the devnet was started in): a partner of
+    `asking` verifies a seeded licence of `issuing` by id and by the holder's document, checks
+    the receipt offline, and proves and checks a bundle offline. Empty when either region has no
+    node or no licence of `issuing` was seeded."""
+    regions = {n.region for n in devnet.nodes}
+    documents = sorted((devnet.dir / "documents" / issuing).glob("*.json"))
+    if asking not in regions or issuing not in regions or not documents:
+        return []
+    document = next((d for d in documents if _held_by_enterprise(d)), documents[0])
+    licence_id = document.stem
+    profile = devnet.profile_path(asking, "partner")
+    genesis = devnet.dir / GENESIS_FILE
+    code, name, serial = EXAMPLE_PURPOSE
+    purpose = f"--purpose-code {code} --purpose-name {name} --serial {serial}"
+    return [
+        f"eledger verify --profile {profile} --id {licence_id} {purpose} --receipt-out receipt.json",
+        f"eledger verify-receipt receipt.json --trust {genesis}",
+        f"eledger verify --profile {profile} --document {document} {purpose}",
+        f"eledger prove --profile {profile} --region {asking} {licence_id} --out bundle.json",
+        f"eledger verify-bundle bundle.json --trust {genesis} --region {asking} --max-age 1h",
+    ]
+
+
+def _held_by_enterprise(path: Path) -> bool:
+    try:
+        return isinstance(read_document(path).licence.holder, EnterpriseHolder)
+    except (LedgerError, OSError):
+        return False

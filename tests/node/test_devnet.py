@@ -14,11 +14,16 @@ import sys
 import pytest
 
 import node.devnet as devnet_module
+from certs.keys import read_certificate
+from certs.validate import validate_certificate
+from client.profile import read_profile
 from ledger.genesis import Genesis
+from ledger.ids import validate_type_code, validate_uscc
 from node.config import read_config
+from node.demo import FOOD, seal_id_of
 from node.devnet import (
-    HOST, NETWORK_FILE, PIDS_FILE, DevnetError, check_not_running, check_ports_free, ephemeral_port_floor, prepare_devnet,
-    random_port_base, stop_nodes,
+    HOST, NETWORK_FILE, PIDS_FILE, PROFILE_ROLES, DevnetError, check_not_running, check_ports_free, ephemeral_port_floor, prepare_devnet,
+    random_port_base, stop_nodes, try_commands,
 )
 
 P2P = random_port_base(random.Random(), span=200)
@@ -55,11 +60,59 @@ def test_network_json_lists_nodes_and_credentials_relative_to_the_directory(devn
         assert creds["department"]["uscc"]
 
 
+def test_network_json_tells_a_department_what_it_may_issue_under(devnet):
+    net = json.loads((devnet.dir / NETWORK_FILE).read_text())
+    assert list(net["regions"]) == ["beijing", "tianjin", "hebei", "xiongan"]
+    beijing = net["regions"]["beijing"]
+    assert beijing["name"] == "北京市" and (devnet.dir / beijing["ca"]).is_file()
+    (department,) = beijing["departments"]
+    assert department["name"] == "北京市市场监督管理局" and validate_uscc(department["uscc"]) == department["uscc"]
+    assert department["uscc"] == net["credentials"]["beijing"]["department"]["uscc"]
+    assert department["seals"] == [seal_id_of("beijing")] == ["BEIJING0SEAL01"]
+    assert [t["code"] for t in department["licence_types"]][0] == FOOD
+    assert all(validate_type_code(t["code"]) and t["name"] for t in department["licence_types"])
+    assert (devnet.dir / department["credential"]["private_key"]).is_file()
+    assert {(r["from_region"], r["type"]) for r in beijing["recognises"]} == {(o, FOOD) for o in ("tianjin", "hebei", "xiongan")}
+
+
+def test_each_region_has_a_profile_per_role_naming_its_node_and_credential(devnet):
+    net = json.loads((devnet.dir / NETWORK_FILE).read_text())
+    roots = [read_certificate(devnet.dir / "pki" / r / "ca.crt") for r in net["regions"]]
+    for node in devnet.nodes:
+        for role, cert_role in PROFILE_ROLES.items():
+            path = devnet.dir / net["profiles"][node.region][role]
+            assert path == devnet.dir / "profiles" / f"{node.region}-{role}.json"
+            profile = read_profile(path)
+            assert profile.api_url == node.api_url and profile.genesis.resolve() == (devnet.dir / "genesis.json").resolve()
+            assert profile.ca.resolve() == (devnet.dir / "pki" / node.region / "ca.crt").resolve()
+            identity = validate_certificate(read_certificate(profile.certificate), roots=roots, at=read_certificate(profile.certificate).not_valid_before_utc)
+            assert (identity.role, identity.region) == (cert_role, node.region)
+            assert profile.private_key.stat().st_mode & 0o777 == 0o600
+        assert json.loads(path.read_text())["ca"] == f"../pki/{node.region}/ca.crt"  # relative, so DIR can move
+
+
+def test_the_printed_commands_have_a_tianjin_partner_check_a_seeded_beijing_licence(devnet, tmp_path):
+    assert try_commands(devnet) == []  # nothing seeded yet
+    documents = devnet.dir / "documents" / "beijing"
+    documents.mkdir(parents=True)
+    licence_id = "1.2.156.3005.2.11100000000013338W032.11110000000000001R.1.001.X"
+    (documents / f"{licence_id}.json").write_text("{}")
+    commands = try_commands(devnet)
+    profile = devnet.dir / "profiles" / "tianjin-partner.json"
+    assert commands[0].startswith(f"eledger verify --profile {profile} --id {licence_id} --purpose-code ")
+    assert f"--document {documents / (licence_id + '.json')}" in commands[2]
+    assert commands[3] == f"eledger prove --profile {profile} --region tianjin {licence_id} --out bundle.json"
+    assert commands[4] == f"eledger verify-bundle bundle.json --trust {devnet.dir / 'genesis.json'} --region tianjin --max-age 1h"
+    (documents / f"{licence_id}.json").unlink()
+    documents.rmdir()
+
+
 def test_a_second_prepare_keeps_keys_and_rewrites_the_ports(devnet):
     key = (devnet.nodes[0].home / "validator.key").read_bytes()
     again = prepare_devnet(devnet.dir, 4, p2p_base=P2P + 500, api_base=API + 500)
     assert (again.nodes[0].home / "validator.key").read_bytes() == key
     assert read_config(again.nodes[0].home).api_port == API + 500
+    assert read_profile(again.profile_path("beijing", "partner")).api_url.endswith(f":{API + 500}")
     prepare_devnet(devnet.dir, 4, p2p_base=P2P, api_base=API)
 
 

@@ -13,11 +13,12 @@ import os
 import random
 import signal
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from client.errors import ProblemError
+from client.http import Submitted
 from ledger.chain import Chain
 from ledger.commit import VOTE_PURPOSE, VoteType, vote_sign_bytes
 from ledger.crypto import PublicKey
@@ -27,8 +28,7 @@ from ledger.tx import Tx
 from node.config import read_config
 from node.consensus import Evidence, Vote, decode_message
 from node.devnet import (
-    DevnetError, check_ports_free, get_status, post_transaction, prepare_devnet, random_port_base, seed_devnet, start_nodes,
-    stop_nodes, wait_ready,
+    Devnet, DevnetError, DevnetNode, check_ports_free, prepare_devnet, random_port_base, seed_devnet, start_nodes, stop_nodes, wait_ready,
 )
 from node.network import GENESIS_FILE
 from node.runtime import Node
@@ -67,11 +67,23 @@ def anchor(devnet, i: int) -> Tx:
     return Tx.create(devnet.chain_id, "document.anchor", {"document_hash": os.urandom(32), "label": f"runtime {i}"}, keys[i % len(keys)], os.urandom(16))
 
 
-def settle(nodes, *, at_least: int) -> list[dict]:
+def get_status(devnet: Devnet, node: DevnetNode) -> dict:
+    with devnet.client(node) as client:
+        return client.status()
+
+
+def post_transaction(devnet: Devnet, node: DevnetNode, tx: Tx) -> Submitted:
+    """`tx` submitted to `node` with wait=commit, by the region administrator of the node's
+    region; a refusal raises its ProblemError."""
+    with devnet.client(node, "admin") as client:
+        return client.submit(tx, timeout_s=30)
+
+
+def settle(devnet: Devnet, nodes, *, at_least: int) -> list[dict]:
     """Statuses of `nodes` once they report one height >= at_least and one state root."""
     deadline = time.monotonic() + SETTLE_S
     while True:
-        statuses = [get_status(n.api_url) for n in nodes]
+        statuses = [get_status(devnet, n) for n in nodes]
         if len({s["height"] for s in statuses}) == 1 and len({s["state_root"] for s in statuses}) == 1 and statuses[0]["height"] >= at_least:
             return statuses
         assert time.monotonic() < deadline, f"nodes did not agree within {SETTLE_S} s: {[(s['node'], s['height'], s['state_root']) for s in statuses]}"
@@ -82,11 +94,10 @@ def test_transactions_submitted_across_four_nodes_commit_with_one_state_root(net
     devnet, _ = net
     txs = [anchor(devnet, i) for i in range(48)]
     with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(lambda i: post_transaction(devnet.nodes[i % 4].api_url, txs[i]), range(len(txs))))
-    assert [status for status, _ in results] == [200] * len(txs), [body for status, body in results if status != 200][:3]
-    assert {body["status"] for _, body in results} == {"committed"}
-    top = max(body["height"] for _, body in results)
-    statuses = settle(devnet.nodes, at_least=top)
+        results = list(pool.map(lambda i: post_transaction(devnet, devnet.nodes[i % 4], txs[i]), range(len(txs))))
+    assert {r.status for r in results} == {"committed"}
+    top = max(r.height for r in results)
+    statuses = settle(devnet, devnet.nodes, at_least=top)
     assert statuses[0]["log_size"] >= len(txs)
     assert all(s["syncing"] is False and s["mempool"]["size"] == 0 for s in statuses)
     assert {p["name"] for p in statuses[0]["peers"] if p["connected"]} == {n.name for n in devnet.nodes[1:]}
@@ -95,14 +106,15 @@ def test_transactions_submitted_across_four_nodes_commit_with_one_state_root(net
 def test_a_committed_transaction_is_in_the_block_the_api_names(net):
     devnet, _ = net
     tx = anchor(devnet, 1000)
-    status, body = post_transaction(devnet.nodes[2].api_url, tx)
-    assert status == 200
-    settle(devnet.nodes, at_least=body["height"])  # node 0 may commit the block a moment later
-    block_status, block = _get_json(f"{devnet.nodes[0].api_url}/v1/blocks/{body['height']}")
-    assert block_status == 200
-    assert Tx.from_json(block["block"]["txs"][body["index"]]).id == tx.id
-    status, again = post_transaction(devnet.nodes[1].api_url, tx)
-    assert status == 409 and again["code"] == "tx.replay" and again["status"] == 409
+    committed = post_transaction(devnet, devnet.nodes[2], tx)
+    assert committed.status == "committed"
+    settle(devnet, devnet.nodes, at_least=committed.height)  # node 0 may commit the block a moment later
+    with devnet.client(devnet.nodes[0]) as client:
+        block = client.block(committed.height)
+    assert Tx.from_json(block["block"]["txs"][committed.index]).id == tx.id
+    with pytest.raises(ProblemError) as again:
+        post_transaction(devnet, devnet.nodes[1], tx)
+    assert again.value.code == "tx.replay" and again.value.status == 409
 
 
 def test_seeding_through_the_apis_happens_once(net):
@@ -115,26 +127,21 @@ def test_seeding_through_the_apis_happens_once(net):
     assert seed_devnet(devnet, Quiet()) is True
     assert json.loads((devnet.dir / "seeded.json").read_text())["licences"] == 12
     assert seed_devnet(devnet, Quiet()) is False
-    settle(devnet.nodes, at_least=1)
+    settle(devnet, devnet.nodes, at_least=1)
 
 
 def test_a_batch_commits_every_admitted_tx_and_rejects_the_repeated_one(net):
     devnet, _ = net
     txs = [anchor(devnet, 4000 + i) for i in range(30)]
-    entries = [json.loads(tx.to_bytes()) for tx in txs] + [json.loads(txs[0].to_bytes())]
-    request = urllib.request.Request(
-        f"{devnet.nodes[1].api_url}/v1/transactions/batch?wait=commit&timeout=30",
-        data=json.dumps({"txs": entries}).encode(), headers={"Content-Type": "application/json"}, method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        assert response.status == 200
-        results = json.loads(response.read())["results"]
-    assert [r["status"] for r in results] == ["committed"] * len(txs) + ["rejected"]
-    assert results[-1]["error"]["code"] == "mempool.duplicate"
-    top = max(r["height"] for r in results[:-1])
-    settle(devnet.nodes, at_least=top)
-    block_status, block = _get_json(f"{devnet.nodes[3].api_url}/v1/blocks/{results[7]['height']}")
-    assert block_status == 200 and Tx.from_json(block["block"]["txs"][results[7]["index"]]).id == txs[7].id
+    with devnet.client(devnet.nodes[1], "admin") as client:
+        results = client.submit_batch([*txs, txs[0]], timeout_s=30)
+    assert [r.status for r in results] == ["committed"] * len(txs) + ["rejected"]
+    assert results[-1].error.code == "mempool.duplicate"
+    top = max(r.height for r in results[:-1])
+    settle(devnet, devnet.nodes, at_least=top)
+    with devnet.client(devnet.nodes[3]) as client:
+        block = client.block(results[7].height)
+    assert Tx.from_json(block["block"]["txs"][results[7].index]).id == txs[7].id
 
 
 def test_sigterm_stops_a_node_cleanly_and_it_catches_up_after_a_restart(net):
@@ -148,19 +155,14 @@ def test_sigterm_stops_a_node_cleanly_and_it_catches_up_after_a_restart(net):
         tip = Chain(kv, Genesis.read(stopped.home / GENESIS_FILE)).height
     assert tip == lines[-1]["tip"]
 
-    results = [post_transaction(devnet.nodes[i % 3].api_url, anchor(devnet, 2000 + i)) for i in range(6)]
-    assert [status for status, _ in results] == [200] * 6
-    top = max(body["height"] for _, body in results)
+    results = [post_transaction(devnet, devnet.nodes[i % 3], anchor(devnet, 2000 + i)) for i in range(6)]
+    assert {r.status for r in results} == {"committed"}
+    top = max(r.height for r in results)
     assert top >= tip + 2  # the three others went on without it, far enough for block sync
 
     procs.update(start_nodes(devnet, only=[stopped.name]))
     wait_ready(devnet, procs, READY_S)
-    settle(devnet.nodes, at_least=top)
-
-
-def _get_json(url: str) -> tuple[int, dict]:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return response.status, json.loads(response.read())
+    settle(devnet, devnet.nodes, at_least=top)
 
 
 class _Wire:
