@@ -28,7 +28,8 @@ class ClientError(LedgerError):
 class ProblemError(ClientError):
     """The node refused the request with a problem (api.md §3): `status` (HTTP), `code`,
     `detail`, `field` (None when no member is at fault), `members` (every member of the body,
-    extensions included), `retry_after` (seconds, from the header of a 429 / 503, else None) and
+    extensions included), `retry_after` (seconds, from the answer's Retry-After header, else
+    None: a 429 or 503 is retried after it; a 404 `receipt.not_committed` says when to ask again) and
     `attempt` (1 for the first try; more when the request was retried before this answer)."""
 
     def __init__(self, status: int, members: Mapping[str, object], *, retry_after: float | None = None, attempt: int = 1) -> None:

@@ -36,6 +36,8 @@ MAX_COMMIT_WAIT_S = 60.0
 #: api.md §2.4 / §5: transactions and bytes in one batch request.
 MAX_BATCH_TXS = 1000
 MAX_BATCH_BYTES = 8 << 20
+#: api.md §2.7: the header of a bundle answer carrying a recorded caller's receipt.
+RECEIPT_HEADER = "Eledger-Receipt"
 #: How much longer than the commit wait the client waits for the answer to arrive.
 ANSWER_MARGIN_S = 15.0
 CONNECT_TIMEOUT_S = 10.0
@@ -72,6 +74,15 @@ class Submitted:
     height: int | None = None
     index: int | None = None
     error: ProblemError | None = None
+
+
+@dataclass(frozen=True)
+class FetchedBundle:
+    """A proof bundle as served (`raw`, canonical bytes) and, for a recorded caller, the receipt
+    of the use record (canonical bytes, None otherwise)."""
+
+    raw: bytes
+    receipt: bytes | None
 
 
 @dataclass(frozen=True)
@@ -234,29 +245,65 @@ class ApiClient:
         return self._json("POST", "/v1/verify", content=orjson.dumps(body))
 
     def licence(self, licence_id: str, *, version: int | None = None) -> dict[str, Any]:
-        """GET /v1/licences/{id}: the licence's public metadata (latest, or `version`)."""
-        return self._json("GET", f"/v1/licences/{_segment(licence_id)}", params={} if version is None else {"version": str(version)})
+        """GET /v1/licences/{id}: `{"record", "licence", "as_of"}` of the latest version, or of
+        `version`."""
+        return self._json("GET", f"/v1/licences/{_segment(licence_id)}", params=_params(version=version))
 
-    def history(self, licence_id: str) -> dict[str, Any]:
-        """GET /v1/licences/{id}/history: every version and status change (追溯)."""
-        return self._json("GET", f"/v1/licences/{_segment(licence_id)}/history")
+    def history(self, licence_id: str, *, after: str | None = None, limit: int | None = None) -> dict[str, Any]:
+        """GET /v1/licences/{id}/history: a page (`items`, `next_cursor`) of every version and
+        status change (追溯), oldest first; `after` is the previous page's cursor."""
+        return self._json("GET", f"/v1/licences/{_segment(licence_id)}/history", params=_params(after=after, limit=limit))
 
-    def bundle(self, licence_id: str, region: str, *, height: int | None = None) -> bytes:
-        """GET /v1/licences/{id}/bundle: the proof bundle's canonical bytes, exactly as served
-        (what `eledger prove` writes for the same height)."""
-        params = {"region": region} if height is None else {"region": region, "height": str(height)}
-        return self._request("GET", f"/v1/licences/{_segment(licence_id)}/bundle", params=params).content
+    def licences(
+        self, *, holder_uscc: str | None = None, issuer: str | None = None, type: str | None = None, status: str | None = None,
+        commitment_due_before: str | None = None, after: str | None = None, limit: int | None = None,
+    ) -> dict[str, Any]:
+        """GET /v1/licences?...: a page of the licences matching the filters."""
+        return self._json("GET", "/v1/licences", params=_params(
+            holder_uscc=holder_uscc, issuer=issuer, type=type, status=status, commitment_due_before=commitment_due_before, after=after, limit=limit,
+        ))
+
+    def bundle(self, licence_id: str, region: str | None = None, *, height: int | None = None, purpose: Purpose | None = None) -> FetchedBundle:
+        """GET /v1/licences/{id}/bundle: the proof bundle for `region` (default: the caller's) at
+        `height` (default: the tip), its canonical bytes exactly as served (what `eledger prove`
+        writes for the same height). A partner or staff caller states `purpose` and gets the
+        receipt of its use record (header Eledger-Receipt)."""
+        params = _params(region=region, height=height)
+        if purpose is not None:
+            params.update(purpose.to_json())
+        response = self._request("GET", f"/v1/licences/{_segment(licence_id)}/bundle", params=params)
+        header = response.headers.get(RECEIPT_HEADER)
+        try:
+            receipt = None if header is None else b64decode(header)
+        except LedgerError as exc:
+            raise ClientError(f"the {RECEIPT_HEADER} header is not base64url", code="client.bad_answer") from exc
+        return FetchedBundle(response.content, receipt)
 
     def uses(self, licence_id: str, *, after: str | None = None, limit: int | None = None) -> dict[str, Any]:
-        """GET /v1/licences/{id}/uses: where the licence was used (用证留痕), a page at a time
-        (`after`: the cursor of the previous page)."""
-        params = {k: str(v) for k, v in (("after", after), ("limit", limit)) if v is not None}
-        return self._json("GET", f"/v1/licences/{_segment(licence_id)}/uses", params=params)
+        """GET /v1/licences/{id}/uses: a page of where the licence was used (用证留痕), for its
+        department, its region's administrators and auditors."""
+        return self._json("GET", f"/v1/licences/{_segment(licence_id)}/uses", params=_params(after=after, limit=limit))
 
-    def receipt(self, receipt_id: str) -> dict[str, Any]:
-        """GET /v1/receipts/{node}:{seq}: the receipt of a use record, with its place and proof
-        once the record is committed (receipts.md §2)."""
-        return self._json("GET", f"/v1/receipts/{_segment(receipt_id)}")
+    def holder_uses(
+        self, licence_id: str, *, document: Mapping[str, object] | None = None, qr: str | None = None, after: str | None = None, limit: int | None = None,
+    ) -> dict[str, Any]:
+        """POST /v1/licences/{id}/uses: the same page for a holder, who shows the licence's
+        current `document` or its `qr` payload (exactly one)."""
+        if (document is None) == (qr is None):
+            raise ValueError("show the document or the QR payload, exactly one")
+        body = {"document": dict(document)} if document is not None else {"qr": qr}
+        return self._json("POST", f"/v1/licences/{_segment(licence_id)}/uses", params=_params(after=after, limit=limit), content=orjson.dumps(body))
+
+    def use(self, use_id: str) -> dict[str, Any]:
+        """GET /v1/uses/{node}:{seq}: the committed use record and its place."""
+        return self._json("GET", f"/v1/uses/{_segment(use_id)}")
+
+    def committed_receipt(self, receipt: bytes) -> bytes:
+        """POST /v1/receipts/committed: the receipt (canonical bytes, either form) with its place
+        and proof, as canonical bytes (receipts.md §2). Raises ProblemError
+        "receipt.not_committed" (404, `retry_after` set) while its record is not committed."""
+        response = self._request("POST", "/v1/receipts/committed", content=receipt)
+        return response.content
 
     # -- the exchange --------------------------------------------------------------------------
 
@@ -311,6 +358,10 @@ def _wait_params(wait: bool, timeout_s: float) -> dict[str, str]:
 
 def _answer_timeout(timeout: float, wait: bool, timeout_s: float) -> float | None:
     return max(timeout, timeout_s + ANSWER_MARGIN_S) if wait else None
+
+
+def _params(**values: object) -> dict[str, str]:
+    return {name: str(value) for name, value in values.items() if value is not None}
 
 
 def _segment(text: str) -> str:
@@ -374,9 +425,7 @@ def _problem(response: httpx.Response, attempt: int) -> ProblemError:
         "code": f"api.http_{response.status_code}",
         "detail": f"HTTP {response.status_code} {response.reason_phrase} without a problem body",
     }
-    retry_after = None
-    if response.status_code in (429, 503):
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
+    retry_after = parse_retry_after(response.headers.get("retry-after"))
     return ProblemError(response.status_code, members, retry_after=retry_after, attempt=attempt)
 
 

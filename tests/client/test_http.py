@@ -257,20 +257,24 @@ def test_a_batch_answer_without_a_result_per_transaction_is_a_bad_answer():
 
 
 def test_requests_carry_what_the_spec_names():
-    script = Script(OK, OK, (200, {}, b"raw bundle bytes"), OK)
+    script = Script(OK, OK, (200, {"eledger-receipt": "AAEC"}, b"raw bundle bytes"), OK, OK)
     client = scripted(script, [])
     client.verify(licence_id="1.2.156/x", purpose=Purpose("A1", "开户", "S-1"), asking_region="tianjin")
     client.licence("1.2.156.x", version=2)
-    assert client.bundle("1.2.156.x", "tianjin", height=5) == b"raw bundle bytes"
+    fetched = client.bundle("1.2.156.x", "tianjin", height=5, purpose=Purpose("A1", "开户", "S-1"))
+    assert (fetched.raw, fetched.receipt) == (b"raw bundle bytes", b"\x00\x01\x02")
     client.uses("1.2.156.x", after="beijing-1:3", limit=10)
-    verify, licence, bundle, uses = script.requests
+    client.holder_uses("1.2.156.x", qr="EL1:X")
+    verify, licence, bundle, uses, holder = script.requests
     assert verify.method == "POST" and verify.url.path == "/v1/verify" and verify.headers["content-type"] == "application/json"
     import json
 
     assert json.loads(verify.content) == {"licence_id": "1.2.156/x", "purpose": {"item_code": "A1", "item_name": "开户", "serial": "S-1"}, "asking_region": "tianjin"}
     assert licence.url.path == "/v1/licences/1.2.156.x" and licence.url.params["version"] == "2"
-    assert bundle.url.path == "/v1/licences/1.2.156.x/bundle" and dict(bundle.url.params) == {"region": "tianjin", "height": "5"}
+    assert bundle.url.path == "/v1/licences/1.2.156.x/bundle"
+    assert dict(bundle.url.params) == {"region": "tianjin", "height": "5", "item_code": "A1", "item_name": "开户", "serial": "S-1"}
     assert uses.url.path == "/v1/licences/1.2.156.x/uses" and dict(uses.url.params) == {"after": "beijing-1:3", "limit": "10"}
+    assert holder.method == "POST" and json.loads(holder.content) == {"qr": "EL1:X"}
 
 
 def test_verify_names_the_licence_exactly_one_way():

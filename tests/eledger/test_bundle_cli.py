@@ -4,7 +4,11 @@ exit codes 0 valid, 1 invalid / indeterminate / unverifiable, 2 unusable input."
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import typer
@@ -13,6 +17,7 @@ from typer.testing import CliRunner
 import ledger.governance  # noqa: F401  (registers the governance kinds)
 import ledger.licences  # noqa: F401  (registers the licence kinds)
 import ledger.seals  # noqa: F401  (registers the seal kinds)
+import eledger.commands.bundle as bundle_command
 from eledger.commands import register_commands
 from ledger.bundle import MAX_BUNDLE_BYTES, Bundle
 from ledger.crypto import PrivateKey
@@ -251,3 +256,84 @@ def test_verify_bundle_exits_two_for_unusable_input(home, bundles, tmp_path):
         assert result.exit_code == 2 and code in text(result.stderr), args
     assert verify(good, trust, "--region", "beijing", "--at", "next tuesday").exit_code == 2
     assert verify(good, trust).exit_code == 2  # --region is required
+
+
+# -- freshness: the bundle's block time, its age, and --max-age --------------------------------------
+
+BLOCK_TIME_MS = 1_767_225_606_000  # height 6 of the home: 2026-01-01T08:00:06+08:00
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """This machine's clock as the command reads it, set by the test."""
+    now = {"ms": BLOCK_TIME_MS}
+    monkeypatch.setattr(bundle_command, "now_ms", lambda: now["ms"])
+    return now
+
+
+def test_the_verdict_always_shows_the_bundles_block_time_and_age(home, bundles, clock):
+    d, _, _ = home
+    clock["ms"] = BLOCK_TIME_MS + (2 * 3600 + 5 * 60 + 7) * 1000
+    result = verify(bundles["enterprise"], d / "genesis.json", "--region", "beijing")
+    assert result.exit_code == 0, result.output
+    assert "block time 2026-01-01T08:00:06+08:00 (age 2 h 5 min)" in text(result.stdout)
+    clock["ms"] = BLOCK_TIME_MS - 30_000
+    ahead = verify(bundles["enterprise"], d / "genesis.json", "--region", "beijing")
+    assert "(30 s ahead of this machine's clock)" in text(ahead.stdout)
+
+
+def test_a_bundle_older_than_max_age_is_refused_with_its_age(home, bundles, clock):
+    d, _, _ = home
+    clock["ms"] = BLOCK_TIME_MS + (3 * 86400 + 4 * 3600) * 1000
+    old = verify(bundles["enterprise"], d / "genesis.json", "--region", "beijing", "--max-age", "1d")
+    assert old.exit_code == 1
+    out = text(old.stdout)
+    assert "REFUSED: the bundle is 3 d 4 h old (block time 2026-01-01T08:00:06+08:00), older than --max-age 1d" in out
+    assert "VERDICT" not in out  # no verdict on a stale bundle
+    fresh = verify(bundles["enterprise"], d / "genesis.json", "--region", "beijing", "--max-age", "3d5h")
+    assert fresh.exit_code == 0 and "(age 3 d 4 h)" in text(fresh.stdout) and text(fresh.stdout).endswith("VERDICT: valid")
+
+
+@pytest.mark.parametrize("text_, ms", [("90s", 90_000), ("15m", 900_000), ("2h", 7_200_000), ("7d", 604_800_000), ("1h30m", 5_400_000), ("1d2h3m4s", 93_784_000)])
+def test_durations_are_days_hours_minutes_and_seconds(text_, ms):
+    assert bundle_command.parse_duration(text_) == ms
+
+
+@pytest.mark.parametrize("bad", ["", "1", "1w", "1m1h", "-1h", "1.5h", "h"])
+def test_an_unreadable_max_age_is_unusable_input(home, bundles, bad):
+    d, _, _ = home
+    with pytest.raises(ValueError):
+        bundle_command.parse_duration(bad)
+    result = verify(bundles["enterprise"], d / "genesis.json", "--region", "beijing", "--max-age", bad)
+    assert result.exit_code == 2 and "--max-age" in text(result.stderr)
+
+
+def test_prove_on_a_running_nodes_home_says_to_ask_its_api(home):
+    d, _, docs = home
+    (d / "node.json").write_text("{}")  # an unreadable config: the message still says what to do
+    node = subprocess.Popen(  # a process holding the store open, as a running node does
+        [sys.executable, "-c", "import sys; from ledger.store import LevelKV; kv = LevelKV(sys.argv[1], create=False); print('ready', flush=True); sys.stdin.read()", str(d / "ledger")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    try:
+        assert node.stdout.readline() == b"ready\n"
+        result = prove(d, docs["enterprise"].licence.id, "--region", "beijing")
+    finally:
+        node.stdin.close()
+        node.wait(30)
+        node.stdout.close()
+        (d / "node.json").unlink()
+    assert result.exit_code == 2
+    message = text(result.stderr)
+    assert "store.locked: the node of" in message and "is running" in message and "--profile FILE or --api URL" in message
+    assert "LOCK" not in message and "Resource temporarily unavailable" not in message
+
+
+def test_prove_takes_a_home_or_an_api_not_both(home):
+    d, _, docs = home
+    both = prove(d, docs["enterprise"].licence.id, "--region", "beijing", "--api", "http://127.0.0.1:1")
+    assert both.exit_code == 2 and "not both" in text(both.stderr)
+    recorded = prove(d, docs["enterprise"].licence.id, "--region", "beijing", "--purpose-code", "A", "--purpose-name", "B", "--serial", "C")
+    assert recorded.exit_code == 2 and "not recorded" in text(recorded.stderr)
+    half = runner.invoke(app, ["prove", "--api", "http://127.0.0.1:1", "--purpose-code", "A", docs["enterprise"].licence.id])
+    assert half.exit_code == 2 and "--purpose-name, --serial missing" in text(half.stderr)
