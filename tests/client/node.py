@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import socket
 import ssl
 import threading
@@ -25,10 +26,12 @@ from certs.roles import Role
 from client.http import ApiClient
 from client.profile import Profile, write_profile
 from client.submit import Submitter
+from ledger.store import LevelKV
 from node.demo import Department, load_departments, seed_network
 from node.http import HttpServer
 from tests.api.pki import Pki, make_pki
 from tests.api.service import LocalNodeService
+from tests.client.verification import add_missing_routes
 
 HOST = "127.0.0.1"
 STOP_GRACE_S = 1.0
@@ -162,11 +165,33 @@ def server_context(pki: Pki, region: str) -> ssl.SSLContext:
     return context
 
 
+class StoredNodeService(LocalNodeService):
+    """A LocalNodeService whose chain is a LevelDB store, HOME/ledger: with HOME/genesis.json, a
+    node home as `eledger prove --home` reads it once `close()` released it."""
+
+    def __init__(self, net, home: Path, **kwargs) -> None:
+        super().__init__(net, **kwargs)
+        self.kv = LevelKV(home / "ledger")
+        self.local = net.local(self.kv)
+        self.chain = self.local.chain
+        net.genesis.write(home / "genesis.json")
+
+    def close(self) -> None:
+        gc.collect()  # the snapshots of views no longer referenced
+        self.kv.close()
+
+
 @contextlib.contextmanager
-def running_node(directory: Path, *, tls: bool = True) -> Iterator[Node]:
-    """A new network in `directory` and its first validator's API, served and committing."""
+def running_node(directory: Path, *, tls: bool = True, home: Path | None = None) -> Iterator[Node]:
+    """A new network in `directory` and its first validator's API, served and committing; its
+    chain in a LevelDB store in `home` (see StoredNodeService) if given, else in memory."""
     pki = make_pki(directory)
-    service = LocalNodeService(pki.net, max_txs=2000)
-    app = create_app(service)
-    with Committer(service) as committer, serve(app, server_context(pki, service.region) if tls else None) as url:
-        yield Node(url, pki, service, committer)
+    service = LocalNodeService(pki.net, max_txs=2000) if home is None else StoredNodeService(pki.net, home, max_txs=2000)
+    me = next(v for v in pki.network.genesis.validators if v.name == service.node)
+    app = add_missing_routes(create_app(service), service, pki.network.validator_keys[me.name])
+    try:
+        with Committer(service) as committer, serve(app, server_context(pki, service.region) if tls else None) as url:
+            yield Node(url, pki, service, committer)
+    finally:
+        if isinstance(service, StoredNodeService):
+            service.close()
