@@ -501,7 +501,7 @@ def try_commands(devnet: Devnet, asking: str = "tianjin", issuing: str = "beijin
         f"eledger verify --profile {profile} --id {licence_id} {purpose} --receipt-out receipt.json",
         f"eledger verify-receipt receipt.json --trust {genesis}",
         f"eledger verify --profile {profile} --document {document} {purpose}",
-        f"eledger prove --profile {profile} --region {asking} {licence_id} --out bundle.json",
+        f"eledger prove --profile {profile} --region {asking} {licence_id} {purpose} --out bundle.json",
         f"eledger verify-bundle bundle.json --trust {genesis} --region {asking} --max-age 1h",
     ]
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 import os
 import random
+import shlex
 import socket
 import subprocess
 import sys
 
 import pytest
+from typer.testing import CliRunner
 
 import node.devnet as devnet_module
 from certs.keys import read_certificate
@@ -101,10 +103,39 @@ def test_the_printed_commands_have_a_tianjin_partner_check_a_seeded_beijing_lice
     profile = devnet.dir / "profiles" / "tianjin-partner.json"
     assert commands[0].startswith(f"eledger verify --profile {profile} --id {licence_id} --purpose-code ")
     assert f"--document {documents / (licence_id + '.json')}" in commands[2]
-    assert commands[3] == f"eledger prove --profile {profile} --region tianjin {licence_id} --out bundle.json"
+    assert commands[3].startswith(f"eledger prove --profile {profile} --region tianjin {licence_id} --purpose-code ")
+    assert commands[3].endswith(" --out bundle.json")
+    assert commands[1] == f"eledger verify-receipt receipt.json --trust {devnet.dir / 'genesis.json'}"
     assert commands[4] == f"eledger verify-bundle bundle.json --trust {devnet.dir / 'genesis.json'} --region tianjin --max-age 1h"
     (documents / f"{licence_id}.json").unlink()
     documents.rmdir()
+
+
+def test_the_printed_commands_are_ones_the_cli_accepts(devnet, tmp_path, monkeypatch):
+    """Each printed command parses: its options exist and it goes as far as the network (no node
+    runs here) or the files it names, never stopping at its own command line."""
+    import eledger.commands.connect as connect_module
+    from client.http import Retry
+    from eledger.cli import app
+
+    documents = devnet.dir / "documents" / "beijing"
+    documents.mkdir(parents=True)
+    (documents / "1.2.156.3005.2.11100000000013338W032.11110000000000001R.1.001.X.json").write_text("{}")
+    original = connect_module.Connection.client
+    monkeypatch.setattr(connect_module.Connection, "client", lambda self, **kw: original(self, retry=Retry(attempts=1)))
+    monkeypatch.chdir(tmp_path)
+    try:
+        for command in try_commands(devnet):
+            args = shlex.split(command)
+            assert args[0] == "eledger"
+            result = CliRunner().invoke(app, args[1:], env={"COLUMNS": "200", "ELEDGER_PROFILE": ""})
+            output = " ".join(result.output.split())
+            assert "No such option" not in output and "Missing option" not in output and "unexpected extra argument" not in output, (command, output)
+            assert result.exit_code in (2, 3), (command, output)  # 3: no node answered; 2: a file it names is not there yet
+    finally:
+        for path in documents.iterdir():
+            path.unlink()
+        documents.rmdir()
 
 
 def test_a_second_prepare_keeps_keys_and_rewrites_the_ports(devnet):
