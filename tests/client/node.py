@@ -25,6 +25,7 @@ from certs.layout import read_pki_manifest
 from certs.roles import Role
 from client.http import ApiClient
 from client.profile import Profile, write_profile
+from client.signing import wall_clock_ms
 from client.submit import Submitter
 from ledger.store import LevelKV
 from node.demo import Department, load_departments, seed_network
@@ -84,9 +85,9 @@ class Committer:
 
 
 @contextlib.contextmanager
-def serve(app, context: ssl.SSLContext | None = None) -> Iterator[str]:
-    """`app` served on a kernel-chosen port of 127.0.0.1 from a thread; its base URL."""
-    sock = socket.create_server((HOST, 0))
+def serve(app, context: ssl.SSLContext | None = None, port: int = 0) -> Iterator[str]:
+    """`app` served on `port` (0: one the kernel chooses) of 127.0.0.1 from a thread; its base URL."""
+    sock = socket.create_server((HOST, port))
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="http-server", daemon=True)
     thread.start()
@@ -152,17 +153,29 @@ class Node:
 
 
 def server_context(pki: Pki, region: str) -> ssl.SSLContext:
-    """The TLS context of the API of `region`'s first validator: its node certificate; client
-    certificates optional (anonymous callers reach public routes), checked against every
-    genesis region's CA (pki.md §7)."""
+    """The TLS context of the API of `region`'s first validator (`tls_context`)."""
     entry = read_pki_manifest(pki.dir, aggregate=True).find(region, Role.VALIDATOR)[0]
+    return tls_context(pki.dir / entry.certificate, pki.dir / entry.private_key, pki.dir)
+
+
+def tls_context(certificate: Path, key: Path, pki_dir: Path) -> ssl.SSLContext:
+    """A node API's TLS context: its node certificate; client certificates optional (anonymous
+    callers reach public routes), checked against every region CA under `pki_dir` (pki.md §7)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_3
-    context.load_cert_chain(pki.dir / entry.certificate, pki.dir / entry.private_key)
-    for region_dir in sorted(p for p in pki.dir.iterdir() if (p / "ca.crt").is_file()):
+    context.load_cert_chain(certificate, key)
+    for region_dir in sorted(p for p in pki_dir.iterdir() if (p / "ca.crt").is_file()):
         context.load_verify_locations(region_dir / "ca.crt")
     context.verify_mode = ssl.CERT_OPTIONAL
     return context
+
+
+class WallClockNodeService(LocalNodeService):
+    """A LocalNodeService whose blocks take the wall-clock time (strictly increasing), as a
+    running network's do: what is signed now (seal signing times) is not after the next block."""
+
+    def _next_time(self) -> int:
+        return max(wall_clock_ms(), self.chain.tip.time + 1)
 
 
 class StoredNodeService(LocalNodeService):
