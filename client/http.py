@@ -59,8 +59,6 @@ class Retry:
             raise ValueError("attempts must be at least 1 and the waits non-negative")
 
 
-NO_RETRY = Retry(attempts=1)
-
 
 @dataclass(frozen=True)
 class Submitted:

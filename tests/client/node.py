@@ -29,6 +29,7 @@ from client.signing import wall_clock_ms
 from client.submit import Submitter
 from ledger.store import LevelKV
 from node.demo import Department, load_departments, seed_network
+from node.devnet import PROFILE_ROLES
 from node.http import HttpServer
 from tests.api.pki import Pki, make_pki
 from tests.api.service import LocalNodeService
@@ -37,8 +38,6 @@ from tests.client.verification import add_missing_routes
 HOST = "127.0.0.1"
 STOP_GRACE_S = 1.0
 START_TIMEOUT_S = 10.0
-#: Roles by the name a profile file uses (node.devnet.PROFILE_ROLES).
-ROLES = {"partner": Role.PARTNER, "staff": Role.STAFF, "department": Role.ISSUER, "auditor": Role.AUDITOR, "admin": Role.REGION_ADMIN}
 
 
 class Committer:
@@ -122,7 +121,7 @@ class Node:
         return self.dir / "genesis.json"
 
     def credential(self, region: str, role: str) -> tuple[Path, Path]:
-        entry = read_pki_manifest(self.pki.dir, aggregate=True).find(region, ROLES[role])[0]
+        entry = read_pki_manifest(self.pki.dir, aggregate=True).find(region, PROFILE_ROLES[role])[0]
         return self.pki.dir / entry.certificate, self.pki.dir / entry.private_key
 
     def ca(self, region: str) -> Path:
