@@ -30,9 +30,11 @@ class ProblemError(ClientError):
     `detail`, `field` (None when no member is at fault), `members` (every member of the body,
     extensions included), `retry_after` (seconds, from the answer's Retry-After header, else
     None: a 429 or 503 is retried after it; a 404 `receipt.not_committed` says when to ask again) and
-    `attempt` (1 for the first try; more when the request was retried before this answer)."""
+    `attempt` (1 for the first try; more when the request was retried before this answer) and
+    `hint` (what this client knows that the node could not: e.g. that over http:// it could not
+    present the certificate it was given)."""
 
-    def __init__(self, status: int, members: Mapping[str, object], *, retry_after: float | None = None, attempt: int = 1) -> None:
+    def __init__(self, status: int, members: Mapping[str, object], *, retry_after: float | None = None, attempt: int = 1, hint: str | None = None) -> None:
         code = members.get("code")
         code = code if isinstance(code, str) and code else f"api.http_{status}"
         detail = members.get("detail")
@@ -40,7 +42,7 @@ class ProblemError(ClientError):
         field = members.get("field")
         super().__init__(
             detail, code=code, status=status, detail=detail, field=field if isinstance(field, str) else None,
-            members=dict(members), retry_after=retry_after, attempt=attempt,
+            members=dict(members), retry_after=retry_after, attempt=attempt, hint=hint,
         )
 
     @property
@@ -50,5 +52,5 @@ class ProblemError(ClientError):
 
     def describe(self) -> str:
         """`code: detail (field F)`, for people."""
-        field = self.fields["field"]
-        return f"{self.code}: {self.fields['detail']}" + (f" (field {field})" if field else "")
+        field, hint = self.fields["field"], self.fields["hint"]
+        return f"{self.code}: {self.fields['detail']}" + (f" (field {field})" if field else "") + (f"; {hint}" if hint else "")

@@ -142,6 +142,7 @@ class ApiClient:
             raise ClientError(f"API URL {url!r} must be http://HOST[:PORT] or https://HOST[:PORT]", code="client.bad_url", url=url)
         self.url = url.rstrip("/")
         self.ca = ca
+        self._unpresented = cert is not None and parts.scheme == "http"
         self.timeout = timeout
         self.retry = retry
         self._sleep = sleep
@@ -337,13 +338,19 @@ class ApiClient:
                 raise ClientError(f"{method} {path}: the connection to {self.url} failed after the request was sent ({_reason(exc)}); it may have been acted on", code="client.unreachable", url=self.url) from exc
             if response.is_success:
                 return response
-            problem = _problem(response, attempt)
+            problem = _problem(response, attempt, self._hint)
             wait = problem.fields["retry_after"]
             if problem.retryable and not last and wait is not None and wait <= self.retry.max_wait_s:
                 self._sleep(wait)
                 continue
             raise problem
         raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _hint(self, code: str) -> str | None:
+        """What to add to a problem with `code` that this client can explain."""
+        if self._unpresented and code == "auth.certificate_required":
+            return f"a certificate was given, but over {self.url} (plain http) none can be presented: use the node's https:// URL"
+        return None
 
 
 def _wait_params(wait: bool, timeout_s: float) -> dict[str, str]:
@@ -413,7 +420,7 @@ def _parse_json(response: httpx.Response) -> object:
         ) from exc
 
 
-def _problem(response: httpx.Response, attempt: int) -> ProblemError:
+def _problem(response: httpx.Response, attempt: int, hint: Callable[[str], str | None]) -> ProblemError:
     """The ProblemError of an error answer (api.md §3), its Retry-After read for 429 / 503."""
     try:
         body = _parse_json(response)
@@ -424,7 +431,8 @@ def _problem(response: httpx.Response, attempt: int) -> ProblemError:
         "detail": f"HTTP {response.status_code} {response.reason_phrase} without a problem body",
     }
     retry_after = parse_retry_after(response.headers.get("retry-after"))
-    return ProblemError(response.status_code, members, retry_after=retry_after, attempt=attempt)
+    code = members.get("code")
+    return ProblemError(response.status_code, members, retry_after=retry_after, attempt=attempt, hint=hint(code) if isinstance(code, str) else None)
 
 
 def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -> float | None:

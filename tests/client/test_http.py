@@ -297,3 +297,14 @@ def _anchor():
     from tests.ledger.conftest import make_net
 
     return make_net().anchor()
+
+
+def test_a_certificate_that_plain_http_cannot_present_is_named_in_the_refusal(tmp_path):
+    script = Script((403, {}, problem("auth.certificate_required", 403)), (403, {}, problem("auth.certificate_required", 403)))
+    with ApiClient("http://node.test", cert=tmp_path / "p.crt", key=tmp_path / "p.key", transport=httpx.MockTransport(script)) as client:
+        with pytest.raises(ProblemError) as info:
+            client.status()
+    assert "over http://node.test (plain http) none can be presented: use the node's https:// URL" in info.value.describe()
+    with ApiClient("http://node.test", transport=httpx.MockTransport(script)) as anonymous, pytest.raises(ProblemError) as info:
+        anonymous.status()
+    assert info.value.describe() == "auth.certificate_required: d"
