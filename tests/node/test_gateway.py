@@ -241,17 +241,26 @@ def test_acall_awaits_without_blocking_the_loop(channel):
     assert answer[0] is not None and ticks == 3
 
 
-def test_the_immutable_cache_spares_repeated_reads(net, channel):
-    local, _, _, server, client, _, _ = channel
+def test_the_cache_spares_repeated_reads(net, channel):
+    local, kv, snapshots, server, client, _, _ = channel
     cache = ImmutableCache()
     remote = RemoteSnapshot(client, local.chain.height, cache)
     key = b"blk/" + (2).to_bytes(8, "big")
     first = remote.get(key)
     before = server.requests
     assert remote.get(key) == first and server.requests == before
-    remote.get(b"meta/tip")
-    remote.get(b"meta/tip")
-    assert server.requests == before + 2  # a mutable key is asked for each time
+    old_tip = remote.get(b"meta/tip")
+    assert remote.get(b"meta/tip") == old_tip
+    assert server.requests == before + 1  # another key is read once per height
+    RemoteSnapshot(client, local.chain.height, ImmutableCache()).get(b"meta/tip")
+    assert server.requests == before + 2  # a cache belongs to one reader
+    local.produce([net.anchor()], GENESIS_TIME + 20_000)
+    snapshots.publish(local.chain.height, kv.snapshot())
+    assert RemoteSnapshot(client, local.chain.height, cache).get(b"meta/tip") != old_tip
+    assert server.requests == before + 3  # and a new height reads again
+    assert RemoteSnapshot(client, local.chain.height, cache).get(b"no/such/key") is None
+    assert RemoteSnapshot(client, local.chain.height, cache).get(b"no/such/key") is None
+    assert server.requests == before + 4  # an absence is cached too
 
 
 def test_closing_the_api_end_tells_the_host(channel):
