@@ -21,6 +21,7 @@ import pytest
 from ledger.chain import Chain
 from ledger.commit import VOTE_PURPOSE, VoteType, vote_sign_bytes
 from ledger.crypto import PublicKey
+from ledger.errors import LedgerError
 from ledger.genesis import Genesis
 from ledger.store import LevelKV
 from ledger.tx import Tx
@@ -30,6 +31,7 @@ from node.devnet import (
     DevnetError, check_ports_free, get_status, post_transaction, prepare_devnet, random_port_base, seed_devnet, start_nodes,
     stop_nodes, wait_ready,
 )
+from node.local import LocalNetwork
 from node.network import GENESIS_FILE
 from node.runtime import Node
 
@@ -249,3 +251,32 @@ def test_a_transaction_from_a_peer_is_admitted_but_not_sent_on(opened):
     node.admit(tx, devnet.nodes[1].name)
     assert node.mempool.contains(tx.id)
     assert len(node.transport.sent) == before  # the sender reached every peer itself (§7)
+
+
+def test_admissions_are_counted_by_source_and_code_in_the_status_event(opened):
+    devnet, node = opened
+    first, second, third = anchor(devnet, 6000), anchor(devnet, 6001), anchor(devnet, 6002)
+    node.gateway_admit([first, first], [])
+    node.admit(second, devnet.nodes[1].name)
+    with pytest.raises(LedgerError):
+        node.admit(second, devnet.nodes[2].name)
+    node.admit_many([third], source="node")
+    event = node._status_event()
+    assert event["admitted"] == {"api": 1, "peer": 1, "node": 1}
+    assert event["refused"] == [["api", "mempool.duplicate", 1], ["peer", "mempool.duplicate", 1]]
+    assert event["mempool"] == [3, node.mempool.size_bytes]
+    assert event["peers"] == [3, 3] and event["round"] == 0 and event["syncing"] is False
+    assert node.gateway_pending(first.id) and not node.gateway_pending(b"\x00" * 32)
+
+
+def test_a_committed_block_counts_its_interval_and_commit_latency(opened):
+    devnet, node = opened
+    keys = [devnet.network.validator_keys[v.name] for v in node.genesis.validators]
+    time = node.chain.tip.time + 1500
+    pending = LocalNetwork(node.chain, keys).produce([], time)
+    node.committed(pending.block, node.chain.commit(1), time + 250)
+    event = node._status_event()
+    assert event["block_interval"]["counts"][event["block_interval"]["bounds"].index(2000)] == 1
+    assert event["block_interval"]["sum"] == 1500
+    assert event["commit_latency"]["counts"][event["commit_latency"]["bounds"].index(250)] == 1
+    assert sum(event["commit_latency"]["counts"]) == 1 and event["commit_latency"]["sum"] == 250
