@@ -34,19 +34,26 @@ from ledger.tx import MAX_TX_BYTES, Tx
 MAX_WAIT_S = 60
 DEFAULT_WAIT_S = 10.0
 MAX_HEIGHT = 2**53 - 1
+DEFAULT_MAX_BLOCK_AGE_S = 60.0
 
 
 @dataclass(frozen=True)
 class Settings:
     """Limits of the API (api.md §5). A transaction's canonical form is at most MAX_TX_BYTES;
-    the body may be larger (whitespace, escapes) up to `max_tx_body_bytes`."""
+    the body may be larger (whitespace, escapes) up to `max_tx_body_bytes`. /readyz (api.md §7)
+    answers 503 once the last block is older than `max_block_age_s`: by default six times the
+    default empty-block interval (consensus.md §3.3), so a network that commits nothing for a
+    minute, or a node cut off from it, is not sent requests."""
 
     max_tx_body_bytes: int = 1 << 20
     client_limits: ClientLimits = field(default_factory=ClientLimits)
+    max_block_age_s: float = DEFAULT_MAX_BLOCK_AGE_S
 
     def __post_init__(self) -> None:
         if self.max_tx_body_bytes < MAX_TX_BYTES:
             raise ValueError(f"max_tx_body_bytes must be at least {MAX_TX_BYTES}, not {self.max_tx_body_bytes}")
+        if not self.max_block_age_s > 0:
+            raise ValueError(f"max_block_age_s must be positive, not {self.max_block_age_s}")
 
 
 class Wait(str, Enum):

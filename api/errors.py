@@ -65,6 +65,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "api.no_log_size": 404,
     "api.no_seal": 404,
     "api.no_department": 404,
+    "node.syncing": 503,
+    "node.stalled": 503,
     "api.commit_timeout": 504,
 }
 # Then the last segment of the code: a state conflict ("anchor.exists", "licence.exists") or a
@@ -118,6 +120,8 @@ TITLE_BY_CODE: dict[str, str] = {
     "mempool.too_large": "Transaction too large",
     "node.stopping": "Node stopping",
     "node.starting": "Node starting",
+    "node.syncing": "Node syncing",
+    "node.stalled": "No recent block",
     "auth.certificate_required": "Client certificate required",
     "auth.certificate_refused": "Client certificate refused",
     "auth.revoked": "Client certificate revoked",

@@ -344,3 +344,21 @@ class ValidatorList(Schema):
 
     height: int
     items: list[ValidatorJson] = Field(description="the validator set for the block after `height`, in its order")
+
+
+# -- probes (api.md §7) ---------------------------------------------------------------------------
+
+
+class Health(Schema):
+    model_config = _example({"status": "ok"})
+
+    status: Literal["ok"] = Field(description="the API process answers")
+
+
+class Readiness(Schema):
+    model_config = _example({"status": "ready", "height": 15, "block_time": 1767225615000, "block_age_ms": 2100})
+
+    status: Literal["ready"]
+    height: int = Field(description="the node's last committed height")
+    block_time: int = Field(description="that block's time, ms since the epoch")
+    block_age_ms: int = Field(description="how long ago that was, by this node's clock")

@@ -111,7 +111,7 @@ def test_openapi_lists_the_routes_and_every_reference_resolves(client):
     assert set(document["paths"]) >= {
         "/v1/transactions", "/v1/transactions/batch", "/v1/transactions/{tx_id}", "/v1/status", "/v1/blocks/{height}", "/v1/headers/{height}",
         "/v1/log/consistency", "/v1/seals/{seal_id}", "/v1/seals/verify", "/v1/licence-types", "/v1/departments", "/v1/departments/{uscc}",
-        "/v1/departments/{uscc}/seals", "/v1/recognition-rules", "/v1/regions", "/v1/validators",
+        "/v1/departments/{uscc}/seals", "/v1/recognition-rules", "/v1/regions", "/v1/validators", "/healthz", "/readyz", "/metrics",
     }
     assert set(document["paths"]["/v1/status"]) == {"get"}
     status_schema = document["paths"]["/v1/status"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
