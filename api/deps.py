@@ -232,7 +232,10 @@ def TextPath(pattern: str, wanted: str, description: str, *, check: Any = None, 
     return Annotated[Annotated[str, Field(pattern=pattern)], BeforeValidator(reader), Path(description=description, **path)]
 
 
-TxIdPath = TextPath(ID32_PATTERN, "a transaction id: 32 bytes in base64url without padding (43 characters)", "the transaction id (base64url)")
+TxIdPath = TextPath(
+    ID32_PATTERN, "a transaction id: 32 bytes in base64url without padding (43 characters)", "the transaction id (base64url)",
+    examples=["zS-KPh0hKUY4zlDGAoC_qj4vdlNFkYXuboBTAWw0kA4"],
+)
 SealIdPath = TextPath(SEAL_ID_PATTERN, "a seal id: 8 to 32 characters 0-9 A-Z", "the seal id", examples=["BJSCJ0000001"])
 UsccPath = TextPath(
     USCC_PATTERN, "a unified social credit code (18 characters, GB 32100)", "the organisation's unified social credit code",
