@@ -1,4 +1,4 @@
-"""Answer shapes of the API's read routes (docs/spec/api.md §2.5–§2.12, §7): a transaction's
+"""Answer shapes of the API's read routes (docs/spec/api.md §2.5–§2.10, §7): a transaction's
 place and proofs, log consistency, signed headers, seals and sealed documents, the registry, and
 the probes. Kept apart from api.schemas (submissions, blocks, status, problems), which they
 reuse.
