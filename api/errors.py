@@ -61,6 +61,12 @@ STATUS_BY_CODE: dict[str, int] = {
     "mempool.dropped": 409,
     "tx.replay": 409,
     "api.no_block": 404,
+    "api.no_transaction": 404,
+    "api.no_log_size": 404,
+    "api.no_seal": 404,
+    "api.no_department": 404,
+    "node.syncing": 503,
+    "node.stalled": 503,
     "api.commit_timeout": 504,
 }
 # Then the last segment of the code: a state conflict ("anchor.exists", "licence.exists") or a
@@ -100,6 +106,11 @@ TITLE_BY_CODE: dict[str, str] = {
     "api.invalid_parameter": "Invalid parameter",
     "api.method_not_allowed": "Method not allowed",
     "api.no_block": "No such block",
+    "api.no_transaction": "No such transaction",
+    "api.no_log_size": "Log size not reached",
+    "api.no_seal": "No such seal",
+    "api.no_department": "No such department",
+    "api.bad_range": "Sizes out of order",
     "api.no_route": "No such route",
     "api.too_large": "Request too large",
     "encoding.too_large": "Value too large",
@@ -109,6 +120,8 @@ TITLE_BY_CODE: dict[str, str] = {
     "mempool.too_large": "Transaction too large",
     "node.stopping": "Node stopping",
     "node.starting": "Node starting",
+    "node.syncing": "Node syncing",
+    "node.stalled": "No recent block",
     "auth.certificate_required": "Client certificate required",
     "auth.certificate_refused": "Client certificate refused",
     "auth.revoked": "Client certificate revoked",
@@ -142,6 +155,7 @@ TITLE_BY_FAMILY: dict[str, str] = {
     "mempool": "Refused by the mempool",
     "org": "Organisation refused",
     "proof": "Invalid proof",
+    "query": "Invalid query",
     "recognition": "Recognition rule refused",
     "seal": "Seal refused",
     "store": "Node store failure",
@@ -252,12 +266,13 @@ def install_error_handlers(app: FastAPI) -> None:
 PROBLEM_SCHEMAS = (Problem, CommitTimeout)
 ERROR_DESCRIPTIONS = {
     400: "the body is not JSON",
+    403: "no client certificate, a refused or revoked one, or a role the route does not allow",
     404: "nothing at this address",
     409: "the transaction is already held or committed, or conflicts with the state",
     413: "the body or the transaction is too large",
     422: "a field or parameter is invalid, or the ledger's rules reject the transaction",
     500: "the node's store is damaged or the node failed",
-    503: "the mempool is full or the node is stopping; retry after Retry-After seconds",
+    503: "the node is starting, syncing, stopping, busy or unreachable, or its mempool is full; retry after Retry-After seconds",
 }
 
 

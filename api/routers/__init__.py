@@ -6,6 +6,8 @@ build error responses themselves (raise a LedgerError; api.errors maps it).
 
 from __future__ import annotations
 
-from api.routers import blocks, status, transactions
+from api.routers import blocks, headers, health, log, registry, seals, status, transactions
 
-ROUTERS = (transactions.router, status.router, blocks.router)
+ROUTERS = (transactions.router, status.router, blocks.router, headers.router, log.router, seals.router, registry.router)
+#: Mounted at the root, not under /v1: the probes and the metrics (api.md §7, §8).
+ROOT_ROUTERS = (health.router,)
