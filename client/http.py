@@ -178,6 +178,33 @@ class ApiClient:
         """GET /v1/blocks/{height} (api.md §2.3): `{"block", "commit", "hash", "height"}`."""
         return self._json("GET", f"/v1/blocks/{int(height)}")
 
+    def header(self, height: int) -> dict[str, Any]:
+        """GET /v1/headers/{height} (api.md §2.7): `{"commit", "hash", "header", "height"}`."""
+        return self._json("GET", f"/v1/headers/{int(height)}")
+
+    def consistency(self, from_size: int, to_size: int | None = None) -> dict[str, Any]:
+        """GET /v1/log/consistency (api.md §2.6): that the log at `to_size` (default: the tip's)
+        extends the log at `from_size`."""
+        return self._json("GET", "/v1/log/consistency", params=_params(**{"from": from_size, "to": to_size}))
+
+    def seal(self, seal_id: str) -> dict[str, Any]:
+        """GET /v1/seals/{seal_id} (api.md §2.8): the seal record and its owner."""
+        return self._json("GET", f"/v1/seals/{_segment(seal_id)}")
+
+    def get_json(self, path: str, **params: object) -> dict[str, Any]:
+        """GET `path` (e.g. "/v1/licence-types", the registry reads of api.md §2.10) with the
+        query `params` given (None values left out); the answer's JSON object."""
+        return self._json("GET", path, params=_params(**params))
+
+    def ready(self) -> dict[str, Any]:
+        """GET /readyz (api.md §7), asked once (a probe is not retried): `{"status": "ready",
+        "height", "block_time", "block_age_ms"}`, or the ProblemError (503) saying why not."""
+        return _object(self._request("GET", "/readyz", retry=Retry(attempts=1)))
+
+    def metrics(self) -> str:
+        """GET /metrics (api.md §8): the Prometheus text exposition."""
+        return self._request("GET", "/metrics").text
+
     # -- transactions --------------------------------------------------------------------------
 
     def submit(self, tx: Tx, *, wait: bool = True, timeout_s: float = 10.0) -> Submitted:
@@ -309,12 +336,17 @@ class ApiClient:
     def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         return _object(self._request(method, path, **kwargs))
 
-    def _request(self, method: str, path: str, *, params: Mapping[str, str] | None = None, content: bytes | None = None, timeout: float | None = None) -> httpx.Response:
-        """One request, retried as the module docstring says; the 2xx answer or a raise."""
+    def _request(
+        self, method: str, path: str, *, params: Mapping[str, str] | None = None, content: bytes | None = None, timeout: float | None = None,
+        retry: Retry | None = None,
+    ) -> httpx.Response:
+        """One request, retried as the module docstring says (by `retry`, default the client's);
+        the 2xx answer or a raise."""
         headers = {"Content-Type": "application/json"} if content is not None else None
-        backoff = self.retry.backoff_s
-        for attempt in range(1, self.retry.attempts + 1):
-            last = attempt == self.retry.attempts
+        retry = retry if retry is not None else self.retry
+        backoff = retry.backoff_s
+        for attempt in range(1, retry.attempts + 1):
+            last = attempt == retry.attempts
             try:
                 response = self._http.request(
                     method, path, params=params, content=content, headers=headers,
@@ -330,7 +362,7 @@ class ApiClient:
                 if last:
                     raise ClientError(f"cannot connect to {self.url} ({attempt} {_tries(attempt)}): {_reason(exc)}", code="client.unreachable", url=self.url) from exc
                 self._sleep(backoff)
-                backoff = min(backoff * 2, self.retry.max_backoff_s)
+                backoff = min(backoff * 2, retry.max_backoff_s)
                 continue
             except httpx.TimeoutException as exc:
                 raise ClientError(f"{method} {path}: no answer from {self.url} in time; the request may have been acted on", code="client.timeout", url=self.url) from exc
@@ -340,7 +372,7 @@ class ApiClient:
                 return response
             problem = _problem(response, attempt, self._hint)
             wait = problem.fields["retry_after"]
-            if problem.retryable and not last and wait is not None and wait <= self.retry.max_wait_s:
+            if problem.retryable and not last and wait is not None and wait <= retry.max_wait_s:
                 self._sleep(wait)
                 continue
             raise problem

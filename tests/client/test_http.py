@@ -308,3 +308,25 @@ def test_a_certificate_that_plain_http_cannot_present_is_named_in_the_refusal(tm
     with ApiClient("http://node.test", transport=httpx.MockTransport(script)) as anonymous, pytest.raises(ProblemError) as info:
         anonymous.status()
     assert info.value.describe() == "auth.certificate_required: d"
+
+
+def test_reads_of_headers_seals_the_log_and_the_registry_carry_their_parameters():
+    script = Script(OK, OK, OK, OK, (200, {"content-type": "text/plain"}, b"# HELP eledger_height\n"))
+    client = scripted(script, [])
+    client.header(5)
+    client.consistency(3)
+    client.seal("BEIJING0SEAL01")
+    client.get_json("/v1/departments", region="beijing", after=None, limit=10)
+    assert client.metrics().startswith("# HELP")
+    header, log, seal, departments, metrics = script.requests
+    assert header.url.path == "/v1/headers/5" and seal.url.path == "/v1/seals/BEIJING0SEAL01" and metrics.url.path == "/metrics"
+    assert log.url.path == "/v1/log/consistency" and dict(log.url.params) == {"from": "3"}
+    assert departments.url.path == "/v1/departments" and dict(departments.url.params) == {"region": "beijing", "limit": "10"}
+
+
+def test_a_readiness_probe_is_asked_once():
+    slept: list[float] = []
+    script = Script((503, {"retry-after": "1"}, problem("node.syncing", 503)), OK)
+    with pytest.raises(ProblemError) as info:
+        scripted(script, slept).ready()
+    assert info.value.code == "node.syncing" and slept == [] and len(script.requests) == 1

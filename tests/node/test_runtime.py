@@ -23,7 +23,7 @@ from client.http import Submitted
 from ledger.chain import Chain
 from ledger.commit import VOTE_PURPOSE, VoteType, vote_sign_bytes
 from ledger.crypto import PublicKey
-from ledger.encoding import b64decode, b64encode
+from ledger.encoding import b64decode
 from ledger.errors import LedgerError
 from ledger.genesis import Genesis
 from ledger.merkle import verify_inclusion
@@ -124,28 +124,28 @@ def test_a_committed_transaction_is_in_the_block_the_api_names(net):
 
 def test_a_running_node_proves_a_transaction_and_reports_ready_with_its_metrics(net):
     devnet, _ = net
-    api = devnet.nodes[0].api_url
+    node = devnet.nodes[0]
     tx = anchor(devnet, 1100)
-    status, body = post_transaction(api, tx)
-    assert status == 200
-    code, found = _get_json(f"{api}/v1/transactions/{b64encode(tx.id)}")  # read through the gateway
-    assert code == 200 and (found["status"], found["height"], found["index"]) == ("committed", body["height"], body["index"])
-    tip = found["inclusion"]["tip"]
-    _, header = _get_json(f"{api}/v1/headers/{tip['height']}")
-    assert header["header"]["log_root"] == tip["log_root"]
-    verify_inclusion(tx.leaf_hash, found["log_index"], tip["log_size"], [b64decode(h) for h in tip["proof"]], b64decode(tip["log_root"]))
-    code, ready = _get_json(f"{api}/readyz")
-    assert code == 200 and ready["status"] == "ready" and ready["height"] >= body["height"]
-    deadline = time.monotonic() + SETTLE_S
-    while True:  # the node reports its counters every status interval
-        with urllib.request.urlopen(f"{api}/metrics", timeout=10) as response:
-            families = {f.name: f for f in text_string_to_metric_families(response.read().decode())}
-        admitted = {s.labels["source"]: s.value for s in families["eledger_txs_admitted"].samples if s.name.endswith("_total")}
-        height = families["eledger_height"].samples[0].value
-        if admitted.get("api", 0) >= 1 and height >= body["height"] and families["eledger_block_interval_seconds"].samples:
-            break
-        assert time.monotonic() < deadline, f"the node never reported its admissions: {admitted}, height {height}"
-        time.sleep(0.2)
+    committed = post_transaction(devnet, node, tx)
+    assert committed.status == "committed"
+    with devnet.client(node) as client:
+        found = client.transaction(tx.id)  # read through the gateway
+        assert (found["status"], found["height"], found["index"]) == ("committed", committed.height, committed.index)
+        tip = found["inclusion"]["tip"]
+        header = client.header(tip["height"])
+        assert header["header"]["log_root"] == tip["log_root"]
+        verify_inclusion(tx.leaf_hash, found["log_index"], tip["log_size"], [b64decode(h) for h in tip["proof"]], b64decode(tip["log_root"]))
+        ready = client.ready()
+        assert ready["status"] == "ready" and ready["height"] >= committed.height
+        deadline = time.monotonic() + SETTLE_S
+        while True:  # the node reports its counters every status interval
+            families = {f.name: f for f in text_string_to_metric_families(client.metrics())}
+            admitted = {s.labels["source"]: s.value for s in families["eledger_txs_admitted"].samples if s.name.endswith("_total")}
+            height = families["eledger_height"].samples[0].value
+            if admitted.get("api", 0) >= 1 and height >= committed.height and families["eledger_block_interval_seconds"].samples:
+                break
+            assert time.monotonic() < deadline, f"the node never reported its admissions: {admitted}, height {height}"
+            time.sleep(0.2)
     assert families["eledger_peers_connected"].samples[0].value == 3 and families["eledger_node_reachable"].samples[0].value == 1
 
 
