@@ -375,27 +375,24 @@ def wait_ready(devnet: Devnet, procs: dict[str, subprocess.Popen[bytes]], timeou
 
 
 class ClientSubmit:
-    """node.demo's `Submit` through the APIs (client.submit): each batch goes to the next node in
-    turn, presenting the credential of the region administrator of that node's region, and
-    waits for its commits. What was committed before (a seed interrupted and run again:
-    `tx.replay`, or a `*.exists` refusal) counts as done; any other refusal raises DevnetError
-    "devnet.seed_rejected", a failed request "devnet.api"."""
+    """node.demo's `Submit` through the API of the first node (client.submit), presenting the
+    credential of its region's administrator and waiting for each batch's commits. One node
+    takes them all: a batch depends on the one before, and a node admits a transaction against
+    its own committed state, which another node may not have reached yet. What was committed
+    before (a seed interrupted and run again: `tx.replay`, or a `*.exists` refusal) counts as
+    done; any other refusal raises DevnetError "devnet.seed_rejected", a failed request
+    "devnet.api"."""
 
     def __init__(self, devnet: Devnet) -> None:
-        self.devnet = devnet
-        self.clients = [devnet.client(n, "admin", timeout=SUBMIT_TIMEOUT_S) for n in devnet.nodes]
-        self.batches = 0
+        self.client = devnet.client(devnet.nodes[0], "admin", timeout=SUBMIT_TIMEOUT_S)
 
     def close(self) -> None:
-        for client in self.clients:
-            client.close()
+        self.client.close()
 
     def __call__(self, txs: Sequence[Tx]) -> None:
-        client = self.clients[self.batches % len(self.clients)]
-        self.batches += 1
-        report = Submitter(client, timeout_s=SUBMIT_TIMEOUT_S, batch_txs=max(len(txs), 1)).submit((f"{tx.kind} {i}", tx) for i, tx in enumerate(txs))
+        report = Submitter(self.client, timeout_s=SUBMIT_TIMEOUT_S, batch_txs=max(len(txs), 1)).submit((f"{tx.kind} {i}", tx) for i, tx in enumerate(txs))
         if report.stopped is not None:
-            raise DevnetError(f"seeding through {client.url} failed: {report.stopped.code}: {report.stopped}", code="devnet.api", url=client.url)
+            raise DevnetError(f"seeding through {self.client.url} failed: {report.stopped.code}: {report.stopped}", code="devnet.api", url=self.client.url)
         for outcome in report.refused:
             code = outcome.error.code if outcome.error is not None else "?"
             if not code.endswith(".exists"):
