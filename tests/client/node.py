@@ -41,8 +41,10 @@ START_TIMEOUT_S = 10.0
 
 
 class Committer:
-    """Commits the held transactions of `service` in a block as soon as there are any, on its
-    own thread, until stopped. `pause()` / `resume()` hold it back (to test commit timeouts)."""
+    """Commits the held transactions of `service` in a block as soon as there are any, and the
+    use records its journal took since the last block (a service that keeps a journal commits
+    them in `produce`), on its own thread, until stopped. `pause()` / `resume()` hold it back
+    (to test commit timeouts and pending receipts)."""
 
     def __init__(self, service: LocalNodeService) -> None:
         self.service = service
@@ -50,14 +52,23 @@ class Committer:
         self._running = threading.Event()
         self._running.set()
         self._thread = threading.Thread(target=self._run, name="committer", daemon=True)
+        self._journaled = 0
 
     def _run(self) -> None:
         while not self._stop.is_set():
             self._running.wait()
-            if self.service.pending_ids():
+            journaled = self._journal_seq()
+            if self.service.pending_ids() or journaled != self._journaled:
+                self._journaled = journaled
                 self.service.produce()
             else:
                 self._stop.wait(0.002)
+
+    def _journal_seq(self) -> int:
+        """The next seq of the service's use journal (0 for a service without one)."""
+        if not isinstance(getattr(type(self.service), "journal", None), property):
+            return 0
+        return self.service.journal.next_seq
 
     def pause(self) -> None:
         self._running.clear()
@@ -66,9 +77,10 @@ class Committer:
         self._running.set()
 
     def drain(self, timeout_s: float = 30.0) -> None:
-        """Wait until the mempool is empty (a safety bound, not a measurement)."""
+        """Wait until the mempool is empty and the journal's records are in a block (a safety
+        bound, not a measurement)."""
         deadline = time.monotonic() + timeout_s
-        while self.service.pending_ids():
+        while self.service.pending_ids() or self._journal_seq() != self._journaled:
             if time.monotonic() > deadline:
                 raise AssertionError("the committer did not empty the mempool")
             time.sleep(0.002)

@@ -1,7 +1,7 @@
 """Stand-ins for the verification routes of docs/spec/api.md (POST /v1/verify, GET
 /v1/licences/{id}/bundle, POST /v1/receipts/committed) for the client tests, while api/ gains
-the real ones on another branch. `add_missing_routes(app, ...)` adds only the routes the app
-does not serve yet, so once api/ serves one, the tests run against the real route.
+the real ones on another branch. `add_missing_routes(app, ...)` puts them after the app's own
+routes, so once api/ serves one, the tests run against the real route.
 
 They keep the contract the real routes keep, with the ledger's own functions: the caller from
 its certificate (api.auth), a purpose required of partner and staff callers
@@ -158,9 +158,8 @@ def _router(uses: Uses) -> APIRouter:
 
 
 def add_missing_routes(app: FastAPI, service, key: PrivateKey) -> FastAPI:
-    """Add to `app` the stand-in of each verification route it does not serve."""
-    served = {(method, getattr(route, "path", None)) for route in app.routes for method in getattr(route, "methods", ()) or ()}
-    for route in _router(Uses(service, key)).routes:
-        if not any((method, route.path) in served for method in route.methods):  # type: ignore[attr-defined]
-            app.router.routes.append(route)
+    """Append the stand-ins after `app`'s own routes. A request is answered by the first route
+    that matches it, so where api/ serves a route, its own answers and the stand-in is never
+    reached; the stand-in answers only where api/ has no such route."""
+    app.router.routes.extend(_router(Uses(service, key)).routes)
     return app
