@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
@@ -33,13 +35,21 @@ DEFAULT_WAIT_S = 10.0
 MAX_HEIGHT = 2**53 - 1
 
 
+def now_ms() -> int:
+    """The current time, ms since the epoch (the API's clock)."""
+    return time.time_ns() // 1_000_000
+
+
 @dataclass(frozen=True)
 class Settings:
     """Limits of the API (api.md §5). A transaction's canonical form is at most MAX_TX_BYTES;
-    the body may be larger (whitespace, escapes) up to `max_tx_body_bytes`."""
+    the body may be larger (whitespace, escapes) up to `max_tx_body_bytes`. `clock` is the
+    API's clock (ms since the epoch): the default time of a verification and the `time` of its
+    use record; nothing else in the API reads the time of day."""
 
     max_tx_body_bytes: int = 1 << 20
     client_limits: ClientLimits = field(default_factory=ClientLimits)
+    clock: Callable[[], int] = now_ms
 
     def __post_init__(self) -> None:
         if self.max_tx_body_bytes < MAX_TX_BYTES:
