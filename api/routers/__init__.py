@@ -6,6 +6,6 @@ build error responses themselves (raise a LedgerError; api.errors maps it).
 
 from __future__ import annotations
 
-from api.routers import blocks, licences, status, transactions, uses, verify
+from api.routers import blocks, licences, receipts, status, transactions, uses, verify
 
-ROUTERS = (transactions.router, status.router, blocks.router, verify.router, licences.router, uses.router)
+ROUTERS = (transactions.router, status.router, blocks.router, verify.router, licences.router, uses.router, receipts.router)
