@@ -89,21 +89,21 @@ async def get_licence(
 
 def read_version(service: NodeService, licence_id: str, version: str | None, at_time: int) -> dict[str, object]:
     """`{"record", "licence", "as_of"}` of the chosen version (blocking reads). Raises
-    ValidationError "licence.not_found" (404)."""
+    ValidationError "ids.bad_licence_id" (version 000), "licence.not_found" (404)."""
+    if version == "000":
+        raise ValidationError(f"version must be 001..{MAX_VERSION}", code="ids.bad_licence_id", field="query.version")
     view = service.view()
     state = TipState(view)
-    record = read_licence(state, licence_id)
     if version is not None:
         parsed = parse_licence_id(licence_id)
-        if version == "000":
-            raise ValidationError(f"version must be 001..{MAX_VERSION}", code="ids.bad_licence_id", field="query.version")
         wanted = format_licence_id(parsed.type, parsed.issuer, parsed.serial, version)
         record = read_licence(state, wanted)
         if record is None:
             raise _not_found(wanted, "query.version")
-    elif record is None:
-        raise _not_found(licence_id)
     else:
+        record = read_licence(state, licence_id)
+        if record is None:
+            raise _not_found(licence_id)
         for _ in range(MAX_VERSION):
             successor = record["superseded_by"]
             if successor is None:

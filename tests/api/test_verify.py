@@ -11,12 +11,17 @@ import datetime as dt
 import json
 
 import pytest
+from fastapi.testclient import TestClient
 
 from api.licence_schemas import VerifyAnswer
+from api.main import create_app
 from certs.roles import Role
 from ledger.encoding import b64encode, decode
 from ledger.receipt import verify_receipt
 from ledger.verify import CHECK_NAMES
+from node.errors import NodeError
+from tests.api.pki import presenting
+from tests.api.service import LocalNodeService
 from tests.api.test_transactions import expect_error
 from tests.api.world import OTHER_TYPE, PERSON, PURPOSE, World, day_of, make_world
 
@@ -258,3 +263,24 @@ def test_a_malformed_body_is_refused_before_anything_is_judged_or_recorded(world
     for response, status, code, field in cases:
         expect_error(response, status, code, field)
     assert recorded(world) == before
+
+
+def test_a_recorded_caller_gets_no_verdict_when_the_node_cannot_record_it(world, monkeypatch):
+    doc = fresh(world)
+
+    async def unavailable(records):
+        raise NodeError("this node is not a validator and keeps no use records; ask a validator", code="node.uses_unavailable")
+
+    monkeypatch.setattr(world.service, "record_uses", unavailable)
+    response = verify(world, {"licence_id": doc.licence.id, "purpose": PURPOSE})
+    expect_error(response, 503, "node.uses_unavailable")
+    assert response.headers["retry-after"] == "1" and "verdict" not in response.json()
+    assert judged(verify(world, {"licence_id": doc.licence.id, "asking_region": "tianjin"}, "hebei", Role.AUDITOR))["receipt"] is None
+
+
+def test_before_the_first_block_there_is_nothing_to_judge(world):
+    service = LocalNodeService(world.pki.net)
+    with TestClient(presenting(create_app(service), world.pki.pem("hebei", Role.AUDITOR))) as client:
+        response = client.post("/v1/verify", json={"licence_id": world.document(1).licence.id})
+        expect_error(response, 503, "node.starting")
+    service.close()
