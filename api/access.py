@@ -52,8 +52,8 @@ def asking_region(caller: Caller, asked: str | None, genesis: Genesis, field: st
 
 def purpose_for(caller: Caller, purpose: Mapping[str, str] | None, field: str) -> dict[str, str] | None:
     """The purpose of use to record, or None when the verification is not recorded: a partner
-    or staff caller must state one (ApiError-like ValidationError "auth.purpose_required",
-    naming `field`); any other caller is recorded exactly when it states one."""
+    or staff caller must state one (else ValidationError "auth.purpose_required", naming
+    `field`); any other caller is recorded exactly when it states one."""
     if purpose is None:
         if caller.recorded:
             raise ValidationError(

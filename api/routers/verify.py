@@ -90,8 +90,8 @@ def judge(service: NodeService, asked: VerifyRequest, region: str, at_time: int)
     if view.height == 0:
         raise ApiError("no block is committed yet; there is nothing to judge against", code="node.starting")
     state = TipState(view)
-    named = asked.licence_id if document is None and claim is None else document.licence.id if document is not None else claim.licence_id.text  # type: ignore[union-attr]
-    if hasattr(view.kv, "get_many"):
+    if hasattr(view.kv, "get_many"):  # a remote store: read in two round trips, not eight
+        named = document.licence.id if document is not None else claim.licence_id.text if claim is not None else asked.licence_id
         prefetch(state, named, region)
     verdict = verify_licence(
         state, chain_id=view.chain_id, at_time=at_time, asking_region=region,
