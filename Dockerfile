@@ -16,4 +16,4 @@ RUN pip install --no-cache-dir .
 VOLUME /home/eledger
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["eledger"]
-CMD ["node", "start", "--home", "/home/eledger", "--listen-host", "0.0.0.0"]
+CMD ["node", "start", "--home", "/home/eledger", "--listen-host", "0.0.0.0", "--api-host", "0.0.0.0"]

@@ -1,4 +1,4 @@
-"""JSON request bodies checked against a request model (docs/spec/api.md §1.2).
+"""JSON request bodies checked against a request model (docs/spec/api.md §1.3).
 
 `read_model(request, model, limit)` reads a body within its size limit before parsing it
 (api.deps.read_body), parses it as strict JSON (api.deps.parse_json: no repeated member, no

@@ -4,7 +4,8 @@
 size limit *before* parsing it (docs/spec/api.md §5), parses it as JSON and hands the object to
 `Tx.from_json`, which names the field at fault. Numbers in paths and queries are read strictly
 (api.md §1.1): `IntPath` / `IntQuery` / `DecimalQuery` make the parameter types (`HeightPath`,
-`HeightQuery`, `CountQuery(…)`, `TimeoutQuery`). This module must never trust Content-Length
+`HeightQuery`, `CountQuery(…)`, `TimeoutQuery`); identifiers in paths are read as strictly by
+`TextPath` (`TxIdPath`, `SealIdPath`, `UsccPath`). This module must never trust Content-Length
 alone (a chunked body is counted as it arrives), parse a body it has not size-checked, nor
 accept a number in a spelling other than the one api.md §1.1 allows.
 """
@@ -13,8 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
@@ -28,32 +27,33 @@ from pydantic_core import PydanticCustomError
 from api.errors import ApiError
 from api.limits import ClientLimits
 from api.service import NodeService
+from ledger.errors import LedgerError
+from ledger.ids import USCC_ALPHABET, validate_uscc
 from ledger.tx import MAX_TX_BYTES, Tx
 
 MAX_WAIT_S = 60
 DEFAULT_WAIT_S = 10.0
 MAX_HEIGHT = 2**53 - 1
-
-
-def now_ms() -> int:
-    """The current time, ms since the epoch (the API's clock)."""
-    return time.time_ns() // 1_000_000
+DEFAULT_MAX_BLOCK_AGE_S = 60.0
 
 
 @dataclass(frozen=True)
 class Settings:
     """Limits of the API (api.md §5). A transaction's canonical form is at most MAX_TX_BYTES;
-    the body may be larger (whitespace, escapes) up to `max_tx_body_bytes`. `clock` is the
-    API's clock (ms since the epoch): the default time of a verification and the `time` of its
-    use record; nothing else in the API reads the time of day."""
+    the body may be larger (whitespace, escapes) up to `max_tx_body_bytes`. /readyz (api.md §7)
+    answers 503 once the last block is older than `max_block_age_s`: by default six times the
+    default empty-block interval (consensus.md §3.3), so a network that commits nothing for a
+    minute, or a node cut off from it, is not sent requests."""
 
     max_tx_body_bytes: int = 1 << 20
     client_limits: ClientLimits = field(default_factory=ClientLimits)
-    clock: Callable[[], int] = now_ms
+    max_block_age_s: float = DEFAULT_MAX_BLOCK_AGE_S
 
     def __post_init__(self) -> None:
         if self.max_tx_body_bytes < MAX_TX_BYTES:
             raise ValueError(f"max_tx_body_bytes must be at least {MAX_TX_BYTES}, not {self.max_tx_body_bytes}")
+        if not self.max_block_age_s > 0:
+            raise ValueError(f"max_block_age_s must be positive, not {self.max_block_age_s}")
 
 
 class Wait(str, Enum):
@@ -196,3 +196,48 @@ WaitQuery = Annotated[Wait, Query(description="commit: answer when the transacti
 TimeoutQuery = DecimalQuery(0, MAX_WAIT_S, "seconds to wait for the commit (wait=commit only)", examples=[10])
 HeightPath = IntPath(1, MAX_HEIGHT, "block height, 1 is the first block", examples=[1])
 HeightQuery = IntQuery(1, MAX_HEIGHT, "a committed block height", examples=[1])
+
+
+# -- identifiers in paths --------------------------------------------------------------------------
+
+#: A 32-byte id (transactions, hashes) in base64url without padding, in its one spelling: 43
+#: characters, the last one carrying no bits beyond the 256 (encoding.md §4).
+ID32_PATTERN = r"^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$"
+SEAL_ID_PATTERN = r"^[0-9A-Z]{8,32}$"
+USCC_PATTERN = f"^[{USCC_ALPHABET}]{{18}}$"
+
+
+def read_text(text: object, *, pattern: re.Pattern[str], wanted: str, check: Any = None) -> str:
+    """`text` if it matches `pattern` in full (and `check(text)` raises no LedgerError); else
+    PydanticCustomError "text" (for FastAPI: 422 "api.invalid_parameter") saying what is wanted
+    and quoting what came (JSON-quoted, cut after 32 characters)."""
+    if isinstance(text, str) and pattern.fullmatch(text):
+        if check is None:
+            return text
+        try:
+            check(text)
+            return text
+        except LedgerError as exc:
+            field = exc.fields.get("field")
+            why = str(exc).removeprefix(f"{field}: ") if isinstance(field, str) else str(exc)
+            raise PydanticCustomError("text", "must be {wanted}; got {shown}: {why}", {"wanted": wanted, "shown": _shown(text), "why": why}) from None
+    raise PydanticCustomError("text", "must be {wanted}; got {shown}", {"wanted": wanted, "shown": _shown(text)})
+
+
+def TextPath(pattern: str, wanted: str, description: str, *, check: Any = None, **path: Any) -> Any:  # noqa: N802
+    """The type of a text path parameter read by `read_text`; its OpenAPI schema is `string`
+    with `pattern`. `check(text)` may refuse what the pattern lets through (a check character)."""
+    compiled = re.compile(pattern.removeprefix("^").removesuffix("$"))
+    reader = partial(read_text, pattern=compiled, wanted=wanted, check=check)
+    return Annotated[Annotated[str, Field(pattern=pattern)], BeforeValidator(reader), Path(description=description, **path)]
+
+
+TxIdPath = TextPath(
+    ID32_PATTERN, "a transaction id: 32 bytes in base64url without padding (43 characters)", "the transaction id (base64url)",
+    examples=["zS-KPh0hKUY4zlDGAoC_qj4vdlNFkYXuboBTAWw0kA4"],
+)
+SealIdPath = TextPath(SEAL_ID_PATTERN, "a seal id: 8 to 32 characters 0-9 A-Z", "the seal id", examples=["BJSCJ0000001"])
+UsccPath = TextPath(
+    USCC_PATTERN, "a unified social credit code (18 characters, GB 32100)", "the organisation's unified social credit code",
+    check=validate_uscc, examples=["11220000013544541J"],
+)

@@ -1,5 +1,5 @@
 """Shapes of the verification service over HTTP: verify, licence reads, use lists and receipts
-(docs/spec/api.md §2.5–§2.11).
+(docs/spec/api.md §1.3, §2.11–§2.18).
 
 Pydantic models distinct from the domain values they render (ledger.verify.Verdict, licence
 records, use records, ledger.receipt.Receipt): request models are what `api.bodies.read_model`
@@ -263,7 +263,7 @@ class CommittedReceiptJson(Schema):
     proof: RecordProofJson
 
 
-# -- POST /v1/verify (api.md §2.5) --------------------------------------------------------------
+# -- POST /v1/verify (api.md §2.11) --------------------------------------------------------------
 
 
 class VerifyRequest(Schema):
@@ -318,7 +318,7 @@ class VerifyAnswer(Schema):
     receipt: ReceiptJson | None = Field(description="the receipt of the use record; null when the verification is not recorded")
 
 
-# -- licence reads (api.md §2.6–§2.8) -------------------------------------------------------------
+# -- licence reads (api.md §2.12–§2.14) -------------------------------------------------------------
 
 
 class LicenceAnswer(Schema):
@@ -363,7 +363,7 @@ class LicencePage(Schema):
     as_of: AsOf
 
 
-# -- uses and receipts (api.md §2.9–§2.11) ---------------------------------------------------------
+# -- uses and receipts (api.md §2.16–§2.18) ---------------------------------------------------------
 
 
 class HolderProof(Schema):

@@ -6,6 +6,9 @@ is any NodeService (api.service). Must never start a server or open a store.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from cryptography import x509
 from fastapi import FastAPI
 
@@ -13,16 +16,21 @@ from api.auth import Authenticator
 from api.deps import Settings
 from api.errors import install_error_handlers
 from api.limits import Limiter, LimitMiddleware
-from api.routers import ROUTERS
+from api.metrics import ApiMetrics, MetricsMiddleware
+from api.routers import ROOT_ROUTERS, ROUTERS
 from api.service import NodeService
 
 API_PREFIX = "/v1"
 
 
-def create_app(service: NodeService, settings: Settings | None = None, *, authenticator: Authenticator | None = None) -> FastAPI:
-    """An ASGI app serving `service` under /v1, with its OpenAPI schema at /openapi.json.
-    Callers are identified by `authenticator` (default: against the CA certificates of the
-    service's genesis regions, at the current time)."""
+def create_app(
+    service: NodeService, settings: Settings | None = None, *, authenticator: Authenticator | None = None,
+    clock: Callable[[], float] = time.time,
+) -> FastAPI:
+    """An ASGI app serving `service` under /v1, its probes and metrics at the root (/healthz,
+    /readyz, /metrics), and its OpenAPI schema at /openapi.json. Callers are identified by
+    `authenticator` (default: against the CA certificates of the service's genesis regions, at
+    the current time); `clock` (seconds since the epoch) dates the node's last block for /readyz."""
     app = FastAPI(
         title="eledger node API",
         version="1",
@@ -34,10 +42,17 @@ def create_app(service: NodeService, settings: Settings | None = None, *, authen
     app.state.settings = settings = settings if settings is not None else Settings()
     app.state.authenticator = authenticator if authenticator is not None else Authenticator(genesis_roots(service))
     app.state.limiter = Limiter(settings.client_limits)
-    app.add_middleware(LimitMiddleware, limiter=app.state.limiter)
+    app.state.clock = clock
+    routes = [(API_PREFIX + route.path, route.methods) for router in ROUTERS for route in router.routes]  # type: ignore[attr-defined]
+    routes += [(route.path, route.methods) for router in ROOT_ROUTERS for route in router.routes]  # type: ignore[attr-defined]
+    app.state.metrics = ApiMetrics(service, app.state.limiter, [*routes, (app.openapi_url or "/openapi.json", {"GET", "HEAD"})])
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(LimitMiddleware, limiter=app.state.limiter)  # outermost: refuses before anything runs
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
+    for router in ROOT_ROUTERS:
+        app.include_router(router)
     return app
 
 

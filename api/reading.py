@@ -1,5 +1,6 @@
 """Reading one committed height for an answer: the tip's state as a verdict reads it, the `as_of`
-member every licence answer carries, and query errors named as parameters (docs/spec/api.md §2.5).
+member every licence answer carries, query errors named as parameters, and the time of the
+answer (docs/spec/api.md §2.11).
 
 `TipState` is the flat state at a view's tip (one lookup a key, no tree walk: state.md §6.3)
 with the view's `height`, which `ledger.verify.verify_licence` reports as the verdict's height.
@@ -7,12 +8,16 @@ It remembers every key it read for the request it serves, so a verdict and the l
 metadata read `org/<issuer>` once, and `prefetch` reads many keys in one round trip when the
 view's store is remote (the API process reads through the gateway, which has `get_many`).
 
-Runs in a worker thread (its reads may block); never reads the clock.
+Runs in a worker thread (its reads may block). The time of day is read only by `NowMs`, from
+the app's one clock (`create_app(clock=)`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Annotated
+
+from fastapi import Depends, Request
 
 from ledger.encoding import b64encode
 from ledger.errors import LedgerError
@@ -66,3 +71,12 @@ def as_parameter(error: LedgerError, where: str, names: Iterable[str]) -> Ledger
     renamed = type(error)(str(error), code=error.code, **{**error.fields, "field": f"{where}.{field}"})
     renamed.__cause__ = error.__cause__
     return renamed
+
+
+def now_ms(request: Request) -> int:
+    """The API's current time in ms since the epoch: the app's clock (seconds, api.main)."""
+    return round(request.app.state.clock() * 1000)
+
+
+#: The time a request is answered at (ms): the default `at_time` and a use record's `time`.
+NowMs = Annotated[int, Depends(now_ms)]

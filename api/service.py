@@ -43,6 +43,47 @@ class SubmitResult:
             raise ValueError(f"a {self.status.value} result has height {self.height} and index {self.index}")
 
 
+@dataclass(frozen=True)
+class Distribution:
+    """Observations counted by bucket, as a node reports them (api.md §8): `counts[i]` those at
+    most `bounds[i]` and above `bounds[i - 1]`, `counts[-1]` those above every bound, `total`
+    their sum; in seconds. Raises ValueError unless there is one count more than bounds."""
+
+    bounds: tuple[float, ...]
+    counts: tuple[int, ...]
+    total: float
+
+    def __post_init__(self) -> None:
+        if len(self.counts) != len(self.bounds) + 1:
+            raise ValueError(f"{len(self.bounds)} bounds need {len(self.bounds) + 1} counts, not {len(self.counts)}")
+
+
+@dataclass(frozen=True)
+class NodeReport:
+    """What the node last told about itself (api.md §7 readiness, §8 metrics), without asking it
+    again: `reachable` (the API can reach its node), `started` (it announced its chain),
+    `syncing`, the position (`height`, `round`), the last block's time in ms (None before the
+    node announced it), the mempool, the peers (connected of configured), the transactions it
+    admitted (`admitted`: (source, count)) and refused (`refused`: (source, code, count)) since
+    it started, and the distributions of block intervals and commit latencies (None when the
+    node reports none)."""
+
+    reachable: bool
+    started: bool
+    syncing: bool = False
+    height: int = 0
+    round: int = 0
+    block_time: int | None = None
+    mempool_txs: int = 0
+    mempool_bytes: int = 0
+    peers_connected: int = 0
+    peers: int = 0
+    admitted: tuple[tuple[str, int], ...] = ()
+    refused: tuple[tuple[str, str, int], ...] = ()
+    block_interval: Distribution | None = None
+    commit_latency: Distribution | None = None
+
+
 class NodeService(Protocol):
     """The node as the API sees it (docs/spec/api.md §4). `view` and the reads through it may
     block (in a node's API process they cross the gateway to the node): routes call them from a
@@ -81,6 +122,17 @@ class NodeService(Protocol):
         Returns one entry per tx, in order: a SubmitResult as `submit` returns it, or the
         LedgerError that refused it (also "mempool.dropped" or "node.stopping" when an admitted
         tx is answered so while waited for). Raises only errors that are not LedgerErrors."""
+        ...
+
+    async def pending(self, tx_id: bytes) -> bool:
+        """Whether this node's mempool holds the transaction `tx_id` now (admitted, not yet
+        committed nor dropped). Any tip the node committed before answering is visible to
+        `view()` once this returns (api.md §2.5 relies on it)."""
+        ...
+
+    def report(self) -> NodeReport:
+        """The node's last report about itself (readiness, metrics). Never blocks and never
+        asks the node: it is what the node last sent (every status interval)."""
         ...
 
     async def record_uses(self, records: list[dict[str, object]]) -> list[dict[str, object]]:

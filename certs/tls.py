@@ -37,6 +37,22 @@ def create_server_context(
     return context
 
 
+def create_api_server_context(
+    cert_path: Path, key_path: Path, roots: Sequence[x509.Certificate]
+) -> ssl.SSLContext:
+    """A TLS 1.3 server context for a node's HTTPS API (docs/spec/api.md §6): it presents the
+    node's certificate and asks the client for one that chains to `roots`, but also accepts a
+    client without one (anonymous callers reach the public routes; the application decides per
+    route). A client certificate that does not chain to `roots` fails the handshake.
+
+    Raises like `create_server_context`.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.verify_mode = ssl.CERT_OPTIONAL
+    _configure(context, cert_path, key_path, roots)
+    return context
+
+
 def create_client_context(
     cert_path: Path, key_path: Path, roots: Sequence[x509.Certificate]
 ) -> ssl.SSLContext:

@@ -2,7 +2,7 @@
 
 Every line carries the time, level, logger, message, the node's name and its consensus
 position (height, round, step) at the moment of logging, plus the fields a caller passed as
-`extra={"fields": {...}}`. Loggers of other packages (the transport, uvicorn) go through the
+`extra={"fields": {...}}`. Loggers of other packages (the transport, the HTTP server) go through the
 same handlers. This module never formats a key: callers pass heights, hashes and codes, and
 binary values are written as hex.
 """

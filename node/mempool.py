@@ -82,11 +82,12 @@ class Mempool:
 
         - at most the genesis `max_tx_bytes`, else MempoolError "mempool.too_large";
         - not held already, else MempoolError "mempool.duplicate";
+        - room for it within `max_txs` and `max_bytes`, else MempoolError "mempool.full" (before
+          any execution: a full mempool refuses at the cost of a comparison);
         - executes alone against the committed tip as the next block would, at time
           `max(now, tip time + 1)` (`now`: the node's clock in ms; None: tip time + 1), else the
           execution's ValidationError unchanged: "tx.replay" for a committed transaction,
-          "tx.unknown_signer", "tx.forbidden", "tx.bad_signature", a kind's own code, ...;
-        - room for it within `max_txs` and `max_bytes`, else MempoolError "mempool.full".
+          "tx.unknown_signer", "tx.forbidden", "tx.bad_signature", a kind's own code, ...
         """
         size = len(tx.raw)
         limit = self.chain.genesis.params.max_tx_bytes
@@ -94,12 +95,12 @@ class Mempool:
             raise MempoolError(f"transaction is {size} bytes; at most {limit} allowed", code="mempool.too_large", field="tx", size=size, limit=limit)
         if tx.id in self._txs:
             raise MempoolError(f"transaction {tx.id.hex()} is already in the mempool", code="mempool.duplicate", field="tx", tx_id=tx.id.hex())
-        self._execute(tx, now)
         if len(self._txs) >= self.max_txs or self._bytes + size > self.max_bytes:
             raise MempoolError(
                 f"mempool is full ({len(self._txs)} of {self.max_txs} transactions, {self._bytes} + {size} of {self.max_bytes} bytes); retry later",
                 code="mempool.full", txs=len(self._txs), max_txs=self.max_txs, bytes=self._bytes, size=size, max_bytes=self.max_bytes,
             )
+        self._execute(tx, now)
         self._txs[tx.id] = tx
         self._bytes += size
 

@@ -56,6 +56,7 @@ from node.driver import ConsensusDriver, is_local
 from node.errors import NodeError
 from node.logs import configure_logging
 from node.mempool import Mempool
+from node.metrics import NodeMetrics
 from node.apiproc.supervisor import BIND_RETRY_S, ApiProcess, bind_socket
 from node.gateway.protocol import error_of
 from node.gateway.server import GatewayServer
@@ -103,6 +104,8 @@ class Node:
         self._tick_task: asyncio.Task[None] | None = None
         self._transport_started = False
         self.dropped: dict[str, Counter[str]] = {}
+        self.metrics = NodeMetrics()
+        self._last_block_time = 0
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -150,6 +153,7 @@ class Node:
         interval = c.status_interval_ms
         self.catchup = CatchUp(self.blocksync, [p.name for p in c.peers], self.now(), start_grace_ms=2 * interval, lag_ms=3 * interval)
         self.validator = self.chain.validators().get(self._key.public_key.key_id) is not None
+        self._last_block_time = self.chain.tip.time
         self.snapshots.publish(self.chain.height, self.chain.kv.snapshot())
         if self.validator:
             self.uses = UseJournal(c.home, c.name, self._key, self.chain_id, self._recorded_uses())
@@ -249,6 +253,7 @@ class Node:
 
     def committed(self, block: Block, commit: Commit, now: int) -> None:
         """Decide (§3 rule 8) after the commit: update the mempool and answer the waiters."""
+        self.metrics.commit_latency.observe(now - block.header.time)
         self._after_commit([block], now)
 
     def keep_evidence(self, evidence: Evidence) -> None:
@@ -261,7 +266,7 @@ class Node:
         body = {"vote_a": evidence.vote_a.to_json(), "vote_b": evidence.vote_b.to_json()}
         tx = Tx.create(self.chain_id, EVIDENCE_KIND, body, self._key, os.urandom(NONCE_SIZE))
         try:
-            self.admit(tx, None)
+            self.admit(tx, None, source="node")
         except LedgerError as exc:
             log.info("evidence not submitted", extra={"fields": {"code": exc.code}})
 
@@ -279,6 +284,9 @@ class Node:
     def _after_commit(self, blocks: list[Block], now: int) -> None:
         """Committed `blocks` leave the mempool (the rest is re-checked); the new tip's snapshot
         is published and the API process told what was committed and dropped."""
+        for block in blocks:
+            self.metrics.block_interval.observe(block.header.time - self._last_block_time)
+            self._last_block_time = block.header.time
         dropped = self.mempool.update([tx for b in blocks for tx in b.txs], now=now)
         self.snapshots.publish(self.chain.height, self.chain.kv.snapshot())
         if self.uses is not None and len(self.uses):
@@ -360,7 +368,7 @@ class Node:
         txs = self.uses.take(self.mempool.contains)
         if not txs:
             return
-        for tx, refusal in zip(txs, self.admit_many(txs)):
+        for tx, refusal in zip(txs, self.admit_many(txs, source="node")):
             if refusal is not None:
                 self.uses.release(tx.id)
                 log.info("use records not admitted; will retry", extra={"fields": {"code": refusal.code}})
@@ -387,8 +395,19 @@ class Node:
                 log.error("cannot start the API process", extra={"fields": {"reason": str(exc)}})
                 self.call_later(int(self._api.next_delay() * 1000), self._restart_gateway)  # type: ignore[union-attr]
 
+    def gateway_pending(self, tx_id: bytes) -> bool:
+        """node.gateway.server.GatewayHost: whether the mempool holds `tx_id` (on the loop)."""
+        return self.mempool.contains(tx_id)
+
     def _status_event(self) -> dict[str, object]:
-        return {"event": "status", "syncing": self.syncing, "height": self.chain.height}
+        """The periodic report to the API process (api.md §8): position, mempool, peers and the
+        counters of `self.metrics`."""
+        return {
+            "event": "status", "syncing": self.syncing, "height": self.chain.height, "round": self.position()[1],
+            "mempool": [len(self.mempool), self.mempool.size_bytes],
+            "peers": [len(self.transport.connected), len(self.config.peers)],
+            **self.metrics.to_event(),
+        }
 
     # -- block sync (§8) -------------------------------------------------------------------------
 
@@ -501,19 +520,21 @@ class Node:
 
     # -- transactions --------------------------------------------------------------------------
 
-    def admit(self, tx: Tx, origin: str | None) -> None:
+    def admit(self, tx: Tx, origin: str | None, *, source: str = "api") -> None:
         """Admit `tx` to the mempool (§7), send it once to every peer if it came from a client
         (`origin` None; a peer's transaction is not sent on), and tell
         consensus when the mempool stops being empty. Raises what Mempool.add raises, and
         NodeError "node.stopping" once shutting down."""
-        [refusal] = self.admit_many([tx], origin)
+        [refusal] = self.admit_many([tx], origin, source=source)
         if refusal is not None:
             raise refusal
 
-    def admit_many(self, txs: list[Tx], origin: str | None = None) -> list[LedgerError | None]:
+    def admit_many(self, txs: list[Tx], origin: str | None = None, *, source: str = "api") -> list[LedgerError | None]:
         """`admit` for each of `txs` in order, telling consensus at most once. Returns per tx None
         (admitted) or the peer-input LedgerError Mempool.add refused it with; raises a local
-        (disk) failure, and NodeError "node.stopping" (nothing admitted) once shutting down."""
+        (disk) failure, and NodeError "node.stopping" (nothing admitted) once shutting down.
+        The outcomes are counted (api.md §8) by source: "peer" when `origin` names one, else
+        `source` ("api" for clients, "node" for the node's own evidence and use records)."""
         if self._stopping:
             raise NodeError("the node is shutting down; submit to another node", code="node.stopping")
         was_empty = not self.mempool.has_txs()
@@ -526,6 +547,7 @@ class Node:
                 if is_local(exc):
                     raise
                 refusals.append(exc)
+        self.metrics.count_admissions(source if origin is None else "peer", refusals)
         # §7: only transactions from clients are sent on; the validators form a full mesh, so a
         # peer's transaction already went to every peer it is connected to.
         peers = list(self.transport.stats()) if origin is None else []

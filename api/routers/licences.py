@@ -1,5 +1,5 @@
 """Licence reads: one version with its public metadata, its history (追溯), a search, and its
-proof bundle (docs/spec/api.md §2.6–§2.9).
+proof bundle (docs/spec/api.md §2.12–§2.15).
 
 `GET /v1/licences/{licence_id}` (the latest version, or `?version=`), `…/history` and
 `GET /v1/licences?…` read one view's tip in a worker thread through ledger.licence_query and
@@ -7,7 +7,7 @@ ledger.licence_history; time-dependent facts (lapsed, in force, overdue) are tol
 current time. `GET /v1/licences/{licence_id}/bundle` answers the canonical bytes of the proof
 bundle `eledger prove` writes for the same height (proofs.md §7); for a partner or staff caller
 it is a verification like POST /v1/verify: it states a purpose, is recorded, and its receipt
-travels in the `Eledger-Receipt` header (api.md §2.9 says why).
+travels in the `Eledger-Receipt` header (api.md §2.15 says why).
 
 Person holders are never searchable. Must never judge or read on the event loop, nor hand a
 recorded caller a bundle without its receipt.
@@ -18,19 +18,20 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import orjson
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from api import examples
 from api.access import asking_region, purpose_for, use_record
 from api.auth import CallerOf
-from api.deps import CountQuery, HeightQuery, ServiceDep, SettingsDep
+from api.deps import CountQuery, HeightQuery, ServiceDep, TextPath
 from api.errors import error_responses
 from api.licence_schemas import (
     DATE_PATTERN, ITEM_CODE_PATTERN, ITEM_NAME_PATTERN, LICENCE_ID_PATTERN, REGION_PATTERN, SERIAL_PATTERN, HistoryPage,
     LicenceAnswer, LicencePage, answer,
 )
-from api.reading import TipState, as_of, as_parameter
+from api.reading import NowMs, TipState, as_of, as_parameter
+from api.schemas import B64_PATTERN
 from api.service import NodeService
 from ledger.encoding import b64encode, encode
 from ledger.errors import LedgerError, StoreError, ValidationError
@@ -39,7 +40,7 @@ from ledger.licence_bundle import build_licence_bundle
 from ledger.licence_history import history_page
 from ledger.licence_query import SEARCH_STATUSES, describe_licence, search_licences
 from ledger.licences import read_licence
-from ledger.pages import DEFAULT_LIMIT, MAX_LIMIT
+from ledger.pages import DEFAULT_LIMIT, MAX_CURSOR_CHARS, MAX_LIMIT
 from ledger.verify import StateAt, verify_licence
 
 RECEIPT_HEADER = "Eledger-Receipt"
@@ -48,10 +49,13 @@ router = APIRouter(tags=["licences"])
 LicenceCaller = CallerOf("licence")
 BundleCaller = CallerOf("bundle")
 
-LicenceIdPath = Annotated[str, Path(
-    pattern=LICENCE_ID_PATTERN, max_length=100, description="a licence identifier (domain.md §2), any version", examples=[examples.LICENCE_ID],
+LicenceIdPath = TextPath(
+    LICENCE_ID_PATTERN, "a licence identifier 1.2.156.3005.2.<type>.<issuer>.<serial>.<version>.<check> (domain.md §2)",
+    "a licence identifier (domain.md §2), any version", check=parse_licence_id, examples=[examples.LICENCE_ID],
+)
+AfterQuery = Annotated[str, Query(
+    min_length=1, max_length=MAX_CURSOR_CHARS, pattern=B64_PATTERN, description="the `next_cursor` of the previous page", examples=[examples.CURSOR],
 )]
-AfterQuery = Annotated[str, Query(min_length=1, max_length=1024, description="the `next_cursor` of the previous page", examples=[examples.CURSOR])]
 LimitQuery = CountQuery(MAX_LIMIT, examples=[DEFAULT_LIMIT])
 
 
@@ -60,10 +64,8 @@ def _not_found(licence_id: str, field: str = "path.licence_id") -> ValidationErr
 
 
 def _parsed(licence_id: str) -> str:
-    try:
-        return parse_licence_id(licence_id, "licence_id").text
-    except LedgerError as exc:
-        raise as_parameter(exc, "path", ["licence_id"]) from None
+    """The text of a licence id LicenceIdPath accepted (checked in full already)."""
+    return parse_licence_id(licence_id, "path.licence_id").text
 
 
 def _json(body: object) -> Response:
@@ -79,12 +81,12 @@ def _json(body: object) -> Response:
     responses={200: answer(LicenceAnswer, "the version's record and public metadata", {"latest": examples.LICENCE_ANSWER}), **error_responses(403, 404, 422)},
 )
 async def get_licence(
-    licence_id: LicenceIdPath, caller: LicenceCaller, service: ServiceDep, settings: SettingsDep,
+    licence_id: LicenceIdPath, caller: LicenceCaller, service: ServiceDep, now: NowMs,
     version: Annotated[str, Query(pattern=r"^[0-9]{3}$", description="a version, 001..999; default the latest", examples=["001"])] = None,
 ) -> Response:
     """The latest version of the licence `licence_id` names, or version `version` of it."""
     text = _parsed(licence_id)
-    return _json(await run_in_threadpool(read_version, service, text, version, settings.clock()))
+    return _json(await run_in_threadpool(read_version, service, text, version, now))
 
 
 def read_version(service: NodeService, licence_id: str, version: str | None, at_time: int) -> dict[str, object]:
@@ -151,7 +153,7 @@ SEARCH_PARAMETERS = ("holder_uscc", "issuer", "type", "status", "commitment_due_
     responses={200: answer(LicencePage, "a page of the matching licences' latest versions", {"by_holder": examples.LICENCE_PAGE}), **error_responses(403, 422)},
 )
 async def search(
-    caller: LicenceCaller, service: ServiceDep, settings: SettingsDep,
+    caller: LicenceCaller, service: ServiceDep, now: NowMs,
     holder_uscc: Annotated[str, Query(min_length=18, max_length=18, description="an enterprise holder's USCC (persons are never searchable)", examples=[examples.HOLDER_USCC])] = None,
     issuer: Annotated[str, Query(min_length=18, max_length=18, description="the issuing department's USCC", examples=[examples.ISSUER_USCC])] = None,
     type: Annotated[str, Query(min_length=21, max_length=21, description="a licence type code", examples=[examples.TYPE_CODE])] = None,
@@ -162,7 +164,7 @@ async def search(
     """The latest versions of the licences matching every filter given (domain.md §8.2), a page
     at a time, each as its public metadata now."""
     filters = {"holder_uscc": holder_uscc, "issuer": issuer, "type": type, "status": status, "commitment_due_before": commitment_due_before}
-    return _json(await run_in_threadpool(find, service, filters, after, limit, settings.clock()))
+    return _json(await run_in_threadpool(find, service, filters, after, limit, now))
 
 
 def find(service: NodeService, filters: dict[str, str | None], after: str | None, limit: int, at_time: int) -> dict[str, object]:
@@ -191,7 +193,7 @@ def find(service: NodeService, filters: dict[str, str | None], after: str | None
     },
 )
 async def get_bundle(
-    licence_id: LicenceIdPath, caller: BundleCaller, service: ServiceDep, settings: SettingsDep,
+    licence_id: LicenceIdPath, caller: BundleCaller, service: ServiceDep, now: NowMs,
     region: Annotated[str, Query(pattern=REGION_PATTERN, max_length=32, description="the asking region; default the caller's", examples=["tianjin"])] = None,
     height: HeightQuery = None,
     item_code: Annotated[str, Query(pattern=ITEM_CODE_PATTERN, description="purpose of use: 事项编码 (partner and staff callers)", examples=[examples.PURPOSE["item_code"]])] = None,
@@ -209,7 +211,6 @@ async def get_bundle(
         purpose = purpose_for(caller, given, "query.item_code")  # type: ignore[arg-type]
     else:
         purpose = purpose_for(caller, None, "query.item_code")
-    now = settings.clock()
     raw, verdict, proven_height = await run_in_threadpool(prove, service, text, asked, height, purpose is not None)
     headers = {}
     if purpose is not None:

@@ -1,4 +1,4 @@
-"""Receipts and committed use records (docs/spec/api.md §2.11–§2.12, receipts.md, domain.md §10.4).
+"""Receipts and committed use records (docs/spec/api.md §2.17–§2.18, receipts.md, domain.md §10.4).
 
 `POST /v1/receipts/committed` gives a receipt back with its place and proof once its record is
 committed (404 `receipt.not_committed` with Retry-After before); `GET /v1/uses/{use_id}` gives
@@ -12,16 +12,14 @@ refuses.
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import orjson
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api import examples
 from api.access import check_record_reader
 from api.auth import Caller, CallerOf
-from api.deps import ServiceDep, parse_json, read_body
+from api.deps import ServiceDep, TextPath, parse_json, read_body
 from api.errors import error_responses, problem_content
 from api.licence_schemas import CommittedReceiptJson, ReceiptJson, UseAnswer, answer, request_body
 from api.reading import TipState, as_of
@@ -32,7 +30,7 @@ from ledger.uses import find_record, parse_use_id
 
 #: api.md §5: a receipt in either form, in any formatting.
 MAX_RECEIPT_BODY_BYTES = 2 * MAX_RECEIPT_BYTES
-#: api.md §2.11: how long to wait before asking again for a receipt not yet committed.
+#: api.md §2.17: how long to wait before asking again for a receipt not yet committed.
 RETRY_AFTER_S = 2
 
 router = APIRouter(tags=["receipts"])
@@ -80,7 +78,10 @@ def commit_receipt(service: NodeService, caller: Caller, obj: object) -> bytes:
         ) from None
 
 
-UseIdPath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,31}:(0|[1-9][0-9]{0,15})$", description="a use record's name `<node>:<seq>`", examples=["beijing-1:42"])]
+UseIdPath = TextPath(
+    r"^[a-z0-9][a-z0-9-]{0,31}:(0|[1-9][0-9]{0,15})$", "a use record's name <node>:<seq>, seq in decimal without leading zeros",
+    "a use record's name `<node>:<seq>`", check=parse_use_id, examples=["beijing-1:42"],
+)
 
 
 @router.get(

@@ -1,25 +1,31 @@
 """POST /v1/transactions: submit a signed transaction, optionally waiting for its commit
-(api.md §2.1); POST /v1/transactions/batch: submit up to 1000 of them in one request (§2.4).
+(api.md §2.1); POST /v1/transactions/batch: submit up to 1000 of them in one request (§2.4);
+GET /v1/transactions/{id}: pending, committed with its inclusion proofs, or unknown (§2.5).
 
 The body is read within its size limit, parsed as JSON and checked by `Tx.from_json` (api.deps);
 the NodeService admits it to the mempool and, with `wait=commit`, awaits the commit for at most
 `timeout` seconds. A batch is read within its own size limit, and each of its entries is parsed
 and admitted on its own: a bad one is reported at its position and fails none of the others.
-Must never answer "committed" for a transaction that is not committed, nor drop a transaction
-whose wait expired (it stays in the mempool).
+A lookup reads the committed chain in a worker thread and asks the node's mempool only when the
+chain does not hold the transaction. Must never answer "committed" for a transaction that is not
+committed, nor drop a transaction whose wait expired (it stays in the mempool).
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import DEFAULT_WAIT_S, TimeoutQuery, TxBody, ServiceDep, Wait, WaitQuery, parse_json, read_body
+from api.auth import CallerOf
+from api.deps import DEFAULT_WAIT_S, TimeoutQuery, TxBody, TxIdPath, ServiceDep, Wait, WaitQuery, parse_json, read_body
 from api.errors import ApiError, error_responses, problem_content, problem_of, problem_response
+from api.read_schemas import TxCommitted, TxPending
 from api.schemas import BatchJson, BatchSubmitted, CommitTimeout, Problem, Submitted, TxJson, inline_json_schema
-from api.service import SubmitResult, SubmitStatus
-from ledger.encoding import b64encode
+from api.service import NodeService, SubmitResult, SubmitStatus
+from ledger.encoding import b64decode, b64encode, decode, encode
 from ledger.errors import LedgerError, ValidationError
+from ledger.log_proofs import CommittedTx, find_transaction
 from ledger.tx import Tx
 
 #: api.md §5: a batch body may hold 1000 transactions of any formatting, up to 8 MiB in all.
@@ -27,6 +33,7 @@ MAX_BATCH_BODY_BYTES = 8 << 20
 MAX_BATCH_TXS = 1000
 
 router = APIRouter(tags=["transactions"])
+TransactionCaller = CallerOf("transaction")
 
 _REQUEST_BODY = {
     "required": True,
@@ -141,3 +148,45 @@ async def submit_batch(
         for item in parsed
     ]
     return JSONResponse({"results": results})
+
+
+@router.get(
+    "/transactions/{tx_id}",
+    response_model=TxCommitted | TxPending,
+    responses={200: {"description": "committed (with its proofs) or pending in this node's mempool"}, **error_responses(404, 422, 503)},
+)
+async def get_transaction(tx_id: TxIdPath, service: ServiceDep, caller: TransactionCaller) -> Response:
+    """Where the transaction is: committed (with its inclusion proofs), pending in this node's
+    mempool, or 404 "api.no_transaction". The chain is read first; the mempool is asked only if
+    the chain does not hold it, and the chain is read again after a negative answer, so a
+    transaction committed meanwhile is never reported unknown (api.md §2.5)."""
+    wanted = b64decode(tx_id)
+    found, height = await run_in_threadpool(lookup_committed, service, wanted)
+    if found is None:
+        if await service.pending(wanted):
+            body = TxPending(tx_id=tx_id, status="pending", tip_height=height)
+            return JSONResponse(body.model_dump())
+        found, height = await run_in_threadpool(lookup_committed, service, wanted)
+    if found is None:
+        raise ApiError(
+            f"transaction {tx_id} is not committed as of height {height} and not in this node's mempool; "
+            "another node's mempool may hold it, or it was never admitted",
+            code="api.no_transaction", field="path.tx_id",
+        )
+    return Response(render_committed(found), media_type="application/json")
+
+
+def lookup_committed(service: NodeService, tx_id: bytes) -> tuple[CommittedTx | None, int]:
+    """The committed transaction `tx_id` with its proofs (None if not committed), and the height
+    read (blocking reads)."""
+    view = service.view()
+    return find_transaction(view, tx_id), view.height
+
+
+def render_committed(found: CommittedTx) -> bytes:
+    """The committed answer (api.md §2.5) as canonical JSON: `tx` re-encodes to the log's leaf."""
+    return encode({
+        "tx_id": found.tx_id, "status": "committed", "height": found.height, "index": found.index, "time": found.time,
+        "log_index": found.log_index, "tx": decode(found.tx),
+        "inclusion": {"block": found.at_block.to_json(), "tip": found.at_tip.to_json()},
+    })

@@ -1,4 +1,4 @@
-"""Where a licence was used (用证留痕): its committed use records (docs/spec/api.md §2.10,
+"""Where a licence was used (用证留痕): its committed use records (docs/spec/api.md §2.16,
 domain.md §10).
 
 `GET /v1/licences/{licence_id}/uses` lists a licence's committed use records for its issuing
@@ -53,10 +53,8 @@ def _json(body: object) -> Response:
 
 
 def _licence(licence_id: str) -> str:
-    try:
-        return parse_licence_id(licence_id, "licence_id").text
-    except LedgerError as exc:
-        raise as_parameter(exc, "path", ["licence_id"]) from None
+    """The text of a licence id LicenceIdPath accepted (checked in full already)."""
+    return parse_licence_id(licence_id, "path.licence_id").text
 
 
 def page_of_uses(service: NodeService, licence_id: str, after: str | None, limit: int, allow: Callable[[TipState], None]) -> dict[str, object]:
@@ -102,7 +100,7 @@ async def post_holder_uses(
     after: UsesAfterQuery = None, limit: UsesLimitQuery = DEFAULT_USES,
 ) -> Response:
     """The committed use records of the licence, for whoever presents its current document (the
-    recorded document hash) or the document's QR payload (api.md §2.10)."""
+    recorded document hash) or the document's QR payload (api.md §2.16)."""
     text = _licence(licence_id)
     proof = await read_model(request, HolderProof, MAX_HOLDER_BODY_BYTES)
 

@@ -1,4 +1,4 @@
-"""POST /v1/verify: is this licence valid here, now? (docs/spec/api.md §2.5, domain.md §9).
+"""POST /v1/verify: is this licence valid here, now? (docs/spec/api.md §2.11, domain.md §9).
 
 A partner region's gateway or a window clerk names a licence by its id, by the document the
 holder presents, or by the document's QR payload, and gets the verdict with every check, the
@@ -7,7 +7,8 @@ receipt of its use record (用证留痕, domain.md §10). The body is read withi
 checked against api.licence_schemas.VerifyRequest; the caller's region and purpose are checked
 (api.access) before anything is read from the ledger; the verdict is judged in a worker thread
 at the tip of one view, over its flat state (api.reading.TipState); the use record is journaled
-by the node (NodeService.record_uses) before the answer leaves.
+by the node (NodeService.record_uses) before the answer leaves; each verdict answered is counted
+for /metrics by verdict and asking region (api.metrics.count_verdict).
 
 Must never answer a recorded caller without its receipt, record a refused request, put the
 presented document (or anything of a person) into a record, or judge on the event loop.
@@ -23,10 +24,11 @@ from api import examples
 from api.access import asking_region, purpose_for, use_record
 from api.auth import CallerOf
 from api.bodies import read_model
-from api.deps import ServiceDep, SettingsDep
+from api.deps import ServiceDep
 from api.errors import ApiError, error_responses
 from api.licence_schemas import VerifyAnswer, VerifyRequest, answer, request_body
-from api.reading import TipState, as_of
+from api.metrics import count_verdict
+from api.reading import NowMs, TipState, as_of
 from api.service import NodeService
 from ledger.chain import REGION_PREFIX
 from ledger.document import LicenceDocument
@@ -59,13 +61,12 @@ VerifyCaller = CallerOf("verify")
         "by_id": examples.VERIFY_BY_ID, "by_qr": examples.VERIFY_BY_QR, "by_document": examples.VERIFY_BY_DOCUMENT,
     })},
 )
-async def verify(request: Request, caller: VerifyCaller, service: ServiceDep, settings: SettingsDep) -> Response:
-    """Judge the licence for the asking region at `at_time` (api.md §2.5); record the use for a
+async def verify(request: Request, caller: VerifyCaller, service: ServiceDep, now: NowMs) -> Response:
+    """Judge the licence for the asking region at `at_time` (api.md §2.11); record the use for a
     partner or staff caller, or any caller that states a purpose."""
     asked = await read_model(request, VerifyRequest, MAX_VERIFY_BODY_BYTES)
     region = asking_region(caller, asked.asking_region, service.genesis, "asking_region")
     purpose = purpose_for(caller, None if asked.purpose is None else asked.purpose.model_dump(), "purpose")
-    now = settings.clock()
     at_time = now if asked.at_time is None else asked.at_time
     body = await run_in_threadpool(judge, service, asked, region, at_time)
     receipt = None
@@ -76,6 +77,7 @@ async def verify(request: Request, caller: VerifyCaller, service: ServiceDep, se
         )
         (receipt,) = await service.record_uses([record])
     body["receipt"] = receipt
+    count_verdict(body["verdict"], region)
     return Response(orjson.dumps(body), media_type="application/json")
 
 

@@ -23,12 +23,14 @@ console = Console()
 err_console = Console(stderr=True)
 
 Home = Annotated[Path, typer.Option("--home", help="The node's home: node.json, genesis.json, validator.key, tls/, ledger/, wal/.", file_okay=False)]
-ListenHost = Annotated[str | None, typer.Option("--listen-host", help="Listen on this address for peers and the API instead of node.json's hosts (e.g. 0.0.0.0 in a container).")]
+ListenHost = Annotated[str | None, typer.Option("--listen-host", help="Listen for peers on this address instead of node.json's p2p_host (e.g. 0.0.0.0 in a container). The API stays where node.json puts it unless --api-host is given.")]
+ApiHost = Annotated[str | None, typer.Option("--api-host", help="Serve the API on this address instead of node.json's api_host (e.g. 0.0.0.0 to reach it from other machines).")]
 PeerHost = Annotated[list[str] | None, typer.Option("--peer-host", help="NAME=HOST: dial peer NAME at HOST instead of node.json's host (repeatable).")]
 
 
-def apply_overrides(config: NodeConfig, listen_host: str | None, peer_hosts: list[str]) -> NodeConfig:
-    """`config` with the command line's addresses. Raises ConfigError "config.bad_value" for a
+def apply_overrides(config: NodeConfig, listen_host: str | None, peer_hosts: list[str], api_host: str | None = None) -> NodeConfig:
+    """`config` with the command line's addresses: `listen_host` for peers only, `api_host` for
+    the API (an API reachable from elsewhere is asked for on its own, never implied). Raises ConfigError "config.bad_value" for a
     malformed NAME=HOST and "config.unknown_peer" for a name that is not a listed peer."""
     hosts: dict[str, str] = {}
     for item in peer_hosts:
@@ -42,16 +44,18 @@ def apply_overrides(config: NodeConfig, listen_host: str | None, peer_hosts: lis
     peers = tuple(dataclasses.replace(p, host=hosts.get(p.name, p.host)) for p in config.peers)
     changes: dict[str, object] = {"peers": peers}
     if listen_host is not None:
-        changes.update(p2p_host=listen_host, api_host=listen_host)
+        changes["p2p_host"] = listen_host
+    if api_host is not None:
+        changes["api_host"] = api_host
     return dataclasses.replace(config, **changes)  # type: ignore[arg-type]
 
 
 @node_app.command("start")
-def start(home: Home, listen_host: ListenHost = None, peer_host: PeerHost = None) -> None:
+def start(home: Home, listen_host: ListenHost = None, api_host: ApiHost = None, peer_host: PeerHost = None) -> None:
     """Run the node of HOME until SIGTERM or Ctrl-C: peers over mutual TLS, consensus, block
     sync and the HTTP API; logs as JSON lines to HOME/node.log and stderr."""
     try:
-        config = apply_overrides(read_config(home), listen_host, peer_host or [])
+        config = apply_overrides(read_config(home), listen_host, peer_host or [], api_host)
     except ConfigError as exc:
         err_console.print(f"[red]{exc.code}[/red]: {exc}")
         raise typer.Exit(2) from exc

@@ -20,14 +20,14 @@ import signal
 import socket
 from pathlib import Path
 
-import uvicorn
-
+from api.deps import DEFAULT_MAX_BLOCK_AGE_S, Settings
 from api.main import create_app
 from ledger.genesis import Genesis
 from node.config import read_config
 from node.errors import NodeError
 from node.gateway.client import GatewayClient
 from node.gateway.service import GatewayService
+from node.http.server import HttpServer
 from node.logs import configure_logging
 
 log = logging.getLogger("eledger.api")
@@ -35,6 +35,10 @@ log = logging.getLogger("eledger.api")
 #: How much the API process gives way to consensus when both want the CPU (nice increment).
 NICE = 5
 TIP_WAIT_S = 60.0
+#: How long requests in flight may finish when the API process stops.
+STOP_GRACE_S = 3.0
+#: /readyz calls a node stalled after this many empty-block intervals without a block (api.md §7).
+STALLED_INTERVALS = 6
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -61,13 +65,16 @@ def main(argv: list[str] | None = None) -> int:
     handlers = configure_logging(config.home / "api.log", config.name, lambda: (tip_height[0], 0, "api"))
     try:
         genesis = Genesis.read(config.resolve(config.genesis))
-        return asyncio.run(_serve(config.name, config.region, genesis, channel, listen, tip_height))
+        settings = Settings(max_block_age_s=max(DEFAULT_MAX_BLOCK_AGE_S, STALLED_INTERVALS * config.timeouts.empty_block_interval_ms / 1000))
+        return asyncio.run(_serve(config.name, config.region, genesis, channel, listen, tip_height, settings))
     finally:
         for handler in handlers:
             handler.close()
 
 
-async def _serve(name: str, region: str, genesis: Genesis, channel: socket.socket, listen: socket.socket, tip_height: list[int]) -> int:
+async def _serve(
+    name: str, region: str, genesis: Genesis, channel: socket.socket, listen: socket.socket, tip_height: list[int], settings: Settings,
+) -> int:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     service = GatewayService(None, genesis, name, region)  # type: ignore[arg-type]
@@ -90,26 +97,15 @@ async def _serve(name: str, region: str, genesis: Genesis, channel: socket.socke
     if not await asyncio.to_thread(service.wait_for_tip, TIP_WAIT_S):
         log.error("the node announced no tip; exiting")
         return 1
-    config = uvicorn.Config(create_app(service), log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=3)
-    server = _Server(config)
-    task = asyncio.create_task(server.serve(sockets=[listen]))
+    server = HttpServer(create_app(service, settings), log=logging.getLogger("eledger.http"))
+    await server.start(listen)
     log.info("serving", extra={"fields": {"pid": os.getpid()}})
     await stop.wait()
     # Requests waiting for commits are answered first, so that none is cut off by the shutdown:
     # the client retries on another node (api.md §3: node.stopping is 503 with Retry-After).
     service.waiters.fail_all(NodeError("the node is shutting down; the transaction may still be committed by the network", code="node.stopping"))
-    server.should_exit = True
-    try:
-        await asyncio.wait_for(task, 10)
-    except (TimeoutError, Exception):
-        pass
+    await server.stop(STOP_GRACE_S)
     client.close()
     log.info("stopped")
     return 0
 
-
-class _Server(uvicorn.Server):
-    def capture_signals(self):  # type: ignore[override]
-        import contextlib
-
-        return contextlib.nullcontext()

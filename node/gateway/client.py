@@ -4,9 +4,11 @@ from it, and the remote snapshot reader that ChainView reads through.
 `GatewayClient` multiplexes requests from any number of threads and from the event loop over one
 socket: each request has an id, a reader thread settles its future when the answer comes and
 hands events to a callback. `RemoteSnapshot` is a `ledger.kv.SnapshotReader` of one committed
-height read through the node; what can never change once written (state tree node instances,
-blocks, headers, commits, log nodes, transaction locations) is kept in a bounded cache shared by
-all heights, so a hot proof or block is read from the node once.
+height read through the node. Two bounded caches spare round trips: what can never change once
+written (state tree node instances, blocks, headers, commits, log nodes, transaction locations)
+is kept for all heights, and every other read, absences included, for its height (a snapshot
+never changes), so the records many requests share — a department, its seal, a recognition
+rule, a certificate's revocation — are read from the node once per committed height.
 
 Never blocks the event loop on an answer (`acall` awaits), never caches a key that may change.
 """
@@ -29,6 +31,8 @@ log = logging.getLogger("eledger.gateway")
 
 DEFAULT_TIMEOUT_S = 30.0
 PAGE = 256
+_AT = b"\x00at/"  # cache slots of reads by height; no store key starts with a NUL byte
+_ABSENT = b""  # a cached absence (a present value in these key spaces is never empty)
 #: Key spaces whose present values never change (blocks.md §6; state.md §6.1; hashing.md §2.4).
 IMMUTABLE_PREFIXES = (b"smt/", b"blk/", b"hdr/", b"cmt/", b"log/n", b"txi/")
 
@@ -135,7 +139,8 @@ class GatewayClient:
 
 
 class ImmutableCache:
-    """A bounded least-recently-used cache of values whose keys never change once written."""
+    """A bounded least-recently-used cache of reads: values whose keys never change once written
+    (`cacheable`), by key, and any other read, by (height, key) (`get_at` / `put_at`)."""
 
     def __init__(self, max_bytes: int = 64 << 20) -> None:
         self.max_bytes = max_bytes
@@ -160,11 +165,29 @@ class ImmutableCache:
             return value
 
     def put(self, key: bytes, value: bytes) -> None:
+        self._put(key, value)
+
+    def get_at(self, height: int, key: bytes) -> tuple[bool, bytes | None]:
+        """(True, the value or None for absent) if the read of `key` at `height` is cached."""
         with self._lock:
-            if key in self._items:
+            slot = _AT + height.to_bytes(8, "big") + key
+            if slot not in self._items:
+                self.misses += 1
+                return False, None
+            self._items.move_to_end(slot)
+            self.hits += 1
+            value = self._items[slot]
+            return True, (None if value is _ABSENT else value)
+
+    def put_at(self, height: int, key: bytes, value: bytes | None) -> None:
+        self._put(_AT + height.to_bytes(8, "big") + key, _ABSENT if value is None else value)
+
+    def _put(self, slot: bytes, value: bytes) -> None:
+        with self._lock:
+            if slot in self._items:
                 return
-            self._items[key] = value
-            self._size += len(key) + len(value)
+            self._items[slot] = value
+            self._size += len(slot) + len(value)
             while self._size > self.max_bytes and self._items:
                 old_key, old_value = self._items.popitem(last=False)
                 self._size -= len(old_key) + len(old_value)
@@ -189,11 +212,18 @@ class RemoteSnapshot:
         missing: list[int] = []
         cache = self.cache
         for i, key in enumerate(keys):
-            value = cache.get(key) if cache.cacheable(key) else None
-            if value is None:
-                missing.append(i)
-            else:
+            if cache.cacheable(key):
+                value = cache.get(key)
+                if value is None:
+                    missing.append(i)
+                else:
+                    out[i] = value
+                continue
+            found, value = cache.get_at(self.height, key)
+            if found:
                 out[i] = value
+            else:
+                missing.append(i)
         for chunk in range(0, len(missing), MAX_KEYS):
             part = missing[chunk:chunk + MAX_KEYS]
             values = self.client.call("get", {"height": self.height, "keys": [keys[i] for i in part]})
@@ -203,7 +233,9 @@ class RemoteSnapshot:
                 if value is not None and not isinstance(value, bytes):
                     raise GatewayError("the node answered a read with a value that is not bytes", code="gateway.frame")
                 out[i] = value
-                if value is not None and cache.cacheable(keys[i]):
+                if not cache.cacheable(keys[i]):
+                    cache.put_at(self.height, keys[i], value)
+                elif value is not None:
                     cache.put(keys[i], value)
         return out
 

@@ -4,7 +4,8 @@
 Two threads per channel. The reader takes requests in order: reads of a committed height
 (`get`, `iterate`) are answered from that height's store snapshot on the reader thread itself,
 never on the loop; transactions to admit are parsed there, then handed to the loop as one short
-callback (the mempool lives on the loop); `status` is one short callback; use records go to the
+callback (the mempool lives on the loop); `status` and `pending` (is a transaction in the
+mempool) are one short callback each; use records go to the
 host's journal on a thread of its own, which takes every request queued meanwhile and journals
 them together (one sync to disk for the group). The writer sends every answer
 and event, so nothing on the loop ever waits for the API process to read. When the channel
@@ -36,13 +37,14 @@ from node.gateway.snapshots import Snapshots
 log = logging.getLogger("eledger.gateway")
 
 MAX_HEIGHT = 2**53 - 1
+TX_ID_BYTES = 32
 #: Frames waiting for the API process to read them before the channel is deemed stuck.
 MAX_QUEUED_FRAMES = 50_000
 _CLOSE = b""
 
 
 class GatewayHost(Protocol):
-    """What the gateway needs from the node. `admit` and `status` run on the consensus loop;
+    """What the gateway needs from the node. `admit`, `status` and `pending` run on the consensus loop;
     `record_uses` on a journal thread; `closed` on the loop."""
 
     def gateway_admit(self, txs: list[Tx], verified: list[bytes]) -> list[LedgerError | None]:
@@ -50,6 +52,10 @@ class GatewayHost(Protocol):
         ...
 
     def gateway_status(self) -> dict[str, object]:
+        ...
+
+    def gateway_pending(self, tx_id: bytes) -> bool:
+        """Whether the mempool holds the transaction `tx_id`."""
         ...
 
     def gateway_record_uses(self, batches: list[list[dict[str, object]]]) -> list[list[dict[str, object]] | LedgerError]:
@@ -194,6 +200,11 @@ class GatewayServer:
             self._loop.call_soon_threadsafe(self._admit_on_loop, request, txs, verified)
         elif op == "status":
             self._loop.call_soon_threadsafe(self._status_on_loop, request)
+        elif op == "pending":
+            tx_id = need_bytes(args, "tx_id", TX_ID_BYTES)
+            if len(tx_id) != TX_ID_BYTES:  # type: ignore[arg-type]
+                raise GatewayError(f"tx_id must be {TX_ID_BYTES} bytes", code="gateway.bad_request", field="tx_id")
+            self._loop.call_soon_threadsafe(self._pending_on_loop, request, tx_id)
         elif op == "uses":
             records = need_list(args, "records", 1, MAX_RECORDS)
             for i, record in enumerate(records):
@@ -256,6 +267,9 @@ class GatewayServer:
             self._answer(request, self._host.gateway_status())
         except LedgerError as exc:
             self._refuse(request, exc)
+
+    def _pending_on_loop(self, request: int, tx_id: bytes) -> None:
+        self._answer(request, bool(self._host.gateway_pending(tx_id)))
 
     # -- on the journal thread ----------------------------------------------------------------
 

@@ -8,6 +8,9 @@ admits them without verifying again. A transaction whose signature does not veri
 here and never reaches the node. Waiting for commits: the node's tip events name each committed
 block's transactions and those its mempool dropped; the waiting requests are answered from them.
 
+Readiness and metrics (`report`) come from the status event the node sends every status
+interval (node.metrics), never from a request to the node.
+
 Never blocks the event loop: reads and signature checks run in worker threads.
 """
 
@@ -19,7 +22,7 @@ from collections.abc import Iterable, Mapping
 
 from anyio import to_thread
 
-from api.service import SubmitResult, SubmitStatus
+from api.service import Distribution, NodeReport, SubmitResult, SubmitStatus
 from ledger.chain import Tip
 from ledger.crypto import PublicKey
 from ledger.errors import CryptoError, LedgerError, ValidationError
@@ -191,11 +194,65 @@ class GatewayService:
                     outcomes[i] = failure if isinstance(failure, LedgerError) else future.result()
         return outcomes  # type: ignore[return-value]
 
+    async def pending(self, tx_id: bytes) -> bool:
+        held = await self.client.acall("pending", {"tx_id": tx_id})
+        if not isinstance(held, bool):
+            raise GatewayError("the node answered a mempool lookup in the wrong form", code="gateway.frame")
+        return held
+
+    def report(self) -> NodeReport:
+        """From the last status event the node sent (every status interval) and its last tip;
+        nothing is asked of the node."""
+        return report_of(self.node_status, self._tip, reachable=self.client is not None and not self.client.closed.is_set())
+
     async def record_uses(self, records: list[dict[str, object]]) -> list[dict[str, object]]:
         receipts = await self.client.acall("uses", {"records": records})
         if not isinstance(receipts, list) or len(receipts) != len(records):
             raise GatewayError("the node answered use records in the wrong form", code="gateway.frame")
         return receipts
+
+
+def report_of(event: Mapping[str, object], tip: Tip | None, *, reachable: bool) -> NodeReport:
+    """The NodeReport of the node's last status event (`{}` before the first) and last tip.
+    A member missing or of the wrong form reads as zero or none (a report is never refused)."""
+
+    def count(value: object) -> int:
+        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+    def pair(name: str) -> tuple[int, int]:
+        value = event.get(name)
+        return (count(value[0]), count(value[1])) if isinstance(value, list) and len(value) == 2 else (0, 0)
+
+    admitted = event.get("admitted")
+    refused = event.get("refused")
+    mempool, peers = pair("mempool"), pair("peers")
+    return NodeReport(
+        reachable=reachable, started=tip is not None, syncing=event.get("syncing") is True,
+        height=tip.height if tip is not None else 0, round=count(event.get("round")),
+        block_time=tip.time if tip is not None else None,
+        mempool_txs=mempool[0], mempool_bytes=mempool[1], peers_connected=peers[0], peers=peers[1],
+        admitted=tuple(sorted((str(k), count(v)) for k, v in admitted.items())) if isinstance(admitted, Mapping) else (),
+        refused=tuple(
+            (item[0], item[1], count(item[2])) for item in refused
+            if isinstance(item, list) and len(item) == 3 and isinstance(item[0], str) and isinstance(item[1], str)
+        ) if isinstance(refused, list) else (),
+        block_interval=_distribution(event.get("block_interval")),
+        commit_latency=_distribution(event.get("commit_latency")),
+    )
+
+
+def _distribution(obj: object) -> Distribution | None:
+    """A node's bucket counts (ms, node.metrics.Buckets.to_event) in seconds, or None."""
+    if not isinstance(obj, Mapping):
+        return None
+    bounds, counts, total = obj.get("bounds"), obj.get("counts"), obj.get("sum")
+    numbers = (bounds, counts)
+    if not all(isinstance(n, list) and all(isinstance(x, int) and not isinstance(x, bool) for x in n) for n in numbers) or not isinstance(total, int):
+        return None
+    try:
+        return Distribution(tuple(b / 1000 for b in bounds), tuple(counts), total / 1000)  # type: ignore[union-attr]
+    except ValueError:
+        return None
 
 
 def check_signatures(view: ChainView, txs: list[Tx]) -> list[tuple[LedgerError | None, list[bytes]]]:

@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from api.service import SubmitResult, SubmitStatus
+from api.service import NodeReport, SubmitResult, SubmitStatus
 from ledger.chain import Pending
 from ledger.errors import LedgerError
 from ledger.kv import Prefixed
@@ -149,6 +149,20 @@ class LocalNodeService:
                 "evidence": 0,
                 "syncing": False,
             }
+
+    async def pending(self, tx_id: bytes) -> bool:
+        with self._lock:
+            return tx_id in self._pending
+
+    def report(self) -> NodeReport:
+        """Reachable, started, never syncing; the other validators count as connected peers."""
+        with self._lock:
+            tip = self.chain.tip
+            peers = len(self.chain.validators()) - 1
+            return NodeReport(
+                reachable=True, started=True, height=tip.height, block_time=tip.time, mempool_txs=len(self._pending),
+                mempool_bytes=sum(len(tx.raw) for tx in self._pending.values()), peers_connected=peers, peers=peers,
+            )
 
     # -- driving it from a test ------------------------------------------------------------
 

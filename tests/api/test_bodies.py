@@ -1,5 +1,5 @@
 """api.bodies: a request body is checked against its model strictly, and its first fault is one
-ValidationError with the ledger's `validation.*` code naming the member (api.md §1.2)."""
+ValidationError with the ledger's `validation.*` code naming the member (api.md §1.3)."""
 
 from __future__ import annotations
 

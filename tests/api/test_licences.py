@@ -1,4 +1,4 @@
-"""Licence reads (api/routers/licences.py, api.md §2.6–§2.9): one version with its metadata, its
+"""Licence reads (api/routers/licences.py, api.md §2.12–§2.15): one version with its metadata, its
 history, a search that never finds a person, and the proof bundle, byte-identical to what
 `eledger prove` builds for the same height and, for a partner, recorded with its receipt."""
 
@@ -72,7 +72,8 @@ def test_reading_a_licence_not_recorded_or_malformed_is_refused_precisely(world)
     expect_error(get(world, f"/v1/licences/{issued.licence.id}", version="7"), 422, "api.invalid_parameter", "query.version")
     expect_error(get(world, f"/v1/licences/{issued.licence.id}", version="000"), 422, "ids.bad_licence_id", "query.version")
     wrong = issued.licence.id[:-1] + ("A" if issued.licence.id[-1] != "A" else "B")
-    expect_error(get(world, f"/v1/licences/{wrong}"), 422, "ids.bad_check_character", "path.licence_id")
+    problem = expect_error(get(world, f"/v1/licences/{wrong}"), 422, "api.invalid_parameter", "path.licence_id")
+    assert f"gives {issued.licence.id[-1]!r}" in problem["detail"]  # the expected check character
     expect_error(get(world, "/v1/licences/1.2.3"), 422, "api.invalid_parameter", "path.licence_id")
 
 

@@ -1,4 +1,4 @@
-"""Receipts and committed use records (api/routers/receipts.py, api.md §2.11–§2.12): a receipt
+"""Receipts and committed use records (api/routers/receipts.py, api.md §2.17–§2.18): a receipt
 comes back with its place and proof once its record is committed (404 with Retry-After before),
 checkable offline against the genesis; a forged receipt is refused; a record is shown to the
 caller it was made for, auditors, the department and the region, and to no one else."""

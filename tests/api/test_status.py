@@ -108,7 +108,11 @@ def test_wrong_method_answers_problem_json_405_with_allow(client, service, metho
 def test_openapi_lists_the_routes_and_every_reference_resolves(client):
     document = client.get("/openapi.json").json()
     assert document["openapi"].startswith("3.")
-    assert {"/v1/transactions", "/v1/transactions/batch", "/v1/status", "/v1/blocks/{height}"} <= set(document["paths"])
+    assert set(document["paths"]) >= {
+        "/v1/transactions", "/v1/transactions/batch", "/v1/transactions/{tx_id}", "/v1/status", "/v1/blocks/{height}", "/v1/headers/{height}",
+        "/v1/log/consistency", "/v1/seals/{seal_id}", "/v1/seals/verify", "/v1/licence-types", "/v1/departments", "/v1/departments/{uscc}",
+        "/v1/departments/{uscc}/seals", "/v1/recognition-rules", "/v1/regions", "/v1/validators", "/healthz", "/readyz", "/metrics",
+    }
     assert set(document["paths"]["/v1/status"]) == {"get"}
     status_schema = document["paths"]["/v1/status"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
     assert status_schema == {"$ref": "#/components/schemas/NodeStatus"}

@@ -1,4 +1,4 @@
-"""Where a licence was used (api/routers/uses.py, api.md §2.10): the committed use records, for
+"""Where a licence was used (api/routers/uses.py, api.md §2.16): the committed use records, for
 its issuing department, an administrator of its region, an auditor, and anyone presenting the
 licence's current document or QR code; every other caller refused precisely. No record holds
 personal data."""

@@ -1,4 +1,4 @@
-"""POST /v1/verify (api/routers/verify.py, api.md §2.5): a Tianjin partner verifies Beijing
+"""POST /v1/verify (api/routers/verify.py, api.md §2.11): a Tianjin partner verifies Beijing
 licences by id, document and QR over a real chain and gets the verdict with a receipt that
 verifies offline; every status, a lapsed, absent, superseded and tampered licence, a region
 without a recognition rule; callers of the wrong region or role, a missing or malformed purpose
@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from api.licence_schemas import VerifyAnswer
 from api.main import create_app
+from api.metrics import VERIFY_REQUESTS
 from certs.roles import Role
 from ledger.encoding import b64encode, decode
 from ledger.receipt import verify_receipt
@@ -284,3 +285,15 @@ def test_before_the_first_block_there_is_nothing_to_judge(world):
         response = client.post("/v1/verify", json={"licence_id": world.document(1).licence.id})
         expect_error(response, 503, "node.starting")
     service.close()
+
+
+def test_each_verdict_answered_is_counted_by_verdict_and_asking_region(world):
+    doc = fresh(world)
+    world.act("licence.revoke", doc.licence.id)
+    series = ("invalid", "tianjin")
+    before = VERIFY_REQUESTS.labels(*series)._value.get()
+    judged(verify(world, {"licence_id": doc.licence.id, "purpose": PURPOSE}))
+    expect_error(verify(world, {"licence_id": doc.licence.id}), 422, "auth.purpose_required", "purpose")
+    assert VERIFY_REQUESTS.labels(*series)._value.get() == before + 1
+    scraped = world.client().get("/metrics").text
+    assert 'eledger_verify_requests_total{asking_region="tianjin",verdict="invalid"}' in scraped

@@ -21,7 +21,6 @@ import ledger.governance  # noqa: F401  (registers the governance kinds)
 import ledger.licences  # noqa: F401  (registers the licence kinds)
 import ledger.seals  # noqa: F401  (registers the seal kinds)
 import ledger.uses  # noqa: F401  (registers use.record)
-from api.deps import Settings
 from api.main import create_app
 from certs.layout import demo_uscc
 from certs.roles import Role
@@ -132,7 +131,7 @@ def make_world(directory: Path) -> World:
     service = LocalNodeService(pki.net, home=directory / "node")
     genesis_time = service.genesis.genesis_time
     world = World(pki, service, demo_uscc("beijing"), PrivateKey.generate(), "BJSEAL0001", genesis_time + 3600_000)
-    world._app = create_app(service, Settings(clock=lambda: world.now))
+    world._app = create_app(service, clock=lambda: world.now / 1000)
     window = {"not_before": genesis_time - 30 * DAY_MS, "not_after": genesis_time + 2 * 365 * DAY_MS}
     world.commit(
         world.admin("beijing", "ltype.register", {"code": TYPE, "name": "食品经营许可证", "validity_required": False}),

@@ -12,7 +12,7 @@ import pytest
 from certs.errors import CertError
 from certs.layout import init_pki, load_roots
 from certs.roles import Role
-from certs.tls import create_client_context, create_server_context, read_peer_identity
+from certs.tls import create_api_server_context, create_client_context, create_server_context, read_peer_identity
 
 TIMEOUT = 5.0
 # OpenSSL checks certificate validity against the system clock, so these certificates must be
@@ -140,3 +140,19 @@ def test_server_context_requires_tls13_and_client_certificate(pkis):
     with pytest.raises(CertError) as info:
         create_server_context(trusted / "missing.crt", trusted / "missing.key", roots)
     assert info.value.code == "cert.not_found"
+
+
+def test_api_server_context_accepts_clients_with_or_without_a_trusted_certificate(pkis):
+    trusted, stranger = pkis
+    roots = list(load_roots(trusted).values())
+    server_ctx = create_api_server_context(*files(trusted, "beijing/nodes/beijing-1"), roots)
+    assert server_ctx.verify_mode is ssl.CERT_OPTIONAL and server_ctx.minimum_version is ssl.TLSVersion.TLSv1_3
+    anonymous = ssl.create_default_context(cafile=str(trusted / "beijing" / "ca.crt"))
+    server, client = handshake(server_ctx, anonymous, "127.0.0.1")
+    assert isinstance(server, ssl.SSLSocket) and server.getpeercert(binary_form=True) is None
+    partner = create_client_context(*files(trusted, "tianjin/partners/tianjin-gateway"), roots)
+    server, client = handshake(server_ctx, partner, "127.0.0.1")
+    assert isinstance(server, ssl.SSLSocket) and server.getpeercert(binary_form=True)
+    foreign = create_client_context(*files(stranger, "beijing/partners/beijing-gateway"), roots)
+    server, client = handshake(server_ctx, foreign, "127.0.0.1")
+    assert isinstance(server, ssl.SSLCertVerificationError)

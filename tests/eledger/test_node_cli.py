@@ -44,7 +44,8 @@ def test_devnet_refuses_another_node_count_for_an_existing_network(devnet_dir):
 def test_overrides_set_the_listen_host_and_peer_hosts(devnet_dir):
     config = read_config(devnet_dir / "nodes" / "beijing-1")
     changed = apply_overrides(config, "0.0.0.0", ["tianjin-1=tianjin-1", "hebei-1=10.0.0.3"])
-    assert (changed.p2p_host, changed.api_host) == ("0.0.0.0", "0.0.0.0")
+    assert (changed.p2p_host, changed.api_host) == ("0.0.0.0", HOST)  # the API stays on loopback
+    assert apply_overrides(config, "0.0.0.0", [], "0.0.0.0").api_host == "0.0.0.0"
     assert {p.name: p.host for p in changed.peers} == {"tianjin-1": "tianjin-1", "hebei-1": "10.0.0.3", "xiongan-1": HOST}
     assert apply_overrides(config, None, []) == config
 

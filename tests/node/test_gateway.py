@@ -13,13 +13,16 @@ from concurrent.futures import ThreadPoolExecutor
 import cbor2
 import pytest
 
+from api.service import NodeReport
 from ledger.errors import LedgerError, ValidationError
 from ledger.store import LevelKV
 from ledger.view import ChainView
 from node.gateway.client import GatewayClient, ImmutableCache, RemoteSnapshot
 from node.gateway.protocol import MAX_FRAME, GatewayError, RemoteError
 from node.gateway.server import GatewayServer
+from node.gateway.service import GatewayService, report_of
 from node.gateway.snapshots import Snapshots
+from node.metrics import NodeMetrics
 from tests.ledger.conftest import GENESIS_TIME, make_net
 
 
@@ -56,6 +59,10 @@ class Host:
     def gateway_status(self):
         self.threads.add(threading.current_thread().name)
         return {"height": 7, "syncing": False}
+
+    def gateway_pending(self, tx_id):
+        self.threads.add(threading.current_thread().name)
+        return tx_id in self.admitted
 
     def gateway_record_uses(self, batches):
         out = []
@@ -197,6 +204,24 @@ def test_status_and_use_records_are_answered(channel):
     assert err.value.code == "use.bad_record"
 
 
+def test_a_mempool_lookup_is_answered_on_the_loop(net, channel):
+    _, _, _, _, client, host, _ = channel
+    tx = net.anchor()
+    assert client.call("pending", {"tx_id": tx.id}, timeout=WAIT_S) is False
+    client.call("admit", {"txs": [tx.raw], "verified": []}, timeout=WAIT_S)
+    assert client.call("pending", {"tx_id": tx.id}, timeout=WAIT_S) is True
+    assert host.threads == {"consensus-loop"}
+
+
+@pytest.mark.parametrize("args", [{}, {"tx_id": b"x" * 31}, {"tx_id": b"x" * 33}, {"tx_id": "text"}])
+def test_a_malformed_mempool_lookup_is_refused_with_the_field(channel, args):
+    _, _, _, _, client, host, _ = channel
+    with pytest.raises(LedgerError) as err:
+        client.call("pending", args, timeout=WAIT_S)
+    assert (err.value.code, err.value.fields["field"]) == ("gateway.bad_request", "tx_id")
+    assert host.threads == set()
+
+
 def test_use_requests_from_many_threads_are_each_answered(channel):
     _, _, _, _, client, host, _ = channel
     with ThreadPoolExecutor(16) as pool:
@@ -241,17 +266,26 @@ def test_acall_awaits_without_blocking_the_loop(channel):
     assert answer[0] is not None and ticks == 3
 
 
-def test_the_immutable_cache_spares_repeated_reads(net, channel):
-    local, _, _, server, client, _, _ = channel
+def test_the_cache_spares_repeated_reads(net, channel):
+    local, kv, snapshots, server, client, _, _ = channel
     cache = ImmutableCache()
     remote = RemoteSnapshot(client, local.chain.height, cache)
     key = b"blk/" + (2).to_bytes(8, "big")
     first = remote.get(key)
     before = server.requests
     assert remote.get(key) == first and server.requests == before
-    remote.get(b"meta/tip")
-    remote.get(b"meta/tip")
-    assert server.requests == before + 2  # a mutable key is asked for each time
+    old_tip = remote.get(b"meta/tip")
+    assert remote.get(b"meta/tip") == old_tip
+    assert server.requests == before + 1  # another key is read once per height
+    RemoteSnapshot(client, local.chain.height, ImmutableCache()).get(b"meta/tip")
+    assert server.requests == before + 2  # a cache belongs to one reader
+    local.produce([net.anchor()], GENESIS_TIME + 20_000)
+    snapshots.publish(local.chain.height, kv.snapshot())
+    assert RemoteSnapshot(client, local.chain.height, cache).get(b"meta/tip") != old_tip
+    assert server.requests == before + 3  # and a new height reads again
+    assert RemoteSnapshot(client, local.chain.height, cache).get(b"no/such/key") is None
+    assert RemoteSnapshot(client, local.chain.height, cache).get(b"no/such/key") is None
+    assert server.requests == before + 4  # an absence is cached too
 
 
 def test_closing_the_api_end_tells_the_host(channel):
@@ -295,3 +329,42 @@ def test_a_request_of_the_wrong_shape_closes_the_channel(loop):
     assert host.closed.wait(WAIT_S)
     server.join()
     api_end.close()
+
+
+def test_the_service_reports_the_last_status_event_and_tip_without_asking_the_node(net, channel):
+    local, _, _, server, client, host, _ = channel
+    service = GatewayService(client, net.genesis, "beijing-1", "beijing")
+    assert service.report() == NodeReport(reachable=True, started=False)
+    tip = local.chain.tip
+    service.on_event({"event": "tip", "height": tip.height, "hash": tip.hash, "time": tip.time, "state_root": tip.state_root, "log_size": tip.log_size, "log_root": tip.log_root})
+    metrics = NodeMetrics()
+    metrics.count_admissions("api", [None, None, LedgerError("held", code="mempool.duplicate")])
+    metrics.block_interval.observe(1500)
+    service.on_event({"event": "status", "syncing": True, "height": tip.height, "round": 2, "mempool": [4, 900], "peers": [2, 3], **metrics.to_event()})
+    report = service.report()
+    assert (report.reachable, report.started, report.syncing, report.height, report.round, report.block_time) == (True, True, True, tip.height, 2, tip.time)
+    assert (report.mempool_txs, report.mempool_bytes, report.peers_connected, report.peers) == (4, 900, 2, 3)
+    assert report.admitted == (("api", 2),) and report.refused == (("api", "mempool.duplicate", 1),)
+    assert report.block_interval.bounds[0] == 0.25 and report.block_interval.total == 1.5 and sum(report.block_interval.counts) == 1
+    assert sum(report.commit_latency.counts) == 0
+    assert host.threads == set()  # nothing was asked of the node
+    client.close()
+    assert client.closed.wait(WAIT_S) and service.report().reachable is False
+
+
+@pytest.mark.parametrize("event", [
+    {"round": "2", "mempool": [1], "peers": "x", "admitted": [1], "refused": {"a": 1}, "block_interval": {"bounds": [1], "counts": [1]}},
+    {"round": True, "mempool": [-1, 2.5], "refused": [["api", 3, 1], "x"], "commit_latency": {"bounds": [1, 2], "counts": [1], "sum": 0}},
+])
+def test_a_report_reads_malformed_members_as_zero_or_none(event):
+    report = report_of({"event": "status", **event}, None, reachable=True)
+    assert report == NodeReport(reachable=True, started=False)
+
+
+def test_the_service_asks_the_node_whether_its_mempool_holds_a_transaction(net, channel):
+    _, _, _, _, client, _, _ = channel
+    service = GatewayService(client, net.genesis, "beijing-1", "beijing")
+    tx = net.anchor()
+    assert asyncio.run(service.pending(tx.id)) is False
+    client.call("admit", {"txs": [tx.raw], "verified": []}, timeout=WAIT_S)
+    assert asyncio.run(service.pending(tx.id)) is True

@@ -95,6 +95,16 @@ def test_full_by_count_says_how_many_are_held(ledger, net):
     assert "2 of 2 transactions" in str(error) and len(pool) == 2
 
 
+def test_a_full_mempool_refuses_before_executing_anything(ledger, net, monkeypatch):
+    pool = Mempool(ledger.local.chain, max_txs=1)
+    pool.add(net.anchor())
+    executed = []
+    monkeypatch.setattr(pool, "_execute", lambda tx, now: executed.append(tx))
+    with pytest.raises(MempoolError) as info:
+        pool.add(net.anchor())
+    assert info.value.code == "mempool.full" and executed == []
+
+
 def test_full_by_bytes_says_how_many_bytes_are_held(ledger, net):
     first, second = net.anchor(), net.anchor()
     pool = Mempool(ledger.local.chain, max_bytes=len(first.raw) + len(second.raw) - 1)

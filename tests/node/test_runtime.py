@@ -17,11 +17,15 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from ledger.chain import Chain
 from ledger.commit import VOTE_PURPOSE, VoteType, vote_sign_bytes
 from ledger.crypto import PublicKey
+from ledger.encoding import b64decode, b64encode
+from ledger.errors import LedgerError
 from ledger.genesis import Genesis
+from ledger.merkle import verify_inclusion
 from ledger.store import LevelKV
 from ledger.tx import Tx
 from node.config import read_config
@@ -30,6 +34,7 @@ from node.devnet import (
     DevnetError, check_ports_free, get_status, post_transaction, prepare_devnet, random_port_base, seed_devnet, start_nodes,
     stop_nodes, wait_ready,
 )
+from node.local import LocalNetwork
 from node.network import GENESIS_FILE
 from node.runtime import Node
 
@@ -103,6 +108,33 @@ def test_a_committed_transaction_is_in_the_block_the_api_names(net):
     assert Tx.from_json(block["block"]["txs"][body["index"]]).id == tx.id
     status, again = post_transaction(devnet.nodes[1].api_url, tx)
     assert status == 409 and again["code"] == "tx.replay" and again["status"] == 409
+
+
+def test_a_running_node_proves_a_transaction_and_reports_ready_with_its_metrics(net):
+    devnet, _ = net
+    api = devnet.nodes[0].api_url
+    tx = anchor(devnet, 1100)
+    status, body = post_transaction(api, tx)
+    assert status == 200
+    code, found = _get_json(f"{api}/v1/transactions/{b64encode(tx.id)}")  # read through the gateway
+    assert code == 200 and (found["status"], found["height"], found["index"]) == ("committed", body["height"], body["index"])
+    tip = found["inclusion"]["tip"]
+    _, header = _get_json(f"{api}/v1/headers/{tip['height']}")
+    assert header["header"]["log_root"] == tip["log_root"]
+    verify_inclusion(tx.leaf_hash, found["log_index"], tip["log_size"], [b64decode(h) for h in tip["proof"]], b64decode(tip["log_root"]))
+    code, ready = _get_json(f"{api}/readyz")
+    assert code == 200 and ready["status"] == "ready" and ready["height"] >= body["height"]
+    deadline = time.monotonic() + SETTLE_S
+    while True:  # the node reports its counters every status interval
+        with urllib.request.urlopen(f"{api}/metrics", timeout=10) as response:
+            families = {f.name: f for f in text_string_to_metric_families(response.read().decode())}
+        admitted = {s.labels["source"]: s.value for s in families["eledger_txs_admitted"].samples if s.name.endswith("_total")}
+        height = families["eledger_height"].samples[0].value
+        if admitted.get("api", 0) >= 1 and height >= body["height"] and families["eledger_block_interval_seconds"].samples:
+            break
+        assert time.monotonic() < deadline, f"the node never reported its admissions: {admitted}, height {height}"
+        time.sleep(0.2)
+    assert families["eledger_peers_connected"].samples[0].value == 3 and families["eledger_node_reachable"].samples[0].value == 1
 
 
 def test_seeding_through_the_apis_happens_once(net):
@@ -249,3 +281,32 @@ def test_a_transaction_from_a_peer_is_admitted_but_not_sent_on(opened):
     node.admit(tx, devnet.nodes[1].name)
     assert node.mempool.contains(tx.id)
     assert len(node.transport.sent) == before  # the sender reached every peer itself (§7)
+
+
+def test_admissions_are_counted_by_source_and_code_in_the_status_event(opened):
+    devnet, node = opened
+    first, second, third = anchor(devnet, 6000), anchor(devnet, 6001), anchor(devnet, 6002)
+    node.gateway_admit([first, first], [])
+    node.admit(second, devnet.nodes[1].name)
+    with pytest.raises(LedgerError):
+        node.admit(second, devnet.nodes[2].name)
+    node.admit_many([third], source="node")
+    event = node._status_event()
+    assert event["admitted"] == {"api": 1, "peer": 1, "node": 1}
+    assert event["refused"] == [["api", "mempool.duplicate", 1], ["peer", "mempool.duplicate", 1]]
+    assert event["mempool"] == [3, node.mempool.size_bytes]
+    assert event["peers"] == [3, 3] and event["round"] == 0 and event["syncing"] is False
+    assert node.gateway_pending(first.id) and not node.gateway_pending(b"\x00" * 32)
+
+
+def test_a_committed_block_counts_its_interval_and_commit_latency(opened):
+    devnet, node = opened
+    keys = [devnet.network.validator_keys[v.name] for v in node.genesis.validators]
+    time = node.chain.tip.time + 1500
+    pending = LocalNetwork(node.chain, keys).produce([], time)
+    node.committed(pending.block, node.chain.commit(1), time + 250)
+    event = node._status_event()
+    assert event["block_interval"]["counts"][event["block_interval"]["bounds"].index(2000)] == 1
+    assert event["block_interval"]["sum"] == 1500
+    assert event["commit_latency"]["counts"][event["commit_latency"]["bounds"].index(250)] == 1
+    assert sum(event["commit_latency"]["counts"]) == 1 and event["commit_latency"]["sum"] == 250
