@@ -68,6 +68,10 @@ STATUS_BY_CODE: dict[str, int] = {
     "node.syncing": 503,
     "node.stalled": 503,
     "api.commit_timeout": 504,
+    "node.uses_unavailable": 503,
+    "uses.not_holder": 403,
+    "receipt.not_committed": 404,
+    "state.pruned": 410,
 }
 # Then the last segment of the code: a state conflict ("anchor.exists", "licence.exists") or a
 # missing resource ("document.not_found").
@@ -135,6 +139,12 @@ TITLE_BY_CODE: dict[str, str] = {
     "gateway.snapshot_gone": "Height no longer held",
     "tx.replay": "Transaction already committed",
     "tx.too_large": "Transaction too large",
+    "node.uses_unavailable": "Node keeps no use records",
+    "licence.not_found": "No such licence",
+    "use.not_found": "No such use record",
+    "uses.not_holder": "Not the holder's document",
+    "receipt.not_committed": "Not committed yet",
+    "state.pruned": "Height no longer kept",
 }
 # By the first segment of the code (its family), for the codes not named above.
 TITLE_BY_FAMILY: dict[str, str] = {
@@ -155,11 +165,15 @@ TITLE_BY_FAMILY: dict[str, str] = {
     "mempool": "Refused by the mempool",
     "org": "Organisation refused",
     "proof": "Invalid proof",
+    "qr": "Invalid QR code",
     "query": "Invalid query",
+    "receipt": "Invalid receipt",
     "recognition": "Recognition rule refused",
     "seal": "Seal refused",
     "store": "Node store failure",
     "tx": "Transaction refused",
+    "use": "Invalid use record",
+    "uses": "Use list refused",
     "validation": "Invalid field",
     "validators": "Validator set refused",
     "verify": "Verification refused",
@@ -204,12 +218,14 @@ def problem_response(body: Problem, headers: dict[str, str] | None = None) -> JS
 
 
 async def handle_ledger_error(request: Request, exc: LedgerError) -> JSONResponse:
-    """The one mapping of domain errors to HTTP. 503 carries Retry-After (api.md §3.3)."""
+    """The one mapping of domain errors to HTTP. 429 and 503 carry Retry-After, and so does an
+    error that says when to retry (its `retry_after` field, e.g. "receipt.not_committed")
+    (api.md §3.3)."""
     body = problem_of(exc)
     if body.status >= 500 and body.status != 503:
         log.error("%s %s failed: %s", request.method, request.url.path, exc.code)
     headers = None
-    if body.status in (429, 503):
+    if body.status in (429, 503) or "retry_after" in exc.fields:
         wait = exc.fields.get("retry_after", RETRY_AFTER_S)
         headers = {"Retry-After": str(max(1, math.ceil(wait)) if isinstance(wait, (int, float)) else RETRY_AFTER_S)}
     return problem_response(body, headers)
@@ -266,9 +282,10 @@ def install_error_handlers(app: FastAPI) -> None:
 PROBLEM_SCHEMAS = (Problem, CommitTimeout)
 ERROR_DESCRIPTIONS = {
     400: "the body is not JSON",
-    403: "no client certificate, a refused or revoked one, or a role the route does not allow",
+    403: "no client certificate, a refused or revoked one, or a role, region or holder the route does not allow",
     404: "nothing at this address",
     409: "the transaction is already held or committed, or conflicts with the state",
+    410: "the state of that height is no longer kept by this node",
     413: "the body or the transaction is too large",
     422: "a field or parameter is invalid, or the ledger's rules reject the transaction",
     500: "the node's store is damaged or the node failed",

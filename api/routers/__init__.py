@@ -6,8 +6,11 @@ build error responses themselves (raise a LedgerError; api.errors maps it).
 
 from __future__ import annotations
 
-from api.routers import blocks, headers, health, log, registry, seals, status, transactions
+from api.routers import blocks, headers, health, licences, log, receipts, registry, seals, status, transactions, uses, verify
 
-ROUTERS = (transactions.router, status.router, blocks.router, headers.router, log.router, seals.router, registry.router)
+ROUTERS = (
+    transactions.router, status.router, blocks.router, headers.router, log.router, seals.router, registry.router,
+    verify.router, licences.router, uses.router, receipts.router,
+)
 #: Mounted at the root, not under /v1: the probes and the metrics (api.md §7, §8).
 ROOT_ROUTERS = (health.router,)

@@ -18,7 +18,9 @@ def net():
 
 @pytest.fixture
 def service(net):
-    return LocalNodeService(net)
+    service = LocalNodeService(net)
+    yield service
+    service.close()
 
 
 @pytest.fixture

@@ -4,21 +4,30 @@ Submitted transactions are admitted as a node's mempool admits them (docs/spec/c
 size, duplicate, replay, execution against the committed tip with real signature checks, room)
 and wait in arrival order until a test calls `produce()`, which commits them in one block signed
 by every validator and wakes the requests waiting for them. `produce()` may be called from the
-test's thread while a request waits on the app's event loop. Never mocks execution: every
-refusal is the ledger's own error.
+test's thread while a request waits on the app's event loop. Use records go to a real
+node.usejournal.UseJournal (in `home`, a temporary directory by default) with this node's
+validator key; `produce()` also commits the journal's pending `use.record` transactions and then
+settles the journal, as a node's loop does. Never mocks execution: every refusal is the ledger's
+own error.
 """
 
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from api.service import NodeReport, SubmitResult, SubmitStatus
 from ledger.chain import Pending
 from ledger.errors import LedgerError
+from ledger.kv import Prefixed
+from ledger.state import FLAT_PREFIX
 from ledger.tx import MAX_TX_BYTES, Tx
+from ledger.uses import recorded_ranges
 from ledger.view import ChainView
+from node.usejournal import UseJournal
 from tests.ledger.conftest import Net
 
 BLOCK_INTERVAL_MS = 1000
@@ -31,16 +40,21 @@ class _Waiter:
 
 
 class LocalNodeService:
-    """NodeService over `net.local()`; this node is the first validator of the genesis."""
+    """NodeService over `net.local()`; this node is the first validator of the genesis. Its use
+    journal lives in `home` (default: a temporary directory removed with the service)."""
 
-    def __init__(self, net: Net, *, max_txs: int = 100) -> None:
+    def __init__(self, net: Net, *, max_txs: int = 100, home: Path | None = None) -> None:
         self.local = net.local()
         self.chain = self.local.chain
         self.max_txs = max_txs
         self._me = next(iter(self.chain.validators()))
+        self._key = next(k for k in net.validator_keys if k.public_key.key_id == self._me.key_id)
         self.genesis = self.chain.genesis
         self.node = self._me.name
         self.region = self._me.region
+        self._home = home
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        self._journal: UseJournal | None = None
         self._pending: dict[bytes, Tx] = {}
         self._waiters: dict[bytes, list[_Waiter]] = {}
         self._lock = threading.Lock()
@@ -102,6 +116,14 @@ class LocalNodeService:
                     results.append(SubmitResult(tx.id, SubmitStatus.TIMEOUT))
         return results
 
+    async def record_uses(self, records: list[dict[str, object]]) -> list[dict[str, object]]:
+        """Journal `records` (synced) and sign their receipts, on a worker thread as a node's
+        journal thread does; raises the LedgerError that refused them."""
+        (outcome,) = await asyncio.to_thread(self.journal.record, [records])
+        if isinstance(outcome, LedgerError):
+            raise outcome
+        return outcome
+
     def view(self) -> ChainView:
         """The chain at its tip, over a copy of the store (later commits do not show in it)."""
         with self._lock:
@@ -144,12 +166,42 @@ class LocalNodeService:
 
     # -- driving it from a test ------------------------------------------------------------
 
-    def produce(self) -> Pending:
-        """Commit every held transaction in the next block (possibly empty) and answer the
-        requests waiting for them. Callable from any thread."""
+    @property
+    def journal(self) -> UseJournal:
+        """The node's use journal (made on first use)."""
         with self._lock:
-            pending = self.local.produce(list(self._pending.values()), self._next_time())
+            if self._journal is None:
+                if self._home is None:
+                    self._scratch = tempfile.TemporaryDirectory(prefix="uses-")
+                    self._home = Path(self._scratch.name)
+                self._home.mkdir(parents=True, exist_ok=True)
+                state = Prefixed(self.chain.kv, FLAT_PREFIX)
+                self._journal = UseJournal(self._home, self.node, self._key, self.genesis.chain_id, recorded_ranges(state, self.node))
+            return self._journal
+
+    def close(self) -> None:
+        """Close the journal and remove a temporary home."""
+        with self._lock:
+            if self._journal is not None:
+                self._journal.close()
+                self._journal = None
+            if self._scratch is not None:
+                self._scratch.cleanup()
+                self._scratch = None
+
+    def produce(self) -> Pending:
+        """Commit every held transaction, then the journal's pending use.record transactions, in
+        the next block (possibly empty); settle the journal and answer the requests waiting for
+        them. Callable from any thread."""
+        with self._lock:
+            journal = self._journal
+            uses = [] if journal is None else journal.take(lambda _: False)
+            pending = self.local.produce([*self._pending.values(), *uses], self._next_time())
             self._pending.clear()
+            if journal is not None:
+                for rejected in pending.rejected:
+                    journal.release(rejected.tx.id)
+                journal.settle(recorded_ranges(Prefixed(self.chain.kv, FLAT_PREFIX), self.node))
             height = pending.block.header.height
             for index, tx in enumerate(pending.block.txs):
                 result = SubmitResult(tx.id, SubmitStatus.COMMITTED, height, index)

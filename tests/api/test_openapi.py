@@ -1,0 +1,77 @@
+"""The OpenAPI document of the verification service (api/licence_schemas.py, api/examples.py):
+every route is there with examples of its request and its answer, and every example is an
+instance of its model, so the document shows what the routes really take and give."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api import examples
+from api.main import create_app
+from api.licence_schemas import (
+    AsOf, CommittedReceiptJson, HistoryPage, HolderProof, LicenceAnswer, LicenceJson, LicencePage, LicenceRecordJson, PurposeJson,
+    ReceiptJson, UseAnswer, UsePage, UseRecordJson, VerifyAnswer, VerifyRequest,
+)
+from ledger.bundle import Bundle
+from ledger.document import LicenceDocument
+from ledger.ids import parse_licence_id
+from ledger.licences import licence_key
+from ledger.qr import decode_qr
+from ledger.receipt import Receipt
+from tests.api.service import LocalNodeService
+
+ROUTES = {
+    ("/v1/verify", "post"),
+    ("/v1/licences", "get"),
+    ("/v1/licences/{licence_id}", "get"),
+    ("/v1/licences/{licence_id}/history", "get"),
+    ("/v1/licences/{licence_id}/bundle", "get"),
+    ("/v1/licences/{licence_id}/uses", "get"),
+    ("/v1/licences/{licence_id}/uses", "post"),
+    ("/v1/receipts/committed", "post"),
+    ("/v1/uses/{use_id}", "get"),
+}
+
+
+@pytest.fixture(scope="module")
+def document(net):
+    service = LocalNodeService(net)
+    with TestClient(create_app(service)) as client:
+        yield client.get("/openapi.json").json()
+    service.close()
+
+
+@pytest.mark.parametrize("path, method", sorted(ROUTES))
+def test_every_route_is_documented_with_examples_of_its_request_and_answer(document, path, method):
+    operation = document["paths"][path][method]
+    body = operation.get("requestBody")
+    if body is not None:
+        assert body["content"]["application/json"]["examples"]
+        assert body["content"]["application/json"]["schema"]["additionalProperties"] is False
+    for parameter in operation.get("parameters", []):
+        assert parameter["schema"].get("examples") or parameter.get("examples"), (path, parameter["name"])
+    answer = operation["responses"]["200"]["content"]["application/json"]
+    assert answer["examples"], path
+    assert {"403", "422", "500"} <= set(operation["responses"]) or path == "/v1/licences/{licence_id}/uses" and method == "post"
+
+
+@pytest.mark.parametrize("model, example", [
+    (VerifyRequest, examples.VERIFY_BY_ID), (VerifyRequest, examples.VERIFY_BY_QR), (VerifyRequest, examples.VERIFY_BY_DOCUMENT),
+    (VerifyAnswer, examples.VERIFY_ANSWER), (PurposeJson, examples.PURPOSE), (AsOf, examples.AS_OF),
+    (LicenceRecordJson, examples.RECORD), (LicenceJson, examples.LICENCE), (LicenceAnswer, examples.LICENCE_ANSWER),
+    (HistoryPage, examples.HISTORY_PAGE), (LicencePage, examples.LICENCE_PAGE), (UseRecordJson, examples.USE_RECORD),
+    (UsePage, examples.USE_PAGE), (UseAnswer, examples.USE_ANSWER), (ReceiptJson, examples.RECEIPT),
+    (CommittedReceiptJson, examples.COMMITTED_RECEIPT), (HolderProof, {"document": examples.DOCUMENT}), (HolderProof, {"qr": examples.QR}),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_every_example_is_an_instance_of_its_model(model, example):
+    model.model_validate(example, strict=True)
+
+
+def test_the_examples_are_well_formed_ledger_values():
+    assert parse_licence_id(examples.LICENCE_ID).text == examples.LICENCE_ID
+    assert decode_qr(examples.QR).licence_id.text == examples.LICENCE_ID
+    assert LicenceDocument.from_json(examples.DOCUMENT).licence.id == examples.LICENCE_ID
+    assert Receipt.from_json(examples.COMMITTED_RECEIPT).committed and Receipt.from_json(examples.RECEIPT).id == "beijing-1:0"
+    bundle = Bundle.from_json(examples.BUNDLE)
+    assert bundle.header.chain_id == examples.RECEIPT["chain_id"] and licence_key(examples.LICENCE_ID) in {e.key for e in bundle.entries}
