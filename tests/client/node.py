@@ -33,7 +33,6 @@ from node.devnet import PROFILE_ROLES
 from node.http import HttpServer
 from tests.api.pki import Pki, make_pki
 from tests.api.service import LocalNodeService
-from tests.client.verification import add_missing_routes
 
 HOST = "127.0.0.1"
 STOP_GRACE_S = 1.0
@@ -201,6 +200,7 @@ class StoredNodeService(LocalNodeService):
         net.genesis.write(home / "genesis.json")
 
     def close(self) -> None:
+        super().close()
         gc.collect()  # the snapshots of views no longer referenced
         self.kv.close()
 
@@ -211,11 +211,9 @@ def running_node(directory: Path, *, tls: bool = True, home: Path | None = None)
     chain in a LevelDB store in `home` (see StoredNodeService) if given, else in memory."""
     pki = make_pki(directory)
     service = LocalNodeService(pki.net, max_txs=2000) if home is None else StoredNodeService(pki.net, home, max_txs=2000)
-    me = next(v for v in pki.network.genesis.validators if v.name == service.node)
-    app = add_missing_routes(create_app(service), service, pki.network.validator_keys[me.name])
+    app = create_app(service)
     try:
         with Committer(service) as committer, serve(app, server_context(pki, service.region) if tls else None) as url:
             yield Node(url, pki, service, committer)
     finally:
-        if isinstance(service, StoredNodeService):
-            service.close()
+        service.close()

@@ -25,7 +25,6 @@ from api.main import create_app
 from eledger.cli import app
 from node.devnet import DevnetError, check_ports_free, prepare_devnet, random_port_base, seed_devnet
 from tests.client.node import Committer, WallClockNodeService, serve, tls_context
-from tests.client.verification import add_missing_routes
 from tests.ledger.conftest import Net
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "client.md"
@@ -66,8 +65,9 @@ def devnet_dir(tmp_path_factory):
         network = devnet.network
         genesis = network.genesis
         service = WallClockNodeService(Net(genesis, [network.validator_keys[v.name] for v in genesis.validators], dict(network.admin_keys)), max_txs=5000)
-        application = add_missing_routes(create_app(service), service, network.validator_keys[service.node])
+        application = create_app(service)
         with contextlib.ExitStack() as stack:
+            stack.callback(service.close)
             stack.enter_context(Committer(service))
             for n in devnet.nodes:
                 stack.enter_context(serve(application, tls_context(n.home / "tls" / "node.crt", n.home / "tls" / "node.key", devnet.dir / "pki"), port=n.api_port))
