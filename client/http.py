@@ -36,7 +36,7 @@ MAX_COMMIT_WAIT_S = 60.0
 #: api.md §2.4 / §5: transactions and bytes in one batch request.
 MAX_BATCH_TXS = 1000
 MAX_BATCH_BYTES = 8 << 20
-#: api.md §2.7: the header of a bundle answer carrying a recorded caller's receipt.
+#: api.md §2.15: the header of a bundle answer carrying a recorded caller's receipt.
 RECEIPT_HEADER = "Eledger-Receipt"
 #: How much longer than the commit wait the client waits for the answer to arrive.
 ANSWER_MARGIN_S = 15.0
@@ -238,7 +238,7 @@ class ApiClient:
         return [_submitted(entry, f"results[{i}]") for i, entry in enumerate(results)]
 
     def transaction(self, tx_id: bytes) -> dict[str, Any]:
-        """GET /v1/transactions/{id}: pending, committed (with its place and inclusion proof) or
+        """GET /v1/transactions/{id} (api.md §2.5): pending, committed (with its place and inclusion proof) or
         unknown."""
         return self._json("GET", f"/v1/transactions/{b64encode(tx_id)}")
 
@@ -248,7 +248,7 @@ class ApiClient:
         self, *, licence_id: str | None = None, document: Mapping[str, object] | None = None, qr: str | None = None,
         purpose: Purpose | None = None, asking_region: str | None = None, at_time: int | None = None,
     ) -> dict[str, Any]:
-        """POST /v1/verify: the verdict on a licence named by exactly one of `licence_id`, the
+        """POST /v1/verify (api.md §2.11): the verdict on a licence named by exactly one of `licence_id`, the
         holder's `document` (its JSON object) or a `qr` payload, for `asking_region` (default:
         the caller's) at `at_time` (ms; default: the latest block's time). `purpose` is required
         of partner and staff callers, whose request is recorded and answered with a receipt."""
@@ -271,12 +271,12 @@ class ApiClient:
         return self._json("POST", "/v1/verify", content=orjson.dumps(body))
 
     def licence(self, licence_id: str, *, version: int | None = None) -> dict[str, Any]:
-        """GET /v1/licences/{id}: `{"record", "licence", "as_of"}` of the latest version, or of
+        """GET /v1/licences/{id} (api.md §2.12): `{"record", "licence", "as_of"}` of the latest version, or of
         `version`."""
         return self._json("GET", f"/v1/licences/{_segment(licence_id)}", params=_params(version=version))
 
     def history(self, licence_id: str, *, after: str | None = None, limit: int | None = None) -> dict[str, Any]:
-        """GET /v1/licences/{id}/history: a page (`items`, `next_cursor`) of every version and
+        """GET /v1/licences/{id}/history (api.md §2.13): a page (`items`, `next_cursor`) of every version and
         status change (追溯), oldest first; `after` is the previous page's cursor."""
         return self._json("GET", f"/v1/licences/{_segment(licence_id)}/history", params=_params(after=after, limit=limit))
 
@@ -284,13 +284,13 @@ class ApiClient:
         self, *, holder_uscc: str | None = None, issuer: str | None = None, type: str | None = None, status: str | None = None,
         commitment_due_before: str | None = None, after: str | None = None, limit: int | None = None,
     ) -> dict[str, Any]:
-        """GET /v1/licences?...: a page of the licences matching the filters."""
+        """GET /v1/licences?... (api.md §2.14): a page of the licences matching the filters."""
         return self._json("GET", "/v1/licences", params=_params(
             holder_uscc=holder_uscc, issuer=issuer, type=type, status=status, commitment_due_before=commitment_due_before, after=after, limit=limit,
         ))
 
     def bundle(self, licence_id: str, region: str | None = None, *, height: int | None = None, purpose: Purpose | None = None) -> FetchedBundle:
-        """GET /v1/licences/{id}/bundle: the proof bundle for `region` (default: the caller's) at
+        """GET /v1/licences/{id}/bundle (api.md §2.15): the proof bundle for `region` (default: the caller's) at
         `height` (default: the tip), its canonical bytes exactly as served (what `eledger prove`
         writes for the same height). A partner or staff caller states `purpose` and gets the
         receipt of its use record (header Eledger-Receipt)."""
@@ -306,14 +306,14 @@ class ApiClient:
         return FetchedBundle(response.content, receipt)
 
     def uses(self, licence_id: str, *, after: str | None = None, limit: int | None = None) -> dict[str, Any]:
-        """GET /v1/licences/{id}/uses: a page of where the licence was used (用证留痕), for its
+        """GET /v1/licences/{id}/uses (api.md §2.16): a page of where the licence was used (用证留痕), for its
         department, its region's administrators and auditors."""
         return self._json("GET", f"/v1/licences/{_segment(licence_id)}/uses", params=_params(after=after, limit=limit))
 
     def holder_uses(
         self, licence_id: str, *, document: Mapping[str, object] | None = None, qr: str | None = None, after: str | None = None, limit: int | None = None,
     ) -> dict[str, Any]:
-        """POST /v1/licences/{id}/uses: the same page for a holder, who shows the licence's
+        """POST /v1/licences/{id}/uses (api.md §2.16): the same page for a holder, who shows the licence's
         current `document` or its `qr` payload (exactly one)."""
         if (document is None) == (qr is None):
             raise ValueError("show the document or the QR payload, exactly one")
@@ -321,11 +321,11 @@ class ApiClient:
         return self._json("POST", f"/v1/licences/{_segment(licence_id)}/uses", params=_params(after=after, limit=limit), content=orjson.dumps(body))
 
     def use(self, use_id: str) -> dict[str, Any]:
-        """GET /v1/uses/{node}:{seq}: the committed use record and its place."""
+        """GET /v1/uses/{node}:{seq} (api.md §2.18): the committed use record and its place."""
         return self._json("GET", f"/v1/uses/{_segment(use_id)}")
 
     def committed_receipt(self, receipt: bytes) -> bytes:
-        """POST /v1/receipts/committed: the receipt (canonical bytes, either form) with its place
+        """POST /v1/receipts/committed (api.md §2.17): the receipt (canonical bytes, either form) with its place
         and proof, as canonical bytes (receipts.md §2). Raises ProblemError
         "receipt.not_committed" (404, `retry_after` set) while its record is not committed."""
         response = self._request("POST", "/v1/receipts/committed", content=receipt)
