@@ -10,8 +10,9 @@ caller's role and region come from the certificate only, never from a request. W
 certificate the caller is anonymous. A route names its entry of `ROUTES`; `caller_for(route)` is
 the dependency that refuses a caller the entry does not allow, with a precise problem (§6).
 
-Validation of a certificate is remembered by its bytes (time and revocation are checked on
-every request). Never logs a certificate, never trusts a member of the request for identity.
+Validation of a certificate is remembered by its bytes; time is checked on every request, and
+revocations once per certificate and committed height (a later block may revoke it), so a
+caller already cleared at the current height is identified without reading anything. Never logs a certificate, never trusts a member of the request for identity.
 """
 
 from __future__ import annotations
@@ -109,6 +110,7 @@ class Authenticator:
         self.roots = list(roots)
         self.clock = clock
         self._known: OrderedDict[str, tuple[Identity, bytes] | CertError] = OrderedDict()
+        self._cleared: OrderedDict[tuple[str, int], Caller] = OrderedDict()
         self._lock = threading.Lock()
 
     def identify(self, chain: Sequence[str], view: ChainView | None) -> Caller:
@@ -127,9 +129,33 @@ class Authenticator:
             code = "cert.expired" if now > identity.not_after else "cert.not_yet_valid"
             raise refuse(f"the client certificate is valid from {identity.not_before:%Y-%m-%d %H:%M} to {identity.not_after:%Y-%m-%d %H:%M} UTC, not now", "auth.certificate_refused", reason=code)
         serial = format(identity.serial, "x")
+        caller = Caller(identity.role.value, identity.region, identity.name, hashlib.sha256(der).digest(), serial, identity.uscc)
         if view is not None:
             self._check_revocation(identity, serial, view)
-        return Caller(identity.role.value, identity.region, identity.name, hashlib.sha256(der).digest(), serial, identity.uscc)
+            self._clear(pem, view.height, caller)
+        return caller
+
+    def cleared(self, chain: Sequence[str], height: int) -> Caller | None:
+        """The caller of `chain` if `identify` already cleared it at ledger height `height` and
+        its certificate is still within its validity now; else None (call `identify`). Reads
+        nothing, so the event loop may call it."""
+        if not chain:
+            return ANONYMOUS_CALLER
+        with self._lock:
+            caller = self._cleared.get((chain[0], height))
+            if caller is None:
+                return None
+            self._cleared.move_to_end((chain[0], height))
+            known = self._known.get(chain[0])
+        if not isinstance(known, tuple) or not known[0].not_before <= self.clock() <= known[0].not_after:
+            return None
+        return caller
+
+    def _clear(self, pem: str, height: int, caller: Caller) -> None:
+        with self._lock:
+            self._cleared[(pem, height)] = caller
+            while len(self._cleared) > CACHE_SIZE:
+                self._cleared.popitem(last=False)
 
     def _validated(self, pem: str) -> tuple[Identity, bytes] | CertError:
         with self._lock:
@@ -189,7 +215,10 @@ def caller_for(route: str) -> Callable[..., object]:
             return ANONYMOUS_CALLER
         authenticator: Authenticator = request.app.state.authenticator
         service = request.app.state.service
-        caller = await run_in_threadpool(lambda: authenticator.identify(chain, service.view()))
+        view = service.view()
+        caller = authenticator.cleared(chain, view.height)
+        if caller is None:  # not yet cleared at this height: validate and read the revocations
+            caller = await run_in_threadpool(authenticator.identify, chain, view)
         if allowed is not None and caller.role not in allowed:
             raise refuse(f"a {caller.role} certificate may not use this route; it needs one of {', '.join(sorted(allowed))}", "auth.forbidden", role=caller.role)
         return caller

@@ -19,6 +19,7 @@ from api.limits import Limiter, LimitMiddleware
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.routers import ROOT_ROUTERS, ROUTERS
 from api.service import NodeService
+from ledger.sigcache import SharedSignatureCache
 
 API_PREFIX = "/v1"
 
@@ -43,6 +44,7 @@ def create_app(
     app.state.authenticator = authenticator if authenticator is not None else Authenticator(genesis_roots(service))
     app.state.limiter = Limiter(settings.client_limits)
     app.state.clock = clock
+    app.state.signatures = SharedSignatureCache()  # seal signatures verdicts verified (pure checks)
     routes = [(API_PREFIX + route.path, route.methods) for router in ROUTERS for route in router.routes]  # type: ignore[attr-defined]
     routes += [(route.path, route.methods) for router in ROOT_ROUTERS for route in router.routes]  # type: ignore[attr-defined]
     app.state.metrics = ApiMetrics(service, app.state.limiter, [*routes, (app.openapi_url or "/openapi.json", {"GET", "HEAD"})])

@@ -29,6 +29,7 @@ from ledger.governance import get_reason, org_of_signer, read_org, require_activ
 from ledger.identity import Identity, Role, key_state_key
 from ledger.ids import validate_uscc
 from ledger.kv import KVReader
+from ledger.sigcache import SignatureCache
 from ledger.tx import Tx
 
 SEAL_PREFIX = b"seal/"
@@ -228,6 +229,7 @@ def _revoked_against(revoked_at: int | None, signing_time: int, at_time: int | N
 
 def seal_checks(
     reader: KVReader, chain_id: str, sig: SealSignature, document_hash: bytes, *, owner: str | None = None, at_time: int | None = None,
+    cache: SignatureCache | None = None,
 ) -> list[Check]:
     """Judge `sig` over the presented `document_hash` against the state `reader` (§4).
 
@@ -236,11 +238,12 @@ def seal_checks(
     seal.signer_key, seal.signature. A revocation counts against the signature when it is at or
     before the signing time or, when `at_time` is given (the time the signature is presented:
     the block time during execution), at or before `at_time`; with `at_time` the signing time
-    must also not be after it. Never raises for a bad signature: it reports.
+    must also not be after it. Never raises for a bad signature: it reports. With `cache`, a
+    signature check it holds is not repeated (ledger.sigcache), and one that verifies is kept.
     """
     seal, identity = _read_parties(reader, sig)
     checks = [failed or _passed(name, seal, identity, sig, owner) for name, failed in _judge(seal, identity, sig, document_hash, owner, at_time)]
-    checks.append(_check_signature(identity, chain_id, sig))
+    checks.append(_check_signature(identity, chain_id, sig, cache))
     return checks
 
 
@@ -330,12 +333,15 @@ def _check_signer_key(identity: Identity | None, seal: _Seal | None, t: int, at_
     return None
 
 
-def _check_signature(identity: Identity | None, chain_id: str, sig: SealSignature) -> Check:
+def _check_signature(identity: Identity | None, chain_id: str, sig: SealSignature, cache: SignatureCache | None = None) -> Check:
     name = "seal.signature"
     if identity is None:
         return Check(name, None, "the signer key is not registered, so the signature cannot be checked")
     try:
-        identity.public_key.verify(SIGN_PURPOSE, chain_id, sig.message(), sig.signature)
+        if cache is None:
+            identity.public_key.verify(SIGN_PURPOSE, chain_id, sig.message(), sig.signature)
+        else:
+            cache.check(identity.public_key, SIGN_PURPOSE, chain_id, sig.message(), sig.signature)
     except LedgerError as exc:
         return Check(name, False, f"the signature does not verify: {exc}")
     return Check(name, True, "the signature verifies with the signer key")

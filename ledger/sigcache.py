@@ -6,13 +6,15 @@ An entry is (key id, SHA-256 of the signing bytes, signature suite and value): i
 exactly one successful `PublicKey.verify`, so a hit is as good as verifying again, and a
 different signature over the same bytes, or the same signature by another key, is a miss.
 
-Only successes are remembered, never failures. Pure: no clock, no I/O, no threads; the least
-recently used entry is forgotten first once `max_entries` is reached.
+Only successes are remembered, never failures. Pure: no clock, no I/O; the least recently used
+entry is forgotten first once `max_entries` is reached. `SignatureCache` is for one thread (the
+node's loop); `SharedSignatureCache` may be used by many at once (an API process's workers).
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 
@@ -97,3 +99,36 @@ class SignatureCache:
         self._entries[entry] = None
         if len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
+
+
+class SharedSignatureCache(SignatureCache):
+    """A SignatureCache several threads may use at once: the bookkeeping is locked, the
+    verification itself is not (two threads may verify the same new check; both then agree)."""
+
+    def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
+        super().__init__(max_entries)
+        self._lock = threading.Lock()
+
+    def __contains__(self, item: Item) -> bool:
+        entry = _entry(*item)
+        with self._lock:
+            return entry in self._entries
+
+    def check(self, public_key: PublicKey, purpose: str, chain_id: str, message: bytes, signature: Signature) -> None:
+        entry = _entry(public_key, purpose, chain_id, message, signature)
+        with self._lock:
+            if entry in self._entries:
+                self._entries.move_to_end(entry)
+                return
+        public_key.verify(purpose, chain_id, message, signature)
+        with self._lock:
+            if entry not in self._entries:
+                self._add(entry)
+
+    def remember(self, public_key: PublicKey, purpose: str, chain_id: str, message: bytes, signature: Signature) -> None:
+        with self._lock:
+            super().remember(public_key, purpose, chain_id, message, signature)
+
+    def remember_entries(self, entries: Iterable[bytes]) -> None:
+        with self._lock:
+            super().remember_entries(entries)

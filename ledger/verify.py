@@ -37,6 +37,7 @@ from ledger.kv import KVReader, Prefixed
 from ledger.licences import CommitmentState, Status, is_lapsed, read_licence, record_id, stored_seal_signature
 from ledger.qr import QrClaim
 from ledger.seals import seal_checks
+from ledger.sigcache import SignatureCache
 from ledger.smt import NodeCache, SparseMerkleTree
 from ledger.state import SMT_PREFIX
 from ledger.validators import NAME_RE
@@ -184,10 +185,12 @@ class Verdict:
 def verify_licence(
     reader: KVReader, *, chain_id: str, at_time: int, asking_region: str,
     licence_id: str | None = None, document: LicenceDocument | None = None, claim: QrClaim | None = None,
+    cache: SignatureCache | None = None,
 ) -> Verdict:
     """Judge the licence `licence_id`, or the one `document` is of, or the one the QR `claim`
     names, for `asking_region` at `at_time` (ms) against the state `reader` (§9). Never raises
-    for a bad licence: it reports.
+    for a bad licence: it reports. `cache` (ledger.sigcache): a seal signature check it holds is
+    not repeated; the verdict is the same with or without it.
 
     Preconditions: `document` is a parsed LicenceDocument, `claim` a decoded QrClaim
     (`ledger.qr.decode_qr`); at most one of them. Raises ValidationError
@@ -221,7 +224,7 @@ def verify_licence(
         report.add(_holder_matches(record, shown) if isinstance(shown, LicenceDocument) else _claim_holder_matches(record, shown))
     org = _lookup(read_org, reader, record_id(record).issuer)
     report.add(_issuer_authorised(record, org, height))
-    seal, certified = _seal_checks(reader, chain_id, record, height)
+    seal, certified = _seal_checks(reader, chain_id, record, height, cache)
     report.checks += _seal_summary(record, seal, certified, height)
     report.add(_status(record))
     report.add(_within_validity(record, at_time))
@@ -386,7 +389,9 @@ def _issuer_authorised(record: Mapping[str, object], org: dict[str, object] | No
     ))
 
 
-def _seal_checks(reader: KVReader, chain_id: str, record: Mapping[str, object], height: int | None) -> tuple[list[Check], bool]:
+def _seal_checks(
+    reader: KVReader, chain_id: str, record: Mapping[str, object], height: int | None, cache: SignatureCache | None = None,
+) -> tuple[list[Check], bool]:
     """The §4 checks of the record's seal signature over the recorded document hash, judged for a
     record made at `issued_at` (a later seal or key revocation does not count against it), and
     whether those reading state were taken as certified by the record instead of judged.
@@ -397,7 +402,7 @@ def _seal_checks(reader: KVReader, chain_id: str, record: Mapping[str, object], 
     certified by the record (§9.3)."""
     sig = stored_seal_signature(record)
     owner = record_id(record).issuer
-    judged = _lookup(lambda: seal_checks(reader, chain_id, sig, sig.document_hash, owner=owner, at_time=record["issued_at"]))  # type: ignore[arg-type]
+    judged = _lookup(lambda: seal_checks(reader, chain_id, sig, sig.document_hash, owner=owner, at_time=record["issued_at"], cache=cache))  # type: ignore[arg-type]
     if not isinstance(judged, _Unproven):
         return judged, False
     certified = _by_execution(record, height)

@@ -41,6 +41,7 @@ from ledger.licence_query import describe_licence
 from ledger.licences import licence_key, read_licence, record_id
 from ledger.qr import decode_qr
 from ledger.seals import seal_key
+from ledger.sigcache import SignatureCache
 from ledger.verify import verify_licence
 
 #: api.md §5: a document is at most 64 KiB in canonical form; its JSON in a body may be larger.
@@ -68,7 +69,7 @@ async def verify(request: Request, caller: VerifyCaller, service: ServiceDep, no
     region = asking_region(caller, asked.asking_region, service.genesis, "asking_region")
     purpose = purpose_for(caller, None if asked.purpose is None else asked.purpose.model_dump(), "purpose")
     at_time = now if asked.at_time is None else asked.at_time
-    body = await run_in_threadpool(judge, service, asked, region, at_time)
+    body = await run_in_threadpool(judge, service, asked, region, at_time, request.app.state.signatures)
     receipt = None
     if purpose is not None:
         record = use_record(
@@ -81,11 +82,12 @@ async def verify(request: Request, caller: VerifyCaller, service: ServiceDep, no
     return Response(orjson.dumps(body), media_type="application/json")
 
 
-def judge(service: NodeService, asked: VerifyRequest, region: str, at_time: int) -> dict[str, object]:
+def judge(service: NodeService, asked: VerifyRequest, region: str, at_time: int, signatures: SignatureCache | None = None) -> dict[str, object]:
     """The answer without its receipt (blocking reads): the verdict at the tip of one view
     (domain.md §9.4), `licence` and `as_of`. Raises the document's `document.*` and the QR
     payload's `qr.*` ValidationErrors, verify_licence's misuse errors (`verify.*`, `ids.*`), and
-    ApiError "node.starting" (503) while no block is committed."""
+    ApiError "node.starting" (503) while no block is committed. `signatures` keeps the seal
+    signature checks that verified, across requests (a pure check: the verdict is the same)."""
     document = None if asked.document is None else LicenceDocument.from_json(asked.document)
     claim = None if asked.qr is None else decode_qr(asked.qr)
     view = service.view()
@@ -97,7 +99,7 @@ def judge(service: NodeService, asked: VerifyRequest, region: str, at_time: int)
         prefetch(state, named, region)
     verdict = verify_licence(
         state, chain_id=view.chain_id, at_time=at_time, asking_region=region,
-        licence_id=asked.licence_id, document=document, claim=claim,
+        licence_id=asked.licence_id, document=document, claim=claim, cache=signatures,
     )
     body = verdict.to_json()
     body["licence"] = None if verdict.record is None else describe_licence(state, verdict.record, at_time)

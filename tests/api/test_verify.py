@@ -17,6 +17,7 @@ from api.licence_schemas import VerifyAnswer
 from api.main import create_app
 from api.metrics import VERIFY_REQUESTS
 from certs.roles import Role
+from ledger.crypto import PublicKey
 from ledger.encoding import b64encode, decode
 from ledger.receipt import verify_receipt
 from ledger.verify import CHECK_NAMES
@@ -100,6 +101,17 @@ def test_a_tianjin_partner_verifies_a_beijing_licence_and_gets_a_receipt(world, 
     assert record["asking_region"] == "tianjin" and record["height"] == tip.height and record["time"] == world.now
     assert record["purpose"] == PURPOSE
     assert {k: record["caller"][k] for k in ("region", "role", "name")} == {"region": "tianjin", "role": "partner", "name": "tianjin-gateway"}
+
+
+def test_a_seal_signature_verified_once_is_not_verified_again_and_the_verdict_is_the_same(world, monkeypatch):
+    doc = fresh(world)
+    first = judged(verify(world, {"licence_id": doc.licence.id, "purpose": PURPOSE}))
+    calls = []
+    real = PublicKey.verify
+    monkeypatch.setattr(PublicKey, "verify", lambda self, *args: (calls.append(args[0]), real(self, *args))[1])
+    second = judged(verify(world, {"licence_id": doc.licence.id, "purpose": PURPOSE}))
+    assert "seal" not in calls  # the seal signature check came from the app's cache
+    assert first["checks"] == second["checks"] and first["seal_checks"] == second["seal_checks"]
 
 
 def test_window_staff_of_beijing_verify_in_their_own_region_without_recognition(world):
