@@ -53,6 +53,7 @@ from pathlib import Path
 import httpx
 import orjson
 
+from api.limits import ClientLimits
 from ledger.tx import Tx
 from node.consensus.timeouts import Timeouts
 from node.devnet import Devnet, DevnetError, check_ports_free, prepare_devnet, random_port_base, start_nodes, stop_nodes, wait_ready
@@ -143,11 +144,16 @@ def sign_anchors(directory: Path, count: int, workers: int) -> list[bytes]:
 # -- the network ---------------------------------------------------------------------------------
 
 
+#: The load client is one department (one certificate) sending many requests at once: the
+#: per-client API limits are raised so that the benchmark measures the network, not them.
+LOAD_LIMITS = ClientLimits(rate=1e6, burst=1e6, in_flight=1 << 16)
+
+
 def prepare_on_free_ports(directory: Path, timeouts: Timeouts) -> Devnet:
     rng = random.Random()
     for _ in range(20):
         base = random_port_base(rng)
-        devnet = prepare_devnet(directory, VALIDATORS, p2p_base=base, api_base=base + 10, timeouts=timeouts)
+        devnet = prepare_devnet(directory, VALIDATORS, p2p_base=base, api_base=base + 10, timeouts=timeouts, api_limits=LOAD_LIMITS)
         try:
             check_ports_free(devnet)
         except DevnetError:
@@ -278,9 +284,10 @@ async def measure(devnet: Devnet, pids: list[int], txs: list[bytes], args: argpa
     # handed to a request (seen as ReadError(ClosedResourceError)); the server closes idle ones
     shard = httpx.Limits(max_connections=SHARD_CONNECTIONS, max_keepalive_connections=SHARD_CONNECTIONS, keepalive_expiry=None)
     async with contextlib.AsyncExitStack() as stack:
-        client = await stack.enter_async_context(httpx.AsyncClient(timeout=timeout))
+        tls = devnet.tls_context("admin")
+        client = await stack.enter_async_context(httpx.AsyncClient(timeout=timeout, verify=tls))
         clients = [
-            await stack.enter_async_context(httpx.AsyncClient(limits=shard, timeout=timeout))
+            await stack.enter_async_context(httpx.AsyncClient(limits=shard, timeout=timeout, verify=tls))
             for _ in range(-(-args.concurrency // SHARD_CONNECTIONS))
         ]
         await wait_until(client, devnet, "all peers connected", connected, CONNECT_S)

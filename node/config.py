@@ -3,7 +3,8 @@
 `NodeConfig` says who the node is (validator name and region), where it listens (peer-to-peer
 and API host and port), whom it dials (peers), which TLS credential and CA certificates it uses,
 its consensus timeouts (docs/spec/consensus.md §3.3), how often it announces its status (§2) and
-how many heights of state it retains (blocks.md §6.1). Paths in the file may be relative; they
+how many heights of state it retains (blocks.md §6.1), and the per-client limits of its API
+(`api_limits`, api.md §5). Paths in the file may be relative; they
 are relative to the home, so a home directory can be moved or mounted elsewhere (containers).
 
 `read_config` refuses anything it does not understand: an unknown member, a missing one, a value
@@ -19,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from api.limits import ClientLimits
 from certs.roles import check_name, check_region
 from ledger.errors import LedgerError
 from ledger.files import replace_file
@@ -79,6 +81,7 @@ class NodeConfig:
     timeouts: Timeouts = field(default_factory=Timeouts)
     status_interval_ms: int = DEFAULT_STATUS_INTERVAL_MS
     retain_heights: int | None = None
+    api_limits: ClientLimits = field(default_factory=ClientLimits)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "home", Path(self.home))
@@ -160,11 +163,12 @@ class NodeConfig:
             "timeouts": {f.name: getattr(self.timeouts, f.name) for f in fields(Timeouts)},
             "status_interval_ms": self.status_interval_ms,
             "retain_heights": self.retain_heights,
+            "api_limits": {f.name: getattr(self.api_limits, f.name) for f in fields(ClientLimits)},
         }
 
 
 _REQUIRED = ("version", "name", "region", "p2p_host", "p2p_port", "api_host", "api_port", "peers", "tls_cert", "tls_key", "tls_ca")
-_OPTIONAL = ("genesis", "validator_key", "timeouts", "status_interval_ms", "retain_heights")
+_OPTIONAL = ("genesis", "validator_key", "timeouts", "status_interval_ms", "retain_heights", "api_limits")
 _PEER_KEYS = ("name", "region", "host", "port")
 
 
@@ -193,6 +197,8 @@ def parse_config(obj: object, home: Path) -> NodeConfig:
         options["status_interval_ms"] = _get_int(top, "status_interval_ms")
     if "retain_heights" in top and top["retain_heights"] is not None:
         options["retain_heights"] = _get_int(top, "retain_heights")
+    if "api_limits" in top:
+        options["api_limits"] = _parse_api_limits(top["api_limits"])
     return NodeConfig(
         home=home,
         name=_get_str(top, "name"),
@@ -318,6 +324,20 @@ def _parse_timeouts(value: object) -> Timeouts:
     if values.get("cap_ms", 1) == 0:
         raise ConfigError("timeouts.cap_ms must be positive", code="config.bad_value", field="timeouts.cap_ms")
     return Timeouts(**values)
+
+
+def _parse_api_limits(value: object) -> ClientLimits:
+    obj = _expect_object(value, "api_limits")
+    names = tuple(f.name for f in fields(ClientLimits))
+    _expect_keys(obj, "api_limits.", (), names)
+    values: dict[str, object] = {}
+    for name, number in obj.items():
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not number > 0:
+            raise ConfigError(f"api_limits.{name} must be a positive number, got {number!r}", code="config.bad_value", field=f"api_limits.{name}")
+        if name in ("in_flight", "anonymous_in_flight", "max_clients") and not isinstance(number, int):
+            raise ConfigError(f"api_limits.{name} must be a whole number, got {number!r}", code="config.bad_type", field=f"api_limits.{name}")
+        values[name] = number
+    return ClientLimits(**values)  # type: ignore[arg-type]
 
 
 def _check_name(value: object, label: str, *, region: bool) -> None:

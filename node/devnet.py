@@ -25,6 +25,7 @@ import random
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -35,6 +36,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from api.limits import ClientLimits
 from certs.layout import DEFAULT_REGIONS, read_pki_manifest
 from certs.roles import Role
 from client.errors import ClientError
@@ -58,8 +60,8 @@ NETWORK_FILE = "network.json"
 PIDS_FILE = "pids.json"
 SEEDED_FILE = "seeded.json"
 PROFILES_DIR = "profiles"
-#: The scheme of the nodes' APIs: plain HTTP until the API process serves TLS (node/http).
-API_SCHEME = "http"
+#: The scheme of the nodes' APIs: HTTPS with the node's certificate (api.md §6).
+API_SCHEME = "https"
 #: Profiles written per region: the file's role name and the certificate role it presents.
 PROFILE_ROLES = {"partner": Role.PARTNER, "staff": Role.STAFF, "department": Role.ISSUER, "auditor": Role.AUDITOR, "admin": Role.REGION_ADMIN}
 LICENCES_PER_DEPARTMENT = 3
@@ -107,6 +109,18 @@ class Devnet:
         """DIR/profiles/<region>-<role>.json (role: a key of PROFILE_ROLES)."""
         return self.dir / PROFILES_DIR / f"{region}-{role}.json"
 
+    def tls_context(self, role: str | None = "admin", region: str | None = None) -> ssl.SSLContext:
+        """A TLS 1.3 client context for every node's API: it trusts every genesis region's CA
+        and presents the credential of `role` (a key of PROFILE_ROLES) of `region` (default: the
+        first node's), or none (`role` None: an anonymous caller). For tests and benchmarks
+        that reach all the nodes with one client."""
+        context = ssl.create_default_context(cadata="".join((self.dir / "pki" / r.name / "ca.crt").read_text() for r in self.network.genesis.regions))
+        context.minimum_version = ssl.TLSVersion.TLSv1_3
+        if role is not None:
+            profile = read_profile(self.profile_path(region or self.nodes[0].region, role))
+            context.load_cert_chain(str(profile.certificate), str(profile.private_key))
+        return context
+
     def client(self, node: DevnetNode, role: str | None = None, *, timeout: float = 30.0, retry: Retry = Retry()) -> ApiClient:
         """An ApiClient of `node`'s API presenting the credential of `role` of the node's region
         (its profile), or anonymous (None). Raises ClientError / ProfileError."""
@@ -120,6 +134,7 @@ class Devnet:
 def prepare_devnet(
     dir: Path, nodes: int = 4, *, p2p_base: int = DEFAULT_P2P_BASE, api_base: int = DEFAULT_API_BASE,
     timeouts: Timeouts | None = None, status_interval_ms: int | None = None, now: datetime | None = None,
+    api_limits: ClientLimits | None = None,
 ) -> Devnet:
     """Create (or reuse) the network in `dir` with `nodes` validators, one per region, and write
     every home and DIR/network.json. Node i (in region order) gets ports p2p_base + i and
@@ -142,14 +157,17 @@ def prepare_devnet(
     manifest = read_pki_manifest(dir / "pki", aggregate=True)
     regions = [r.name for r in genesis.regions]
     for member in members:
-        _write_home(network, member, members, manifest, regions, timeouts, status_interval_ms)
+        _write_home(network, member, members, manifest, regions, timeouts, status_interval_ms, api_limits)
     devnet = Devnet(dir, network, members)
     _write_profiles(devnet, manifest)
     replace_file(dir / NETWORK_FILE, (json.dumps(_network_json(devnet, manifest), indent=2, ensure_ascii=False) + "\n").encode(), 0o644)
     return devnet
 
 
-def _write_home(network: Network, member: DevnetNode, members: Sequence[DevnetNode], manifest, regions: list[str], timeouts: Timeouts | None, status_interval_ms: int | None) -> None:
+def _write_home(
+    network: Network, member: DevnetNode, members: Sequence[DevnetNode], manifest, regions: list[str], timeouts: Timeouts | None,
+    status_interval_ms: int | None, api_limits: ClientLimits | None = None,
+) -> None:
     home = member.home
     (home / "tls" / "ca").mkdir(parents=True, exist_ok=True)
     genesis_bytes = (network.dir / GENESIS_FILE).read_bytes()
@@ -172,6 +190,8 @@ def _write_home(network: Network, member: DevnetNode, members: Sequence[DevnetNo
         options["timeouts"] = timeouts
     if status_interval_ms is not None:
         options["status_interval_ms"] = status_interval_ms
+    if api_limits is not None:
+        options["api_limits"] = api_limits
     write_config(NodeConfig(
         home=home, name=member.name, region=member.region, p2p_host=HOST, p2p_port=member.p2p_port, api_host=HOST, api_port=member.api_port,
         peers=tuple(PeerConfig(m.name, m.region, HOST, m.p2p_port) for m in members if m.name != member.name),

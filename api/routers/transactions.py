@@ -34,6 +34,7 @@ MAX_BATCH_TXS = 1000
 
 router = APIRouter(tags=["transactions"])
 TransactionCaller = CallerOf("transaction")
+SubmitCaller = CallerOf("submit")
 
 _REQUEST_BODY = {
     "required": True,
@@ -50,12 +51,12 @@ _REQUEST_BODY = {
         200: {"model": Submitted, "description": "committed (wait=commit)"},
         202: {"model": Submitted, "description": "accepted into the mempool"},
         504: {"description": "not committed within `timeout`; still in the mempool", "content": problem_content(CommitTimeout)},
-        **error_responses(400, 409, 413, 422, 503),
+        **error_responses(400, 403, 409, 413, 422, 503),
     },
     openapi_extra={"requestBody": _REQUEST_BODY},
 )
 async def submit_transaction(
-    tx: TxBody, service: ServiceDep, wait: WaitQuery = Wait.NONE, timeout: TimeoutQuery = DEFAULT_WAIT_S,
+    caller: SubmitCaller, tx: TxBody, service: ServiceDep, wait: WaitQuery = Wait.NONE, timeout: TimeoutQuery = DEFAULT_WAIT_S,
 ) -> JSONResponse:
     """Admit the transaction; with wait=commit, answer when it is committed or `timeout` expired."""
     result = await service.submit(tx, wait=wait is Wait.COMMIT, timeout_s=timeout)
@@ -125,12 +126,12 @@ def render_entry(outcome: SubmitResult | LedgerError, tx_id: bytes | None, timeo
     response_model=BatchSubmitted,
     responses={
         200: {"model": BatchSubmitted, "description": "one result per transaction, in the order sent"},
-        **error_responses(400, 413, 422),
+        **error_responses(400, 403, 413, 422),
     },
     openapi_extra={"requestBody": _BATCH_BODY},
 )
 async def submit_batch(
-    request: Request, service: ServiceDep, wait: WaitQuery = Wait.NONE, timeout: TimeoutQuery = DEFAULT_WAIT_S,
+    caller: SubmitCaller, request: Request, service: ServiceDep, wait: WaitQuery = Wait.NONE, timeout: TimeoutQuery = DEFAULT_WAIT_S,
 ) -> JSONResponse:
     """Parse and admit each transaction of the batch in order; with wait=commit, answer when all
     admitted ones are committed or `timeout` expired (api.md §2.4)."""

@@ -2,7 +2,8 @@
 reading the ledger and submitting through the gateway its node opened for it (DESIGN §8a).
 
 Started by the node (node.apiproc.supervisor) with two inherited descriptors: its end of the
-gateway socketpair and the API's listening socket. It lowers its own scheduling priority so
+gateway socketpair and the API's listening socket, on which it serves HTTPS with the node's TLS
+credential, asking callers for a certificate from a genesis region's CA (certs.tls). It lowers its own scheduling priority so
 that, on a loaded machine, the kernel runs consensus first; waits for the node to announce its
 tip; then serves until SIGTERM or until the gateway closes (the node stopped or died: the
 process then exits at once, freeing the listening socket). Logs go to HOME/api.log as JSON lines.
@@ -18,10 +19,13 @@ import logging
 import os
 import signal
 import socket
+import ssl
 from pathlib import Path
 
 from api.deps import DEFAULT_MAX_BLOCK_AGE_S, Settings
 from api.main import create_app
+from certs.keys import read_certificate
+from certs.tls import create_api_server_context
 from ledger.genesis import Genesis
 from node.config import read_config
 from node.errors import NodeError
@@ -65,15 +69,20 @@ def main(argv: list[str] | None = None) -> int:
     handlers = configure_logging(config.home / "api.log", config.name, lambda: (tip_height[0], 0, "api"))
     try:
         genesis = Genesis.read(config.resolve(config.genesis))
-        settings = Settings(max_block_age_s=max(DEFAULT_MAX_BLOCK_AGE_S, STALLED_INTERVALS * config.timeouts.empty_block_interval_ms / 1000))
-        return asyncio.run(_serve(config.name, config.region, genesis, channel, listen, tip_height, settings))
+        settings = Settings(
+            max_block_age_s=max(DEFAULT_MAX_BLOCK_AGE_S, STALLED_INTERVALS * config.timeouts.empty_block_interval_ms / 1000),
+            client_limits=config.api_limits,
+        )
+        roots = [read_certificate(config.resolve(path)) for path in config.tls_ca]
+        tls = create_api_server_context(config.resolve(config.tls_cert), config.resolve(config.tls_key), roots)
+        return asyncio.run(_serve(config.name, config.region, genesis, channel, listen, tip_height, settings, tls))
     finally:
         for handler in handlers:
             handler.close()
 
 
 async def _serve(
-    name: str, region: str, genesis: Genesis, channel: socket.socket, listen: socket.socket, tip_height: list[int], settings: Settings,
+    name: str, region: str, genesis: Genesis, channel: socket.socket, listen: socket.socket, tip_height: list[int], settings: Settings, tls: ssl.SSLContext,
 ) -> int:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -97,7 +106,7 @@ async def _serve(
     if not await asyncio.to_thread(service.wait_for_tip, TIP_WAIT_S):
         log.error("the node announced no tip; exiting")
         return 1
-    server = HttpServer(create_app(service, settings), log=logging.getLogger("eledger.http"))
+    server = HttpServer(create_app(service, settings), ssl_context=tls, log=logging.getLogger("eledger.http"))
     await server.start(listen)
     log.info("serving", extra={"fields": {"pid": os.getpid()}})
     await stop.wait()

@@ -11,10 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from certs.roles import Role
 from api.errors import PROBLEM_MEDIA_TYPE
 from api.routers.transactions import MAX_BATCH_BODY_BYTES, MAX_BATCH_TXS
 from api.schemas import BatchSubmitted
 from ledger.encoding import b64encode
+from tests.api.pki import presenting
 from tests.api.service import LocalNodeService
 from tests.api.test_transactions import check_problem, expect_error, tx_json
 
@@ -63,9 +65,9 @@ def test_batch_repeating_a_transaction_rejects_the_second_as_duplicate(client, s
     assert service.pending_ids() == [tx.id]
 
 
-def test_batch_reports_replay_and_a_full_mempool_per_entry(net):
+def test_batch_reports_replay_and_a_full_mempool_per_entry(net, pki):
     service = LocalNodeService(net, max_txs=2)
-    with TestClient(create_app(service)) as client:
+    with TestClient(presenting(create_app(service), pki.pem("beijing", Role.REGION_ADMIN))) as client:
         committed = net.anchor()
         assert results_of(post_batch(client, [tx_json(committed)]))[0]["status"] == "accepted"
         service.produce()
@@ -164,7 +166,7 @@ def test_batch_with_bad_query_answers_422_and_admits_nothing(client, service, ne
 def test_openapi_documents_post_transactions_batch(client):
     document = client.get("/openapi.json").json()
     operation = document["paths"][URL]["post"]
-    assert {"200", "400", "413", "422", "500"} == set(operation["responses"])
+    assert {"200", "400", "403", "413", "422", "500"} == set(operation["responses"])
     assert set(operation["responses"]["422"]["content"]) == {PROBLEM_MEDIA_TYPE}
     entry = document["components"]["schemas"]["BatchEntry"]["properties"]
     assert entry["error"]["$ref"] == "#/components/schemas/Problem" and "anyOf" not in entry["error"]  # absent, never null

@@ -14,9 +14,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from api.deps import Settings
 from api.limits import ClientLimits
 from api.main import create_app
+from certs.roles import Role
 from api.metrics import CONTENT_TYPE, VERIFY_REQUESTS, count_verdict
 from api.service import Distribution, NodeReport
 from ledger.verify import Outcome
+from tests.api.pki import presenting
 from tests.api.service import LocalNodeService
 
 NAMED = {
@@ -51,7 +53,7 @@ def test_every_named_metric_is_present_with_its_type(client):
     assert {name: families[name].type for name in NAMED} == NAMED
 
 
-def test_the_node_report_is_rendered(net):
+def test_the_node_report_is_rendered(net, pki):
     service = Reporting(net)
     service.changes = {
         "height": 42, "round": 3, "syncing": True, "block_time": 1_767_225_612_345, "mempool_txs": 7, "mempool_bytes": 4096,
@@ -60,7 +62,7 @@ def test_the_node_report_is_rendered(net):
         "block_interval": Distribution((0.5, 1.0, 2.0), (1, 5, 2, 1), 11.5),
         "commit_latency": Distribution((0.1,), (3, 0), 0.12),
     }
-    with TestClient(create_app(service)) as client:
+    with TestClient(presenting(create_app(service), pki.pem("beijing", Role.REGION_ADMIN))) as client:
         families = scrape(client)
     value = {name: families[name].samples[0].value for name in ("eledger_height", "eledger_round", "eledger_node_syncing", "eledger_mempool_txs", "eledger_mempool_bytes", "eledger_peers_connected", "eledger_peers")}
     assert value == {"eledger_height": 42, "eledger_round": 3, "eledger_node_syncing": 1, "eledger_mempool_txs": 7, "eledger_mempool_bytes": 4096, "eledger_peers_connected": 2, "eledger_peers": 3}
@@ -75,10 +77,10 @@ def test_the_node_report_is_rendered(net):
     assert samples(families["eledger_commit_latency_seconds"], "eledger_commit_latency_seconds_count") == {(): 3}
 
 
-def test_a_node_without_distributions_or_a_tip_still_names_every_metric(net):
+def test_a_node_without_distributions_or_a_tip_still_names_every_metric(net, pki):
     service = Reporting(net)
     service.changes = {"reachable": False, "started": False, "block_time": None}
-    with TestClient(create_app(service)) as client:
+    with TestClient(presenting(create_app(service), pki.pem("beijing", Role.REGION_ADMIN))) as client:
         families = scrape(client)
     assert set(NAMED) <= set(families)
     assert families["eledger_node_reachable"].samples[0].value == 0

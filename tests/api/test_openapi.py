@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from api import examples
 from api.main import create_app
+from certs.roles import Role
 from api.licence_schemas import (
     AsOf, CommittedReceiptJson, HistoryPage, HolderProof, LicenceAnswer, LicenceJson, LicencePage, LicenceRecordJson, PurposeJson,
     ReceiptJson, UseAnswer, UsePage, UseRecordJson, VerifyAnswer, VerifyRequest,
@@ -19,6 +20,7 @@ from ledger.ids import parse_licence_id
 from ledger.licences import licence_key
 from ledger.qr import decode_qr
 from ledger.receipt import Receipt
+from tests.api.pki import presenting
 from tests.api.service import LocalNodeService
 
 ROUTES = {
@@ -35,9 +37,9 @@ ROUTES = {
 
 
 @pytest.fixture(scope="module")
-def document(net):
+def document(net, pki):
     service = LocalNodeService(net)
-    with TestClient(create_app(service)) as client:
+    with TestClient(presenting(create_app(service), pki.pem("beijing", Role.REGION_ADMIN))) as client:
         yield client.get("/openapi.json").json()
     service.close()
 

@@ -13,8 +13,15 @@ from api.read_schemas import DepartmentDetail, DepartmentPage, LicenceTypePage, 
 from ledger.encoding import b64encode
 from tests.api.service import LocalNodeService
 from tests.api.test_transactions import expect_error
+from tests.ledger.conftest import make_net
 from tests.ledger.test_governance import uscc
 from tests.ledger.test_registry import registry  # noqa: F401  (a fixture)
+
+
+@pytest.fixture(scope="module")
+def net():
+    """The ledger tests' network (their fixtures date blocks from its genesis time)."""
+    return make_net()
 
 
 def serving(ledger) -> LocalNodeService:

@@ -11,9 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from certs.roles import Role
 from api.read_schemas import TxCommitted, TxPending
 from ledger.encoding import b64decode, b64encode, decode, encode
 from ledger.merkle import verify_inclusion
+from tests.api.pki import presenting
 from tests.api.service import LocalNodeService
 from tests.api.test_transactions import expect_error
 
@@ -76,11 +78,11 @@ class CommitsWhileAsked(LocalNodeService):
         return await super().pending(tx_id)
 
 
-def test_a_transaction_committed_while_the_mempool_is_asked_is_committed_not_unknown(net):
+def test_a_transaction_committed_while_the_mempool_is_asked_is_committed_not_unknown(net, pki):
     service = CommitsWhileAsked(net)
     tx = net.anchor()
     asyncio.run(service.submit(tx, wait=False, timeout_s=0))
-    with TestClient(create_app(service)) as client:
+    with TestClient(presenting(create_app(service), pki.pem("beijing", Role.REGION_ADMIN))) as client:
         body = client.get(f"/v1/transactions/{b64encode(tx.id)}").json()
     assert (body["status"], body["height"], body["index"]) == ("committed", 1, 0)
 

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from api.deps import Settings
 from api.errors import PROBLEM_MEDIA_TYPE, title_for
 from api.main import create_app
+from certs.roles import Role
 from api.schemas import PROBLEM_TYPE_PREFIX, CommitTimeout, Problem, Submitted
 from client.signing import AdminClient, DepartmentClient, KeyGrant
 from ledger.crypto import PrivateKey
@@ -24,6 +25,7 @@ from ledger.kv import Prefixed
 from ledger.licences import read_licence
 from ledger.state import FLAT_PREFIX
 from ledger.tx import MAX_TX_BYTES, Tx
+from tests.api.pki import presenting
 from tests.api.service import LocalNodeService
 from tests.ledger.conftest import GENESIS_TIME
 from tests.ledger.test_governance import YEAR_MS, type_code, uscc
@@ -132,9 +134,9 @@ def test_submit_transaction_conflicting_with_state_answers_409(client, service, 
     expect_error(post_tx(client, net.anchor("tianjin", document=document)), 409, "anchor.exists", "tx.body.document_hash")
 
 
-def test_submit_transaction_to_full_mempool_answers_503_with_retry_after(net):
+def test_submit_transaction_to_full_mempool_answers_503_with_retry_after(net, pki):
     service = LocalNodeService(net, max_txs=2)
-    with TestClient(create_app(service)) as client:
+    with TestClient(presenting(create_app(service), pki.pem("beijing", Role.REGION_ADMIN))) as client:
         for _ in range(2):
             assert post_tx(client, net.anchor()).status_code == 202
         response = post_tx(client, net.anchor())
@@ -243,9 +245,9 @@ def test_submit_body_that_is_not_json_answers_400(client, body):
     expect_error(client.post(URL, content=body), 400, "api.bad_json", "body")
 
 
-def test_submit_body_above_limit_answers_413_before_reading_it(net):
+def test_submit_body_above_limit_answers_413_before_reading_it(net, pki):
     service = LocalNodeService(net)
-    with TestClient(create_app(service, Settings(max_tx_body_bytes=MAX_TX_BYTES))) as client:
+    with TestClient(presenting(create_app(service, Settings(max_tx_body_bytes=MAX_TX_BYTES)), pki.pem("beijing", Role.REGION_ADMIN))) as client:
         body = json.dumps(tx_json(net.anchor()), indent=MAX_TX_BYTES // 8).encode()
         assert len(body) > MAX_TX_BYTES
         expect_error(client.post(URL, content=body), 413, "api.too_large", "body")
@@ -300,10 +302,10 @@ JSON_VALUES = st.recursive(
 TX_MEMBERS = ("chain_id", "kind", "body", "signer", "nonce", "signature")
 
 
-def test_submit_arbitrary_json_answers_a_client_error_never_a_server_error(net):
+def test_submit_arbitrary_json_answers_a_client_error_never_a_server_error(net, pki):
     service = LocalNodeService(net)
     valid = tx_json(net.anchor())
-    with TestClient(create_app(service)) as client:
+    with TestClient(presenting(create_app(service), pki.pem("beijing", Role.REGION_ADMIN))) as client:
 
         @settings(max_examples=150, deadline=None)
         @given(member=st.sampled_from(TX_MEMBERS + ("body.label", "signature.value", "extra")), value=JSON_VALUES)
@@ -326,7 +328,7 @@ def test_submit_arbitrary_json_answers_a_client_error_never_a_server_error(net):
 
 def test_openapi_documents_post_transactions(client):
     operation = client.get("/openapi.json").json()["paths"][URL]["post"]
-    assert {"200", "202", "400", "409", "413", "422", "500", "503", "504"} == set(operation["responses"])
+    assert {"200", "202", "400", "403", "409", "413", "422", "500", "503", "504"} == set(operation["responses"])
     assert operation["responses"]["504"]["content"] == {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/CommitTimeout"}}}
     assert operation["responses"]["409"]["content"] == {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     timeout = next(p for p in operation["parameters"] if p["name"] == "timeout")

@@ -144,7 +144,8 @@ class Node:
         seals are valid from the tip's time (block times here are genesis time + 1 s a block)."""
         clock = lambda: self.service.chain.tip.time  # noqa: E731
         departments = load_departments(self.pki.network, clock)
-        with ApiClient(self.url, ca=self.ca(self.service.region)) as client:
+        certificate, key = self.credential(self.service.region, "admin")
+        with ApiClient(self.url, cert=certificate, key=key, ca=self.ca(self.service.region)) as client:
             def submit(txs):
                 report = Submitter(client, timeout_s=10).submit((str(i), tx) for i, tx in enumerate(txs))
                 assert report.ok, (report.refused, report.stopped)

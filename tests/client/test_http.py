@@ -28,11 +28,17 @@ def partner(node: Node, **kwargs) -> ApiClient:
     return ApiClient(node.url, cert=certificate, key=key, ca=node.ca("beijing"), **kwargs)
 
 
+def department(node: Node, **kwargs) -> ApiClient:
+    """A client that may submit transactions (api.md §6: issuer or region-admin)."""
+    certificate, key = node.credential("beijing", "department")
+    return ApiClient(node.url, cert=certificate, key=key, ca=node.ca("beijing"), **kwargs)
+
+
 # -- against a real node -------------------------------------------------------------------------
 
 
 def test_status_and_blocks_over_mutual_tls(node):
-    with partner(node) as client:
+    with department(node) as client:
         tx = node.pki.net.anchor()
         submitted = client.submit(tx)
         status = client.status()
@@ -42,7 +48,7 @@ def test_status_and_blocks_over_mutual_tls(node):
 
 
 def test_submit_waits_for_the_commit_or_answers_accepted(node):
-    with partner(node) as client:
+    with department(node) as client:
         committed = client.submit(node.pki.net.anchor())
         accepted = client.submit(node.pki.net.anchor(), wait=False)
     assert committed.status == "committed" and committed.height >= 1 and committed.index == 0 and committed.error is None
@@ -53,7 +59,7 @@ def test_a_commit_that_does_not_come_in_time_is_held_not_refused(node):
     tx = node.pki.net.anchor()
     node.committer.pause()
     try:
-        with partner(node) as client:
+        with department(node) as client:
             held = client.submit(tx, timeout_s=0.05)
     finally:
         node.committer.resume()
@@ -63,7 +69,7 @@ def test_a_commit_that_does_not_come_in_time_is_held_not_refused(node):
 
 def test_a_refused_transaction_raises_its_problem(node):
     tx = node.pki.net.anchor()
-    with partner(node) as client:
+    with department(node) as client:
         client.submit(tx)
         with pytest.raises(ProblemError) as info:
             client.submit(tx)
@@ -75,7 +81,7 @@ def test_a_refused_transaction_raises_its_problem(node):
 
 def test_a_batch_answers_each_entry_in_order(node):
     first, second = node.pki.net.anchor(), node.pki.net.anchor("tianjin")
-    with partner(node) as client:
+    with department(node) as client:
         results = client.submit_batch([first, second, first])
     assert [r.status for r in results] == ["committed", "committed", "rejected"]
     assert [r.tx_id for r in results] == [first.id, second.id, first.id]
@@ -115,12 +121,15 @@ def test_a_node_whose_certificate_does_not_chain_to_the_ca_fails_at_once(node):
     assert slept == []  # a TLS failure is not retried
 
 
-def test_plain_http_serves_the_same_api(tmp_path):
+def test_over_plain_http_public_reads_work_and_what_needs_a_certificate_says_why(tmp_path):
     with running_node(tmp_path / "net", tls=False) as plain:
         assert plain.url.startswith("http://")
         certificate, key = plain.credential("beijing", "department")
         with ApiClient(plain.url, cert=certificate, key=key) as client:  # nothing to present over http
-            assert client.submit(plain.pki.net.anchor()).status == "committed"
+            assert client.status()["height"] >= 0
+            with pytest.raises(ProblemError) as info:
+                client.submit(plain.pki.net.anchor())
+    assert info.value.code == "auth.certificate_required" and "plain http" in info.value.describe()
 
 
 @pytest.mark.parametrize("kwargs, code", [

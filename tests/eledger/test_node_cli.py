@@ -32,7 +32,7 @@ def devnet_dir(tmp_path_factory):
 
 def test_devnet_init_only_writes_the_network_without_starting_it(devnet_dir):
     net = json.loads((devnet_dir / NETWORK_FILE).read_text())
-    assert [n["api_url"] for n in net["nodes"]] == [f"http://{HOST}:{API + i}" for i in range(4)]
+    assert [n["api_url"] for n in net["nodes"]] == [f"https://{HOST}:{API + i}" for i in range(4)]
     assert not (devnet_dir / "pids.json").exists()
 
 

@@ -54,7 +54,8 @@ def world(tmp_path_factory):
         day = datetime.fromtimestamp(node.service.chain.tip.time / 1000, CST).date()
         docs = base / "documents"
         txs = [issue_licence(departments[0], docs, day) for _ in range(3)]
-        with ApiClient(node.url, ca=node.ca("beijing")) as client:
+        certificate, key = node.credential("beijing", "department")
+        with ApiClient(node.url, cert=certificate, key=key, ca=node.ca("beijing")) as client:
             assert all(r.status == "committed" for r in client.submit_batch(txs))
             revoke = departments[0].client.revoke(txs[1].body["id"], "inspection")
             assert client.submit(revoke).status == "committed"
@@ -241,7 +242,8 @@ def test_prove_from_the_api_gives_the_bytes_prove_home_gives_once_the_node_stops
         departments = node.seed()
         day = datetime.fromtimestamp(node.service.chain.tip.time / 1000, CST).date()
         tx = issue_licence(departments[0], tmp_path / "documents", day)
-        with ApiClient(node.url, ca=node.ca("beijing")) as client:
+        certificate, key = node.credential("beijing", "department")
+        with ApiClient(node.url, cert=certificate, key=key, ca=node.ca("beijing")) as client:
             assert client.submit(tx).status == "committed"
         licence_id, height = tx.body["id"], node.service.chain.height
         result = runner.invoke(app, [

@@ -54,7 +54,7 @@ def test_network_json_lists_nodes_and_credentials_relative_to_the_directory(devn
     net = json.loads((devnet.dir / NETWORK_FILE).read_text())
     assert net["chain_id"] == devnet.chain_id
     assert [(n["name"], n["region"]) for n in net["nodes"]] == [("beijing-1", "beijing"), ("tianjin-1", "tianjin"), ("hebei-1", "hebei"), ("xiongan-1", "xiongan")]
-    assert net["nodes"][1]["api_url"] == f"http://{HOST}:{API + 1}" and net["nodes"][1]["p2p"] == f"{HOST}:{P2P + 1}"
+    assert net["nodes"][1]["api_url"] == f"https://{HOST}:{API + 1}" and net["nodes"][1]["p2p"] == f"{HOST}:{P2P + 1}"
     assert all((devnet.dir / n["home"] / "node.json").is_file() for n in net["nodes"])
     for region, creds in net["credentials"].items():
         for role in ("admin", "department"):

@@ -283,7 +283,7 @@ def prepare_on_free_ports(directory: Path) -> Devnet:
 async def exercise(cluster: Cluster, txs: list[Tx], budget: Budget) -> None:
     devnet = cluster.devnet
     limits = httpx.Limits(max_connections=CONCURRENCY + 16, max_keepalive_connections=CONCURRENCY + 16)
-    async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(COMMIT_WAIT_S + 10, connect=2.0)) as client:
+    async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(COMMIT_WAIT_S + 10, connect=2.0), verify=devnet.tls_context("admin")) as client:
         load = Load(client, [n.api_url for n in devnet.nodes], txs, budget)
         async with asyncio.timeout(budget.left()):
             async with asyncio.TaskGroup() as group:
