@@ -60,6 +60,8 @@ NETWORK_FILE = "network.json"
 PIDS_FILE = "pids.json"
 SEEDED_FILE = "seeded.json"
 PROFILES_DIR = "profiles"
+#: Every region's CA certificate in one PEM file, for curl and browsers (`--cacert`).
+CA_BUNDLE = "pki/ca-bundle.pem"
 #: The scheme of the nodes' APIs: HTTPS with the node's certificate (api.md §6).
 API_SCHEME = "https"
 #: Profiles written per region: the file's role name and the certificate role it presents.
@@ -160,6 +162,8 @@ def prepare_devnet(
         _write_home(network, member, members, manifest, regions, timeouts, status_interval_ms, api_limits)
     devnet = Devnet(dir, network, members)
     _write_profiles(devnet, manifest)
+    bundle = "".join((dir / "pki" / r / "ca.crt").read_text() for r in regions)
+    replace_file(dir / CA_BUNDLE, bundle.encode("ascii"), 0o644)
     replace_file(dir / NETWORK_FILE, (json.dumps(_network_json(devnet, manifest), indent=2, ensure_ascii=False) + "\n").encode(), 0o644)
     return devnet
 
@@ -485,11 +489,13 @@ def _print_urls(devnet: Devnet, statuses: dict[str, dict[str, object]], console:
             pass
         console.print(f"  {n.name:<10} {n.region:<8} API {n.api_url}  p2p {HOST}:{n.p2p_port}  height {status.get('height', '?')}  home {n.home}", soft_wrap=True, highlight=False)
     first = devnet.nodes[0].api_url
-    console.print(f"status: curl {first}/v1/status   blocks: curl {first}/v1/blocks/1   API schema: {first}/openapi.json", soft_wrap=True, highlight=False)
+    ca = devnet.dir / CA_BUNDLE
+    console.print(f"the APIs are HTTPS; their CAs are in {ca}:", soft_wrap=True, highlight=False)
+    console.print(f"  curl --cacert {ca} {first}/v1/status     (also /v1/blocks/1, /readyz, /metrics, /openapi.json)", soft_wrap=True, highlight=False)
     console.print(f"departments, seals, licence types and credentials: {devnet.dir / NETWORK_FILE}; profiles: {devnet.dir / PROFILES_DIR}/<region>-<role>.json", soft_wrap=True, highlight=False)
     commands = try_commands(devnet)
     if commands:
-        console.print("try it: a Tianjin partner checks a Beijing licence", highlight=False)
+        console.print("try it: a Tianjin partner checks a Beijing licence (in another terminal; `source .venv/bin/activate` first if eledger is not on your PATH)", soft_wrap=True, highlight=False)
         for command in commands:
             console.print(f"  {command}", soft_wrap=True, highlight=False, markup=False)
     console.print("Ctrl-C stops the network.", highlight=False)
