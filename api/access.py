@@ -94,14 +94,14 @@ def licence_region(reader: KVReader, licence_id: str) -> str | None:
 def check_uses_reader(caller: Caller, licence_id: str, reader: KVReader, field: str) -> None:
     """§6.5: an auditor reads the uses of any licence; an issuing department those of its own
     licences (the id's issuer is the USCC of its certificate), else AccessError
-    "auth.forbidden"; a region administrator those of its region's licences, else
+    "auth.not_concerned"; a region administrator those of its region's licences, else
     "auth.wrong_region" (also when the state knows neither the licence nor its issuer)."""
     if caller.role == Role.AUDITOR:
         return
     if caller.role == Role.ISSUER:
         issuer = parse_licence_id(licence_id, field).issuer
         if issuer != caller.uscc:
-            raise AccessError(f"licence {licence_id} was issued by {issuer}; this department certificate is of {caller.uscc}", code="auth.forbidden", field=field)
+            raise AccessError(f"licence {licence_id} was issued by {issuer}; this department certificate is of {caller.uscc}", code="auth.not_concerned", field=field)
         return
     region = licence_region(reader, licence_id)
     if region != caller.region:
@@ -119,7 +119,7 @@ def owns_record(caller: Caller, record: Mapping[str, object]) -> bool:
 def check_record_reader(caller: Caller, record: Mapping[str, object], reader: KVReader, field: str) -> None:
     """§6.5: a use record is read by the caller it was made for, an auditor, the issuing
     department of its licence, or an administrator of the licence's region or of the region of
-    the caller it was made for. Raises AccessError "auth.forbidden" (or "auth.wrong_region" for
+    the caller it was made for. Raises AccessError "auth.not_concerned" (or "auth.wrong_region" for
     an administrator of another region) otherwise."""
     if owns_record(caller, record) or caller.role == Role.AUDITOR:
         return
@@ -131,4 +131,4 @@ def check_record_reader(caller: Caller, record: Mapping[str, object], reader: KV
         return
     if caller.role == Role.ISSUER and parse_licence_id(licence_id, field).issuer == caller.uscc:
         return
-    raise AccessError(f"use record {record['node']}:{record['seq']} was made for another caller", code="auth.forbidden", field=field)
+    raise AccessError(f"use record {record['node']}:{record['seq']} was made for another caller", code="auth.not_concerned", field=field)

@@ -201,13 +201,19 @@ def client_certificates(request: Request) -> list[str]:
     return [c for c in chain if isinstance(c, str)]
 
 
-def caller_for(route: str) -> Callable[..., object]:
+def caller_for(route: str, *, identify: bool = True) -> Callable[..., object]:
     """The dependency of a route named `route` in ROUTES: the Caller, or ApiError
     "auth.certificate_required" (anonymous where a role is needed) / "auth.forbidden" (a role
-    the route does not allow)."""
+    the route does not allow). With `identify` False (only for a route open to anyone), the
+    caller is not identified at all: the probes answer without reading a certificate or the
+    chain (api.md §7)."""
     allowed = ROUTES[route]
+    if not identify and allowed is not None:
+        raise ValueError(f"route {route} needs a role; its callers must be identified")
 
     async def dependency(request: Request) -> Caller:
+        if not identify:
+            return ANONYMOUS_CALLER
         chain = client_certificates(request)
         if not chain:
             if allowed is not None:
@@ -223,10 +229,11 @@ def caller_for(route: str) -> Callable[..., object]:
             raise refuse(f"a {caller.role} certificate may not use this route; it needs one of {', '.join(sorted(allowed))}", "auth.forbidden", role=caller.role)
         return caller
 
+    dependency.route = route  # type: ignore[attr-defined]  # which entry of ROUTES (the matrix test reads it)
     return dependency
 
 
-def CallerOf(route: str) -> object:  # noqa: N802 - an Annotated alias per route, as in deps.py
-    """`Annotated[Caller, Depends(caller_for(route))]`."""
-    return Annotated[Caller, Depends(caller_for(route))]
+def CallerOf(route: str, *, identify: bool = True) -> object:  # noqa: N802 - an Annotated alias per route, as in deps.py
+    """`Annotated[Caller, Depends(caller_for(route, identify=identify))]`."""
+    return Annotated[Caller, Depends(caller_for(route, identify=identify))]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import CallerOf
 from api.deps import HeightPath, ServiceDep
 from api.errors import ApiError, error_responses
 from api.schemas import BlockAtHeight
@@ -20,11 +21,12 @@ from ledger.encoding import b64encode
 from ledger.errors import StoreError
 from ledger.hashing import tagged_hash
 
+BlocksCaller = CallerOf("blocks")
 router = APIRouter(tags=["blocks"])
 
 
 @router.get("/blocks/{height}", response_model=BlockAtHeight, responses=error_responses(404, 422, 500))
-async def get_block(height: HeightPath, service: ServiceDep) -> Response:
+async def get_block(caller: BlocksCaller, height: HeightPath, service: ServiceDep) -> Response:
     """Block `height` and its commit. 404 "api.no_block" above the tip."""
     return Response(await run_in_threadpool(read_block, service, height), media_type="application/json")
 

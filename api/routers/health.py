@@ -13,12 +13,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import CallerOf
 from api.deps import ServiceDep, SettingsDep
 from api.errors import ApiError, error_responses
 from api.metrics import CONTENT_TYPE, ApiMetrics
 from api.read_schemas import Health, Readiness
 from api.service import NodeReport
 
+ProbeCaller = CallerOf("health", identify=False)  # answered without reading a certificate or the chain
+MetricsCaller = CallerOf("metrics", identify=False)
 router = APIRouter(tags=["node"])
 
 METRICS_EXAMPLE = """# HELP eledger_height Height of the node's last committed block.
@@ -28,13 +31,13 @@ eledger_height 15.0
 
 
 @router.get("/healthz", response_model=Health, responses=error_responses())
-async def get_health() -> Health:
+async def get_health(caller: ProbeCaller) -> Health:
     """The API process answers (nothing else is checked)."""
     return Health(status="ok")
 
 
 @router.get("/readyz", response_model=Readiness, responses=error_responses(503))
-async def get_ready(request: Request, service: ServiceDep, settings: SettingsDep) -> Readiness:
+async def get_ready(caller: ProbeCaller, request: Request, service: ServiceDep, settings: SettingsDep) -> Readiness:
     """Ready to take requests, or 503 naming why not (api.md §7)."""
     now_ms = int(request.app.state.clock() * 1000)
     return judge_readiness(service.report(), now_ms, settings.max_block_age_s)
@@ -65,7 +68,7 @@ def judge_readiness(report: NodeReport, now_ms: int, max_block_age_s: float) -> 
     "/metrics", response_class=Response,
     responses={200: {"description": "Prometheus text exposition format 0.0.4", "content": {CONTENT_TYPE: {"schema": {"type": "string"}, "example": METRICS_EXAMPLE}}}, **error_responses()},
 )
-async def get_metrics(request: Request) -> Response:
+async def get_metrics(caller: MetricsCaller, request: Request) -> Response:
     """Every metric of api.md §8 in the Prometheus text format."""
     metrics: ApiMetrics = request.app.state.metrics
     return Response(await run_in_threadpool(metrics.render), media_type=CONTENT_TYPE)

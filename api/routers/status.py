@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from api.auth import CallerOf
 from api.deps import ServiceDep
 from api.errors import error_responses
 from api.schemas import NodeStatus
 
+StatusCaller = CallerOf("status")
 router = APIRouter(tags=["node"])
 
 
 @router.get("/status", response_model=NodeStatus, responses=error_responses(500))
-async def get_status(service: ServiceDep) -> NodeStatus:
+async def get_status(caller: StatusCaller, service: ServiceDep) -> NodeStatus:
     """The node's status; binary values are base64url."""
     return NodeStatus.model_validate(await service.status())

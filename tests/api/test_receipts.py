@@ -91,7 +91,7 @@ def test_a_record_is_shown_only_to_those_it_concerns(world, by, allowed):
     if allowed:
         assert committed.status_code == 200 and use.status_code == 200
     else:
-        code = "auth.wrong_region" if by[1] == Role.REGION_ADMIN else "auth.forbidden"
+        code = "auth.wrong_region" if by[1] == Role.REGION_ADMIN else "auth.not_concerned"
         expect_error(committed, 403, code, "receipt.record")
         expect_error(use, 403, code, "path.use_id")
 

@@ -24,6 +24,14 @@ def net():
     return make_net(powers=(1, 2, 1, 1))
 
 
+@pytest.fixture
+def client(service):
+    """An anonymous caller: status is open to anyone (api.md §6), and this network's CAs are
+    test certificates that issue no client certificates."""
+    with TestClient(create_app(service)) as client:
+        yield client
+
+
 def test_status_at_genesis_reports_the_genesis_tip(client, net):
     response = client.get("/v1/status")
     assert response.status_code == 200

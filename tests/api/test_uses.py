@@ -57,7 +57,7 @@ def test_the_department_its_region_and_auditors_list_a_licences_uses(world, by):
 
 
 @pytest.mark.parametrize("by, code, field", [
-    (("tianjin", Role.ISSUER), "auth.forbidden", "path.licence_id"),  # another department
+    (("tianjin", Role.ISSUER), "auth.not_concerned", "path.licence_id"),  # another department
     (("tianjin", Role.REGION_ADMIN), "auth.wrong_region", "path.licence_id"),
     (("tianjin", Role.PARTNER), "auth.forbidden", None),
     (("beijing", Role.STAFF), "auth.forbidden", None),
