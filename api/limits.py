@@ -106,14 +106,28 @@ class Limiter:
                 return
             del self._clients[key]
 
+_KEYS: OrderedDict[str, bytes] = OrderedDict()
+_MAX_KEYS = 4096
+
+
 def client_key(scope: Scope) -> tuple[bytes, bool]:
-    """The client of a request: a hash of its certificate (True), or of its IP address (False)."""
+    """The client of a request: a hash of its certificate (True), or of its IP address (False).
+    The hashes of the last texts seen are kept (a connection's requests share one certificate)."""
     tls = scope.get("extensions", {}).get("tls") or {}
     chain = tls.get("client_cert_chain") or []
     if chain and isinstance(chain[0], str):
-        return hashlib.sha256(chain[0].encode("ascii", "replace")).digest()[:16], True
+        return _hashed(chain[0]), True
     client = scope.get("client") or ("", 0)
-    return hashlib.sha256(str(client[0]).encode()).digest()[:16], False
+    return _hashed(str(client[0])), False
+
+
+def _hashed(text: str) -> bytes:
+    key = _KEYS.get(text)
+    if key is None:
+        key = _KEYS[text] = hashlib.sha256(text.encode("utf-8", "replace")).digest()[:16]
+        if len(_KEYS) > _MAX_KEYS:
+            _KEYS.popitem(last=False)
+    return key
 
 
 class LimitMiddleware:

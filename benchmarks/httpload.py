@@ -16,6 +16,7 @@ chunked bodies, and never retries.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import socket
 import ssl
 import threading
@@ -143,7 +144,9 @@ def _context(target: Target) -> ssl.SSLContext | None:
     return context
 
 
-def _worker(target: Target, requests: list[bytes], connections: int, rate: float | None, duration: float, start_at: float, timeout: float) -> Outcome:
+def _worker(target: Target, requests: list[bytes], connections: int, rate: float | None, duration: float, start_at: float, timeout: float, nice: int) -> Outcome:
+    if nice:
+        os.nice(nice)
     context = _context(target)
     outcome = Outcome()
     lock = threading.Lock()
@@ -203,14 +206,16 @@ def _worker(target: Target, requests: list[bytes], connections: int, rate: float
 
 def run_load(
     target: Target, requests: list[bytes], *, processes: int = 2, connections: int = 8, rate: float | None = None,
-    duration: float = 10.0, timeout: float = 30.0,
+    duration: float = 10.0, timeout: float = 30.0, nice: int = 0,
 ) -> Outcome:
     """Send `requests` (cycled) to `target` from `processes` x `connections` keep-alive
-    connections for `duration` seconds, closed loop or at `rate` requests/s in all."""
+    connections for `duration` seconds, closed loop or at `rate` requests/s in all. `nice`
+    lowers the workers' priority (clients of a real node run on other machines: on one shared
+    machine, a niced client takes only the CPU the nodes leave)."""
     start_at = time.time() + 0.5
     per = None if rate is None else rate / processes
     with multiprocessing.get_context("spawn").Pool(processes) as pool:
-        parts = [pool.apply_async(_worker, (target, requests[p::processes] or requests, connections, per, duration, start_at, timeout)) for p in range(processes)]
+        parts = [pool.apply_async(_worker, (target, requests[p::processes] or requests, connections, per, duration, start_at, timeout, nice)) for p in range(processes)]
         outcome = Outcome()
         for part in parts:
             outcome.merge(part.get(duration + timeout + 60))
