@@ -12,6 +12,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import CallerOf
 from api.deps import HeightPath, ServiceDep
 from api.errors import ApiError, error_responses
 from api.schemas import BlockAtHeight
@@ -22,10 +23,13 @@ from ledger.hashing import tagged_hash
 
 router = APIRouter(tags=["blocks"])
 
+BlocksCaller = CallerOf("blocks")
 
-@router.get("/blocks/{height}", response_model=BlockAtHeight, responses=error_responses(404, 422, 500))
-async def get_block(height: HeightPath, service: ServiceDep) -> Response:
-    """Block `height` and its commit. 404 "api.no_block" above the tip."""
+
+@router.get("/blocks/{height}", response_model=BlockAtHeight, responses=error_responses(403, 404, 422, 500))
+async def get_block(height: HeightPath, service: ServiceDep, caller: BlocksCaller) -> Response:
+    """Block `height` and its commit. 404 "api.no_block" above the tip. Open to anyone; a
+    presented certificate is judged (api.md §6.1)."""
     return Response(await run_in_threadpool(read_block, service, height), media_type="application/json")
 
 
