@@ -3,7 +3,7 @@
 started, and what their logs say.
 
 Only the PIDs started here are ever signalled; every wait is bounded; `tails()` gives the last
-lines of each node's output for a failure message.
+lines of each node's output for a failure's report (tests/e2e/conftest.py).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import random
-import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -49,14 +48,14 @@ class Cluster:
         self.procs.update(start_nodes(self.devnet, only=names))
         wait_ready(self.devnet, self.procs, READY_S)
 
-    def stop_all(self) -> dict[str, int]:
-        """SIGTERM every node this cluster started; their exit codes (SIGKILL after STOP_S)."""
-        codes = stop_nodes(self.procs, grace_s=STOP_S)
-        self.procs.clear()
+    def stop(self, names: list[str] | None = None) -> dict[str, int]:
+        """SIGTERM the named nodes this cluster started (default: all); their exit codes
+        (SIGKILL after STOP_S)."""
+        chosen = {name: proc for name, proc in self.procs.items() if names is None or name in names}
+        codes = stop_nodes(chosen, grace_s=STOP_S)
+        for name in chosen:
+            del self.procs[name]
         return codes
-
-    def signal(self, name: str, sig: signal.Signals) -> None:
-        self.procs[name].send_signal(sig)
 
     def statuses(self) -> list[dict]:
         out = []
@@ -146,7 +145,11 @@ def running_devnet(directory: Path, nodes: int, **options: object) -> Iterator[C
             continue
     cluster = Cluster(devnet)
     try:
-        cluster.start()
+        try:
+            cluster.start()
+        except BaseException:
+            print(cluster.tails())
+            raise
         yield cluster
     finally:
         stop_nodes(cluster.procs, grace_s=STOP_S)
