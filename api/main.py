@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from api.auth import Authenticator
 from api.deps import Settings
+from api.disconnect import ClientGoneMiddleware
 from api.errors import install_error_handlers
 from api.limits import Limiter, LimitMiddleware
 from api.metrics import ApiMetrics, MetricsMiddleware
@@ -48,6 +49,7 @@ def create_app(
     routes = [(API_PREFIX + route.path, route.methods) for router in ROUTERS for route in router.routes]  # type: ignore[attr-defined]
     routes += [(route.path, route.methods) for router in ROOT_ROUTERS for route in router.routes]  # type: ignore[attr-defined]
     app.state.metrics = ApiMetrics(service, app.state.limiter, [*routes, (app.openapi_url or "/openapi.json", {"GET", "HEAD"})])
+    app.add_middleware(ClientGoneMiddleware)  # inside the metrics, which count what it ended as 499
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(LimitMiddleware, limiter=app.state.limiter)  # outermost: refuses before anything runs
     install_error_handlers(app)

@@ -25,6 +25,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 from starlette.routing import compile_path
 
+from api.disconnect import CLIENT_GONE_STATUS, client_gone
 from api.limits import Limiter
 from api.service import Distribution, NodeService
 from ledger.validators import NAME_RE
@@ -153,8 +154,9 @@ def _bound(value: float) -> str:
 class MetricsMiddleware:
     """Times every HTTP request `app` answers and counts it in `metrics` by method, route
     template (`ApiMetrics.route_of`, e.g. "/v1/blocks/{height}"; UNMATCHED for none) and status
-    (500 when the app raised). Added inside the rate limiter: a refused request never reaches
-    it (the collector counts those)."""
+    (500 when the app raised; CLIENT_GONE_STATUS, 499, when the client went away before its answer
+    was complete, api.disconnect). Added inside the rate limiter: a refused request never reaches it
+    (the collector counts those)."""
 
     def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], metrics: ApiMetrics) -> None:
         self.app = app
@@ -175,6 +177,8 @@ class MetricsMiddleware:
 
         try:
             await self.app(scope, receive, sending)
+            if client_gone(scope):
+                status = CLIENT_GONE_STATUS
         finally:
             seconds = time.perf_counter() - start
             method = scope.get("method", "")

@@ -3,9 +3,11 @@
 `NodeConfig` says who the node is (validator name and region), where it listens (peer-to-peer
 and API host and port), whom it dials (peers), which TLS credential and CA certificates it uses,
 its consensus timeouts (docs/spec/consensus.md §3.3), how often it announces its status (§2) and
-how many heights of state it retains (blocks.md §6.1), and the per-client limits of its API
-(`api_limits`, api.md §5). Paths in the file may be relative; they
-are relative to the home, so a home directory can be moved or mounted elsewhere (containers).
+how many heights of state it retains (blocks.md §6.1), the per-client limits of its API
+(`api_limits`, api.md §5) and the connection limits of its HTTP server (`http_limits`: the
+timeouts and connection count of node.http.limits.HttpLimits). Paths in the file may be
+relative; they are relative to the home, so a home directory can be moved or mounted elsewhere
+(containers).
 
 `read_config` refuses anything it does not understand: an unknown member, a missing one, a value
 of the wrong type or out of range, a repeated peer, two services on one address. Every refusal
@@ -25,8 +27,12 @@ from certs.roles import check_name, check_region
 from ledger.errors import LedgerError
 from ledger.files import replace_file
 from node.consensus.timeouts import Timeouts
+from node.http.limits import HttpError, HttpLimits
 
 CONFIG_FILE = "node.json"
+#: The members of HttpLimits an operator tunes in node.json (`http_limits`); the sizes and the
+#: listen backlog stay the server's own.
+HTTP_LIMIT_FIELDS = ("max_connections", "tls_handshake_timeout", "header_timeout", "keepalive_timeout", "body_timeout", "write_timeout")
 CONFIG_VERSION = 1
 MAX_CONFIG_BYTES = 1 << 20
 MAX_PEERS = 256
@@ -82,6 +88,7 @@ class NodeConfig:
     status_interval_ms: int = DEFAULT_STATUS_INTERVAL_MS
     retain_heights: int | None = None
     api_limits: ClientLimits = field(default_factory=ClientLimits)
+    http_limits: HttpLimits = field(default_factory=HttpLimits)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "home", Path(self.home))
@@ -164,11 +171,12 @@ class NodeConfig:
             "status_interval_ms": self.status_interval_ms,
             "retain_heights": self.retain_heights,
             "api_limits": {f.name: getattr(self.api_limits, f.name) for f in fields(ClientLimits)},
+            "http_limits": {name: getattr(self.http_limits, name) for name in HTTP_LIMIT_FIELDS},
         }
 
 
 _REQUIRED = ("version", "name", "region", "p2p_host", "p2p_port", "api_host", "api_port", "peers", "tls_cert", "tls_key", "tls_ca")
-_OPTIONAL = ("genesis", "validator_key", "timeouts", "status_interval_ms", "retain_heights", "api_limits")
+_OPTIONAL = ("genesis", "validator_key", "timeouts", "status_interval_ms", "retain_heights", "api_limits", "http_limits")
 _PEER_KEYS = ("name", "region", "host", "port")
 
 
@@ -199,6 +207,8 @@ def parse_config(obj: object, home: Path) -> NodeConfig:
         options["retain_heights"] = _get_int(top, "retain_heights")
     if "api_limits" in top:
         options["api_limits"] = _parse_api_limits(top["api_limits"])
+    if "http_limits" in top:
+        options["http_limits"] = _parse_http_limits(top["http_limits"])
     return NodeConfig(
         home=home,
         name=_get_str(top, "name"),
@@ -338,6 +348,27 @@ def _parse_api_limits(value: object) -> ClientLimits:
             raise ConfigError(f"api_limits.{name} must be a whole number, got {number!r}", code="config.bad_type", field=f"api_limits.{name}")
         values[name] = number
     return ClientLimits(**values)  # type: ignore[arg-type]
+
+
+def _parse_http_limits(value: object) -> HttpLimits:
+    """The members of HTTP_LIMIT_FIELDS given (the others keep HttpLimits' defaults): timeouts
+    are positive numbers of seconds, max_connections a whole number >= 1; keepalive_timeout may
+    not exceed header_timeout (they count from the same moment)."""
+    obj = _expect_object(value, "http_limits")
+    _expect_keys(obj, "http_limits.", (), HTTP_LIMIT_FIELDS)
+    values: dict[str, object] = {}
+    for name, number in obj.items():
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not number > 0 or number == float("inf"):
+            unit = "" if name == "max_connections" else " of seconds"
+            raise ConfigError(f"http_limits.{name} must be a positive number{unit}, got {number!r}", code="config.bad_value", field=f"http_limits.{name}")
+        if name == "max_connections" and not isinstance(number, int):
+            raise ConfigError(f"http_limits.{name} must be a whole number, got {number!r}", code="config.bad_type", field=f"http_limits.{name}")
+        values[name] = number
+    try:
+        return HttpLimits(**values)  # type: ignore[arg-type]
+    except HttpError as exc:  # keepalive_timeout above header_timeout
+        member = exc.fields.get("field", "")
+        raise ConfigError(f"http_limits: {exc}", code="config.bad_value", field=f"http_limits.{member}") from None
 
 
 def _check_name(value: object, label: str, *, region: bool) -> None:

@@ -51,6 +51,7 @@ from ledger.tx import Tx
 from node.config import NodeConfig, PeerConfig, write_config
 from node.consensus.timeouts import Timeouts
 from node.demo import FOOD, REGION_NAMES, TYPES, issue_licence, issuer_name_of, load_departments, seal_id_of, seed_network
+from node.http.limits import HttpLimits
 from node.network import GENESIS_FILE, Network, create_network
 
 HOST = "127.0.0.1"
@@ -136,11 +137,12 @@ class Devnet:
 def prepare_devnet(
     dir: Path, nodes: int = 4, *, p2p_base: int = DEFAULT_P2P_BASE, api_base: int = DEFAULT_API_BASE,
     timeouts: Timeouts | None = None, status_interval_ms: int | None = None, now: datetime | None = None,
-    api_limits: ClientLimits | None = None,
+    api_limits: ClientLimits | None = None, http_limits: HttpLimits | None = None,
 ) -> Devnet:
     """Create (or reuse) the network in `dir` with `nodes` validators, one per region, and write
     every home and DIR/network.json. Node i (in region order) gets ports p2p_base + i and
-    api_base + i. Raises DevnetError "devnet.bad_nodes", "devnet.mismatch"; LedgerError and
+    api_base + i. `timeouts`, `status_interval_ms`, `api_limits` and `http_limits` go into
+    every node.json (their defaults when None). Raises DevnetError "devnet.bad_nodes", "devnet.mismatch"; LedgerError and
     OSError of the files."""
     dir = Path(dir)
     if not 1 <= nodes <= len(DEFAULT_REGIONS):
@@ -159,7 +161,7 @@ def prepare_devnet(
     manifest = read_pki_manifest(dir / "pki", aggregate=True)
     regions = [r.name for r in genesis.regions]
     for member in members:
-        _write_home(network, member, members, manifest, regions, timeouts, status_interval_ms, api_limits)
+        _write_home(network, member, members, manifest, regions, timeouts, status_interval_ms, api_limits, http_limits)
     devnet = Devnet(dir, network, members)
     _write_profiles(devnet, manifest)
     bundle = "".join((dir / "pki" / r / "ca.crt").read_text() for r in regions)
@@ -170,7 +172,7 @@ def prepare_devnet(
 
 def _write_home(
     network: Network, member: DevnetNode, members: Sequence[DevnetNode], manifest, regions: list[str], timeouts: Timeouts | None,
-    status_interval_ms: int | None, api_limits: ClientLimits | None = None,
+    status_interval_ms: int | None, api_limits: ClientLimits | None = None, http_limits: HttpLimits | None = None,
 ) -> None:
     home = member.home
     (home / "tls" / "ca").mkdir(parents=True, exist_ok=True)
@@ -196,6 +198,8 @@ def _write_home(
         options["status_interval_ms"] = status_interval_ms
     if api_limits is not None:
         options["api_limits"] = api_limits
+    if http_limits is not None:
+        options["http_limits"] = http_limits
     write_config(NodeConfig(
         home=home, name=member.name, region=member.region, p2p_host=HOST, p2p_port=member.p2p_port, api_host=HOST, api_port=member.api_port,
         peers=tuple(PeerConfig(m.name, m.region, HOST, m.p2p_port) for m in members if m.name != member.name),

@@ -16,7 +16,9 @@ StatusCaller = CallerOf("status")
 router = APIRouter(tags=["node"])
 
 
-@router.get("/status", response_model=NodeStatus, responses=error_responses(500))
-async def get_status(caller: StatusCaller, service: ServiceDep) -> NodeStatus:
-    """The node's status; binary values are base64url."""
+
+@router.get("/status", response_model=NodeStatus, responses=error_responses(403, 500))
+async def get_status(service: ServiceDep, caller: StatusCaller) -> NodeStatus:
+    """The node's status; binary values are base64url. Open to anyone; a presented certificate
+    is judged (api.md §6.1)."""
     return NodeStatus.model_validate(await service.status())

@@ -3,7 +3,8 @@ reading the ledger and submitting through the gateway its node opened for it (DE
 
 Started by the node (node.apiproc.supervisor) with two inherited descriptors: its end of the
 gateway socketpair and the API's listening socket, on which it serves HTTPS with the node's TLS
-credential, asking callers for a certificate from a genesis region's CA (certs.tls). It lowers its own scheduling priority so
+credential, asking callers for a certificate from a genesis region's CA (certs.tls), within the
+connection limits of node.json's `http_limits`. It lowers its own scheduling priority so
 that, on a loaded machine, the kernel runs consensus first; waits for the node to announce its
 tip; then serves until SIGTERM or until the gateway closes (the node stopped or died: the
 process then exits at once, freeing the listening socket). Logs go to HOME/api.log as JSON lines.
@@ -31,6 +32,7 @@ from node.config import read_config
 from node.errors import NodeError
 from node.gateway.client import GatewayClient
 from node.gateway.service import GatewayService
+from node.http.limits import HttpLimits
 from node.http.server import HttpServer
 from node.logs import configure_logging
 
@@ -75,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         roots = [read_certificate(config.resolve(path)) for path in config.tls_ca]
         tls = create_api_server_context(config.resolve(config.tls_cert), config.resolve(config.tls_key), roots)
-        return asyncio.run(_serve(config.name, config.region, genesis, channel, listen, tip_height, settings, tls))
+        return asyncio.run(_serve(config.name, config.region, genesis, channel, listen, tip_height, settings, tls, config.http_limits))
     finally:
         for handler in handlers:
             handler.close()
@@ -83,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
 
 async def _serve(
     name: str, region: str, genesis: Genesis, channel: socket.socket, listen: socket.socket, tip_height: list[int], settings: Settings, tls: ssl.SSLContext,
+    http_limits: HttpLimits,
 ) -> int:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -106,7 +109,7 @@ async def _serve(
     if not await asyncio.to_thread(service.wait_for_tip, TIP_WAIT_S):
         log.error("the node announced no tip; exiting")
         return 1
-    server = HttpServer(create_app(service, settings), ssl_context=tls, log=logging.getLogger("eledger.http"))
+    server = HttpServer(create_app(service, settings), ssl_context=tls, limits=http_limits, log=logging.getLogger("eledger.http"))
     await server.start(listen)
     log.info("serving", extra={"fields": {"pid": os.getpid()}})
     await stop.wait()

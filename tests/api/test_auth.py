@@ -9,12 +9,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from fastapi import Depends, FastAPI
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from api.auth import ANONYMOUS, ROUTES, Authenticator, Caller, caller_for
 from api.errors import ApiError, install_error_handlers
 from api.limits import ClientLimits, Limiter, LimitMiddleware
-from api.main import genesis_roots
+from api.main import create_app, genesis_roots
+from api.routers import ROUTERS
 from certs.roles import Role
 from client.signing import AdminClient
 from tests.api.pki import make_pki, presenting
@@ -112,6 +114,35 @@ def test_a_certificate_revoked_on_the_ledger_is_refused_from_the_next_block(pki,
     response = call(service, pem, "verify")
     assert response.status_code == 403 and response.json()["code"] == "auth.revoked"
     assert call(service, pki.pem("tianjin", Role.PARTNER), "verify").status_code == 200  # only that one
+
+
+def judges_its_caller(dependant) -> bool:
+    """Whether a route's dependencies include an entry's caller (`caller_for`)."""
+    return any(getattr(d.call, "__qualname__", "").startswith("caller_for.") or judges_its_caller(d) for d in dependant.dependencies)
+
+
+def test_every_v1_route_judges_its_caller():
+    # Found by the end-to-end test (tests/e2e/test_verification.py): GET /v1/status and
+    # GET /v1/blocks/{height} took no caller, so a certificate revoked on the ledger was still
+    # answered there, against §6.1; the matrix above probes the entries, not the routes.
+    routes = [route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)]
+    assert len(routes) >= 20  # the routes create_app mounts under /v1
+    assert [f"{sorted(r.methods)} {r.path}" for r in routes if not judges_its_caller(r.dependant)] == []
+
+
+def test_a_revoked_certificate_is_refused_on_the_open_routes_of_the_app(pki, service):
+    pem = pki.issue("tianjin", Role.PARTNER, "leaked-reader", start=NOW - timedelta(minutes=1), days=30)
+    from cryptography import x509
+
+    serial = format(x509.load_pem_x509_certificate(pem.encode()).serial_number, "x")
+    admin = AdminClient(pki.network.admin_keys["tianjin"], pki.net.genesis.chain_id)
+    asyncio.run(service.submit(admin.sign("cert.revoke", {"serial": serial, "reason": "key_leaked"}), wait=False, timeout_s=0))
+    service.produce()
+    with TestClient(presenting(create_app(service), pem)) as client:
+        for path in ("/v1/status", "/v1/blocks/1", "/v1/headers/1", "/v1/regions"):
+            response = client.get(path)
+            assert (response.status_code, response.json()["code"]) == (403, "auth.revoked"), path
+        assert client.get("/healthz").status_code == 200  # a probe reads no certificate (§7)
 
 
 def test_a_caller_carries_what_a_use_record_needs(pki):

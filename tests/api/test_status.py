@@ -26,8 +26,8 @@ def net():
 
 @pytest.fixture
 def client(service):
-    """An anonymous caller: status is open to anyone (api.md §6), and this network's CAs are
-    test certificates that issue no client certificates."""
+    """An anonymous caller: the status is open to anyone, and this module's network has no PKI
+    (a certificate of another network's CA would be refused, api.md §6.1)."""
     with TestClient(create_app(service)) as client:
         yield client
 

@@ -9,6 +9,7 @@ import pytest
 
 from node.config import CONFIG_FILE, ConfigError, NodeConfig, PeerConfig, read_config, write_config
 from node.consensus.timeouts import Timeouts
+from node.http.limits import HttpLimits
 
 
 def make_config(home: Path, **changes) -> NodeConfig:
@@ -49,11 +50,28 @@ def test_write_then_read_returns_the_same_config(tmp_path):
 
 def test_optional_members_take_their_defaults(tmp_path):
     obj = base_json(tmp_path)
-    for name in ("genesis", "validator_key", "timeouts", "status_interval_ms", "retain_heights"):
+    for name in ("genesis", "validator_key", "timeouts", "status_interval_ms", "retain_heights", "api_limits", "http_limits"):
         del obj[name]
     write_json(tmp_path, obj)
     config = read_config(tmp_path)
     assert config.timeouts == Timeouts() and config.retain_heights is None and config.genesis == Path("genesis.json")
+    assert config.http_limits == HttpLimits()
+
+
+def test_http_limits_round_trip_and_members_left_out_keep_their_defaults(tmp_path):
+    limits = HttpLimits(max_connections=16, tls_handshake_timeout=1, header_timeout=2.5, keepalive_timeout=1.5, body_timeout=2, write_timeout=3)
+    write_config(make_config(tmp_path, http_limits=limits))
+    assert read_config(tmp_path).http_limits == limits
+    obj = base_json(tmp_path)
+    obj["http_limits"] = {"body_timeout": 2}
+    write_json(tmp_path, obj)
+    assert read_config(tmp_path).http_limits == HttpLimits(body_timeout=2)
+
+
+def test_http_limits_in_the_file_are_only_those_an_operator_tunes(tmp_path):
+    assert set(base_json(tmp_path)["http_limits"]) == {
+        "max_connections", "tls_handshake_timeout", "header_timeout", "keepalive_timeout", "body_timeout", "write_timeout",
+    }
 
 
 def test_relative_paths_resolve_against_the_home_and_absolute_ones_stay(tmp_path):
@@ -98,6 +116,17 @@ def test_bad_json_and_repeated_members_are_refused(tmp_path, text, where):
         (lambda o: o.update(status_interval_ms=5), "config.bad_value", "status_interval_ms"),
         (lambda o: o.update(retain_heights=-1), "config.bad_value", "retain_heights"),
         (lambda o: o.update(p2p_host="127.0.0.1/8"), "config.bad_value", "p2p_host"),
+        (lambda o: o.update(http_limits=[]), "config.bad_type", "http_limits"),
+        (lambda o: o["http_limits"].update(colour=1), "config.unknown_field", "http_limits.colour"),
+        (lambda o: o["http_limits"].update(max_header_bytes=4096), "config.unknown_field", "http_limits.max_header_bytes"),
+        (lambda o: o["http_limits"].update(header_timeout=0), "config.bad_value", "http_limits.header_timeout"),
+        (lambda o: o["http_limits"].update(body_timeout=-1), "config.bad_value", "http_limits.body_timeout"),
+        (lambda o: o["http_limits"].update(body_timeout="30"), "config.bad_value", "http_limits.body_timeout"),
+        (lambda o: o["http_limits"].update(write_timeout=True), "config.bad_value", "http_limits.write_timeout"),
+        (lambda o: o["http_limits"].update(max_connections=1.5), "config.bad_type", "http_limits.max_connections"),
+        (lambda o: o["http_limits"].update(max_connections=0), "config.bad_value", "http_limits.max_connections"),
+        (lambda o: o["http_limits"].update(keepalive_timeout=20), "config.bad_value", "http_limits.keepalive_timeout"),
+        (lambda o: o.update(api_limits={"rate": 0}), "config.bad_value", "api_limits.rate"),
     ],
 )
 def test_each_bad_member_is_refused_with_its_code_and_field(tmp_path, mutate, code, field):
@@ -105,6 +134,16 @@ def test_each_bad_member_is_refused_with_its_code_and_field(tmp_path, mutate, co
     mutate(obj)
     write_json(tmp_path, obj)
     refused(tmp_path, code, field)
+
+
+def test_an_infinite_timeout_is_refused(tmp_path):
+    obj = base_json(tmp_path)
+    home = tmp_path
+    home.mkdir(parents=True, exist_ok=True)
+    obj["http_limits"]["body_timeout"] = "INF"
+    text = json.dumps(obj).replace('"INF"', "Infinity")  # Python's json reads Infinity
+    (home / CONFIG_FILE).write_text(text)
+    refused(home, "config.bad_value", "http_limits.body_timeout")
 
 
 def test_a_config_file_larger_than_the_limit_is_refused(tmp_path):
