@@ -25,7 +25,6 @@ BlocksCaller = CallerOf("blocks")
 router = APIRouter(tags=["blocks"])
 
 
-
 @router.get("/blocks/{height}", response_model=BlockAtHeight, responses=error_responses(403, 404, 422, 500))
 async def get_block(height: HeightPath, service: ServiceDep, caller: BlocksCaller) -> Response:
     """Block `height` and its commit. 404 "api.no_block" above the tip. Open to anyone; a

@@ -16,7 +16,6 @@ StatusCaller = CallerOf("status")
 router = APIRouter(tags=["node"])
 
 
-
 @router.get("/status", response_model=NodeStatus, responses=error_responses(403, 500))
 async def get_status(service: ServiceDep, caller: StatusCaller) -> NodeStatus:
     """The node's status; binary values are base64url. Open to anyone; a presented certificate

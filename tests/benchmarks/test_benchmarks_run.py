@@ -14,6 +14,8 @@ EXPECTED = {
                 "audit_txs_per_s", "raw_p256_verifies_per_s", "audit_to_raw_verify_ratio"),
     "cluster.py": ("step_20_committed_tps", "step_50_p99_ms", "sustained_committed_tps", "sustained_p50_ms", "sustained_p99_ms",
                    "raw_p256_verifies_per_s", "sustained_to_verify_budget_ratio", "empty_block_interval_ms"),
+    "verification.py": ("verify_by_id_rps", "verify_by_document_rps", "in_process_verify_by_id_per_s", "bundle_rps",
+                        "consensus_alone_block_interval_ms", "consensus_flood_block_interval_ms", "use_records_committed"),
     "domain.py": ("execution_txs_per_s", "raw_p256_verifies_per_s", "stored_bytes_per_licence", "verify_licence_per_s",
                   "verify_licence_p99_ms", "bundle_same_region_bytes_max", "bundle_cross_region_offline_ms_p99"),
 }

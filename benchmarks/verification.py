@@ -1,4 +1,5 @@
-"""Benchmark of the verification service (issue 10). Prints numbers, writes JSON.
+"""Benchmark of the verification service (issue 10). Prints numbers, writes JSON. (Named for
+what it measures: a file benchmarks/api.py would hide the `api` package from every program here.)
 
 Starts a four-validator devnet on 127.0.0.1 (node.devnet, in a temporary directory, on free
 ports), seeds it and issues --licences more licences, then measures, in one run:
@@ -25,7 +26,7 @@ ports), seeds it and issues --licences more licences, then measures, in one run:
 The load clients run on the same two cores as the four validators and their API processes, niced
 (clients of a real node are elsewhere), so the numbers are a floor for a real deployment.
 
-Usage: python benchmarks/api.py [--licences 60] [--duration 15] [--connections 8] [--processes 2]
+Usage: python benchmarks/verification.py [--licences 60] [--duration 15] [--connections 8] [--processes 2]
        [--tx-rate 500] [--quick] [--json PATH]
 Never part of the test suite's pass/fail. Stops only the node processes it started and removes
 its directory.
@@ -34,7 +35,6 @@ its directory.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import random
@@ -49,15 +49,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
-# This file is named for what it measures, which shadows the `api` package when it runs as a
-# script: its directory leaves the path, and the load generator beside it is loaded by file.
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-_spec = importlib.util.spec_from_file_location("httpload", HERE / "httpload.py")
-httpload = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
-sys.modules["httpload"] = httpload
-_spec.loader.exec_module(httpload)  # type: ignore[union-attr]
-Outcome, Target, request_bytes, run_load = httpload.Outcome, httpload.Target, httpload.request_bytes, httpload.run_load
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from httpload import Outcome, Target, request_bytes, run_load  # noqa: E402
 
 from api.limits import ClientLimits  # noqa: E402
 from client.profile import read_profile  # noqa: E402
@@ -76,7 +70,7 @@ from node.devnet import (  # noqa: E402
 )
 from node.network import GENESIS_FILE  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results" / "api.json"
+RESULTS = Path(__file__).resolve().parent / "results" / "verification.json"
 PURPOSE = {"item_code": "TJ-SC-0012", "item_name": "食品经营许可跨省通办", "serial": "TJ2026120700017"}
 #: The load clients are few certificates sending many requests: the per-client limits are raised
 #: so that the benchmark measures the node, not them.
