@@ -28,8 +28,8 @@ from typing import Annotated
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from fastapi import Depends, Request
-from starlette.concurrency import run_in_threadpool
 
+from api.workers import in_worker
 from api.errors import ApiError
 from certs.errors import CertError
 from certs.identity import Identity
@@ -224,7 +224,7 @@ def caller_for(route: str, *, identify: bool = True) -> Callable[..., object]:
         view = service.view()
         caller = authenticator.cleared(chain, view.height)
         if caller is None:  # not yet cleared at this height: validate and read the revocations
-            caller = await run_in_threadpool(authenticator.identify, chain, view)
+            caller = await in_worker(authenticator.identify, chain, view)
         if allowed is not None and caller.role not in allowed:
             raise refuse(f"a {caller.role} certificate may not use this route; it needs one of {', '.join(sorted(allowed))}", "auth.forbidden", role=caller.role)
         return caller

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import orjson
 from fastapi import APIRouter, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from api import examples
 from api.access import asking_region, purpose_for, use_record
 from api.auth import CallerOf
 from api.bodies import read_model
 from api.deps import ServiceDep
+from api.workers import in_worker
 from api.errors import ApiError, error_responses
 from api.licence_schemas import VerifyAnswer, VerifyRequest, answer, request_body
 from api.metrics import count_verdict
@@ -69,7 +69,7 @@ async def verify(request: Request, caller: VerifyCaller, service: ServiceDep, no
     region = asking_region(caller, asked.asking_region, service.genesis, "asking_region")
     purpose = purpose_for(caller, None if asked.purpose is None else asked.purpose.model_dump(), "purpose")
     at_time = now if asked.at_time is None else asked.at_time
-    body = await run_in_threadpool(judge, service, asked, region, at_time, request.app.state.signatures)
+    body = await in_worker(judge, service, asked, region, at_time, request.app.state.signatures)
     receipt = None
     if purpose is not None:
         record = use_record(
