@@ -164,6 +164,9 @@ def _inflate(data: bytes) -> bytes:
     return out
 
 
+_NO_BREAK_MARKER = object()
+
+
 def _parse(raw: bytes) -> QrClaim:
     try:
         # Untrusted bytes (at most MAX_CBOR_BYTES) through a third-party decoder: whatever it
@@ -171,6 +174,10 @@ def _parse(raw: bytes) -> QrClaim:
         obj = cbor2.loads(raw)
     except Exception as exc:  # noqa: BLE001
         raise ValidationError(f"the QR payload does not hold CBOR: {type(exc).__name__}", code="qr.cbor", field=_WHERE) from None
+    if obj is getattr(cbor2, "break_marker", _NO_BREAK_MARKER):
+        # A lone break (0xff) is no data item. cbor2 5 returns its marker object for it,
+        # cbor2 6 raises; both are "not CBOR" here.
+        raise ValidationError("the QR payload does not hold CBOR: a lone break code", code="qr.cbor", field=_WHERE)
     if type(obj) is not dict or any(type(k) is not int for k in obj):
         raise ValidationError("the QR payload's CBOR is not a map with integer keys", code="qr.structure", field=_WHERE)
     unknown = sorted(k for k in obj if k not in _MEMBER_NAMES)
