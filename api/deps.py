@@ -26,9 +26,10 @@ from pydantic_core import PydanticCustomError
 
 from api.errors import ApiError
 from api.limits import ClientLimits
+from api.schemas import USCC_FORMAT, USCC_PATTERN, b64_pattern
 from api.service import NodeService
 from ledger.errors import LedgerError
-from ledger.ids import USCC_ALPHABET, validate_uscc
+from ledger.ids import validate_uscc
 from ledger.tx import MAX_TX_BYTES, Tx
 
 MAX_WAIT_S = 60
@@ -202,9 +203,8 @@ HeightQuery = IntQuery(1, MAX_HEIGHT, "a committed block height", examples=[1])
 
 #: A 32-byte id (transactions, hashes) in base64url without padding, in its one spelling: 43
 #: characters, the last one carrying no bits beyond the 256 (encoding.md §4).
-ID32_PATTERN = r"^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$"
+ID32_PATTERN = b64_pattern(32)
 SEAL_ID_PATTERN = r"^[0-9A-Z]{8,32}$"
-USCC_PATTERN = f"^[{USCC_ALPHABET}]{{18}}$"
 
 
 def read_text(text: object, *, pattern: re.Pattern[str], wanted: str, check: Any = None) -> str:
@@ -224,12 +224,14 @@ def read_text(text: object, *, pattern: re.Pattern[str], wanted: str, check: Any
     raise PydanticCustomError("text", "must be {wanted}; got {shown}", {"wanted": wanted, "shown": _shown(text)})
 
 
-def TextPath(pattern: str, wanted: str, description: str, *, check: Any = None, **path: Any) -> Any:  # noqa: N802
+def TextPath(pattern: str, wanted: str, description: str, *, check: Any = None, format: str | None = None, **path: Any) -> Any:  # noqa: N802, A002
     """The type of a text path parameter read by `read_text`; its OpenAPI schema is `string`
-    with `pattern`. `check(text)` may refuse what the pattern lets through (a check character)."""
+    with `pattern`. `check(text)` may refuse what the pattern lets through (a check character);
+    the schema then names the `format` that says so (api.md §1.2)."""
     compiled = re.compile(pattern.removeprefix("^").removesuffix("$"))
     reader = partial(read_text, pattern=compiled, wanted=wanted, check=check)
-    return Annotated[Annotated[str, Field(pattern=pattern)], BeforeValidator(reader), Path(description=description, **path)]
+    extra = {"format": format} if format is not None else None
+    return Annotated[Annotated[str, Field(pattern=pattern, json_schema_extra=extra)], BeforeValidator(reader), Path(description=description, **path)]
 
 
 TxIdPath = TextPath(
@@ -239,5 +241,5 @@ TxIdPath = TextPath(
 SealIdPath = TextPath(SEAL_ID_PATTERN, "a seal id: 8 to 32 characters 0-9 A-Z", "the seal id", examples=["BJSCJ0000001"])
 UsccPath = TextPath(
     USCC_PATTERN, "a unified social credit code (18 characters, GB 32100)", "the organisation's unified social credit code",
-    check=validate_uscc, examples=["11220000013544541J"],
+    check=validate_uscc, format=USCC_FORMAT, examples=["11220000013544541J"],
 )

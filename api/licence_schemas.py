@@ -17,6 +17,7 @@ from pydantic import ConfigDict, Field
 
 from api import examples
 from api.schemas import B64, HeaderJson, Omitted, Schema, SignatureJson, TxJson, inline_json_schema, omitted
+from ledger.ids import USCC_ALPHABET, USCC_LENGTH
 from ledger.qr import MAX_PAYLOAD_CHARS
 
 #: domain.md §10.1, as JSON Schema patterns.
@@ -24,13 +25,43 @@ ITEM_CODE_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 ITEM_NAME_PATTERN = r"^[^\x00-\x1f\x7f]{1,128}$"
 SERIAL_PATTERN = r"^[A-Za-z0-9._:/-]{1,64}$"
 REGION_PATTERN = r"^[a-z0-9][a-z0-9-]{0,31}$"
-LICENCE_ID_PATTERN = r"^1\.2\.156\.3005\.2\.[0-9A-Z]{21}\.[0-9A-Z]{18}\.[0-9]{1,20}\.[0-9]{3}\.[0-9A-Z]$"
+_USCC = f"[{USCC_ALPHABET}]{{{USCC_LENGTH}}}"
+TYPE_CODE_PATTERN = f"^{_USCC}[0-9]{{3}}$"
+LICENCE_ID_PATTERN = f"^1\\.2\\.156\\.3005\\.2\\.{_USCC}[0-9]{{3}}\\.{_USCC}\\.[0-9]{{1,20}}\\.(00[1-9]|0[1-9][0-9]|[1-9][0-9]{{2}})\\.[0-9A-Z]$"
+VERSION_PATTERN = r"^(00[1-9]|0[1-9][0-9]|[1-9][0-9]{2})$"
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 MAX_TIME = 2**53 - 1
 
+
+def decimal_pattern(maximum: int) -> str:
+    """A regular expression (unanchored) of the integers 0..`maximum` in their one decimal
+    spelling: no sign, no leading zero."""
+    def digits(count: int) -> str:
+        return "" if count == 0 else "[0-9]" if count == 1 else f"[0-9]{{{count}}}"
+
+    top = str(maximum)
+    choices = ["0"] + ([f"[1-9][0-9]{{0,{len(top) - 2}}}" if len(top) > 2 else "[1-9]"] if len(top) > 1 else [])
+    for i, digit in enumerate(top):  # as many digits as `top`: its first i, then a smaller one
+        low, high = (1 if i == 0 else 0), int(digit) - 1
+        if high >= low:
+            choices.append(top[:i] + (str(low) if high == low else f"[{low}-{high}]") + digits(len(top) - i - 1))
+    if maximum > 0:
+        choices.append(top)
+    return "|".join(choices)
+
+
+#: A use record's name `<node>:<seq>`, seq at most 2^53 − 1 (domain.md §10.1).
+USE_ID_PATTERN = f"^[a-z0-9][a-z0-9-]{{0,31}}:({decimal_pattern(MAX_TIME)})$"
+#: OpenAPI formats of the identifiers whose check characters no pattern states (api.md §1.2):
+#: a type code is its authority's USCC and 3 digits; a licence id has its type code, issuer
+#: USCC and MOD 37,36 check character right (domain.md §2).
+TYPE_CODE_FORMAT = "licence-type"
+LICENCE_ID_FORMAT = "licence-id"
+
 Time = Annotated[int, Field(ge=0, le=MAX_TIME, description="ms since 1970-01-01T00:00:00Z")]
-Date = Annotated[str, Field(pattern=DATE_PATTERN, description="a calendar date, YYYY-MM-DD (UTC+8, domain.md §1)")]
-LicenceIdText = Annotated[str, Field(pattern=LICENCE_ID_PATTERN, description="a licence identifier (domain.md §2)")]
+Date = Annotated[str, Field(pattern=DATE_PATTERN, json_schema_extra={"format": "date"}, description="a calendar date, YYYY-MM-DD (UTC+8, domain.md §1)")]
+LicenceIdText = Annotated[str, Field(pattern=LICENCE_ID_PATTERN, json_schema_extra={"format": LICENCE_ID_FORMAT}, description="a licence identifier (domain.md §2)")]
+TypeCode = Annotated[str, Field(pattern=TYPE_CODE_PATTERN, json_schema_extra={"format": TYPE_CODE_FORMAT}, description="a licence type code (domain.md §2)")]
 Region = Annotated[str, Field(pattern=REGION_PATTERN, max_length=32, description="a region name of the genesis")]
 
 

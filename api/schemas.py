@@ -13,22 +13,56 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from ledger.encoding import b64encode
+from ledger.block import MAX_TIME_MS
+from ledger.crypto.suites import SIGNATURE_SIZE, Suite
+from ledger.encoding import MAX_SAFE_INTEGER, b64encode
+from ledger.ids import USCC_ALPHABET, USCC_LENGTH
+from ledger.tx import CHAIN_ID_RE, KEY_ID_SIZE, KIND_RE, NONCE_SIZE
 
-B64_PATTERN = r"^[A-Za-z0-9_-]*$"
 #: RFC 9457 §3.1.1: a problem's `type` is this prefix followed by its `code` (api.md §3.2).
 PROBLEM_TYPE_PREFIX = "urn:eledger:problem:"
+
+_B64_CHAR = "[A-Za-z0-9_-]"
+#: The last character of a text whose final group holds 1 (2 characters) or 2 bytes (3): its
+#: bits beyond the data are zero (encoding.md §4), so each value has one spelling.
+_B64_LAST = {1: "[AQgw]", 2: "[AEIMQUYcgkosw048]"}
+
+
+def b64_pattern(size: int | None = None) -> str:
+    """The JSON Schema pattern of base64url without padding in its one spelling (encoding.md §4):
+    of exactly `size` bytes, or of any length (None)."""
+    if size is None:
+        return f"^(?:{_B64_CHAR}{{4}})*(?:{_B64_CHAR}{{2}}{_B64_LAST[2]}|{_B64_CHAR}{_B64_LAST[1]})?$"
+    groups, rest = divmod(size, 3)
+    if rest == 0:
+        return f"^{_B64_CHAR}{{{4 * groups}}}$"
+    return f"^{_B64_CHAR}{{{4 * groups + rest}}}{_B64_LAST[rest]}$"
+
+
+B64_PATTERN = b64_pattern()
+USCC_PATTERN = f"^[{USCC_ALPHABET}]{{{USCC_LENGTH}}}$"
+#: The OpenAPI `format` of a USCC: USCC_PATTERN with the right check character (domain.md §2),
+#: which no pattern can state.
+USCC_FORMAT = "uscc"
 
 
 def _to_b64(value: object) -> object:
     return b64encode(value) if isinstance(value, (bytes, bytearray)) else value
 
 
-B64 = Annotated[
-    str,
-    Field(pattern=B64_PATTERN, description="binary value, base64url without padding (encoding.md §4)"),
-    BeforeValidator(_to_b64),
-]
+def b64(size: int | None = None) -> Any:
+    """The type of a binary value: base64url without padding (bytes are encoded), of `size`
+    bytes when given, in its one spelling."""
+    what = "binary value" if size is None else f"{size} bytes"
+    return Annotated[str, Field(pattern=b64_pattern(size), description=f"{what}, base64url without padding (encoding.md §4)"), BeforeValidator(_to_b64)]
+
+
+B64 = b64()
+Uscc = Annotated[str, Field(pattern=USCC_PATTERN, json_schema_extra={"format": USCC_FORMAT}, description="a unified social credit code (GB 32100)")]
+#: A hash or a key id (hashing.md, crypto.md §4).
+Bytes32 = b64(32)
+#: A signature value: 64 bytes in every suite (crypto.md §3).
+SignatureValue = b64(SIGNATURE_SIZE)
 
 
 def inline_json_schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -97,18 +131,23 @@ class CommitTimeout(Problem):
 
 
 class SignatureJson(Schema):
-    suite: str = Field(description='signature suite, e.g. "p256"')
-    value: B64
+    suite: Literal[tuple(s.value for s in Suite)] = Field(description="signature suite (crypto.md §1)")  # type: ignore[valid-type]
+    value: SignatureValue
+
+
+ChainId = Annotated[str, Field(pattern=f"^{CHAIN_ID_RE.pattern}$", description="the genesis chain id")]
+#: An integer of the canonical encoding that is not negative (encoding.md §5).
+Count = Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER)]
 
 
 class TxJson(Schema):
     """A signed transaction envelope (transactions.md §1)."""
 
-    chain_id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,49}$")
-    kind: str = Field(max_length=64, pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){1,3}$")
+    chain_id: ChainId
+    kind: str = Field(max_length=64, pattern=f"^{KIND_RE.pattern}$")
     body: dict[str, Any]
-    signer: B64
-    nonce: B64
+    signer: b64(KEY_ID_SIZE) = Field(description="key id of the signer")  # type: ignore[valid-type]
+    nonce: b64(NONCE_SIZE)  # type: ignore[valid-type]
     signature: SignatureJson
 
 
@@ -147,29 +186,29 @@ class BatchSubmitted(Schema):
 
 
 class HeaderJson(Schema):
-    chain_id: str
-    height: int
-    time: int = Field(description="milliseconds since 1970-01-01T00:00:00Z")
-    previous_hash: B64
-    tx_root: B64
-    log_size: int
-    log_root: B64
-    state_root: B64
-    validators_hash: B64
-    next_validators_hash: B64
-    proposer: B64
-    last_commit_hash: B64
+    chain_id: ChainId
+    height: int = Field(ge=1, le=MAX_SAFE_INTEGER)
+    time: int = Field(ge=0, le=MAX_TIME_MS, description="milliseconds since 1970-01-01T00:00:00Z")
+    previous_hash: Bytes32
+    tx_root: Bytes32
+    log_size: Count
+    log_root: Bytes32
+    state_root: Bytes32
+    validators_hash: Bytes32
+    next_validators_hash: Bytes32
+    proposer: Bytes32
+    last_commit_hash: Bytes32
 
 
 class CommitSigJson(Schema):
-    validator: B64
+    validator: Bytes32
     signature: SignatureJson
 
 
 class CommitJson(Schema):
     height: int
     round: int
-    block_hash: B64
+    block_hash: Bytes32
     signatures: list[CommitSigJson]
 
 
@@ -184,7 +223,7 @@ class BlockAtHeight(Schema):
 
     block: BlockJson
     commit: CommitJson
-    hash: B64 = Field(description="the block's hash (its header's hash)")
+    hash: Bytes32 = Field(description="the block's hash (its header's hash)")
     height: int
 
 

@@ -21,7 +21,7 @@ from api.access import check_record_reader
 from api.auth import Caller, CallerOf
 from api.deps import ServiceDep, TextPath, parse_json, read_body
 from api.errors import error_responses, problem_content
-from api.licence_schemas import CommittedReceiptJson, ReceiptJson, UseAnswer, answer, request_body
+from api.licence_schemas import USE_ID_PATTERN, CommittedReceiptJson, ReceiptJson, UseAnswer, answer, request_body
 from api.reading import TipState, as_of
 from api.service import NodeService
 from ledger.errors import StoreError, ValidationError
@@ -79,7 +79,7 @@ def commit_receipt(service: NodeService, caller: Caller, obj: object) -> bytes:
 
 
 UseIdPath = TextPath(
-    r"^[a-z0-9][a-z0-9-]{0,31}:(0|[1-9][0-9]{0,15})$", "a use record's name <node>:<seq>, seq in decimal without leading zeros",
+    USE_ID_PATTERN, "a use record's name <node>:<seq>, seq in decimal without leading zeros",
     "a use record's name `<node>:<seq>`", check=parse_use_id, examples=["beijing-1:42"],
 )
 

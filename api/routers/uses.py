@@ -24,7 +24,7 @@ from api.auth import CallerOf
 from api.bodies import read_model
 from api.deps import CountQuery, ServiceDep
 from api.errors import error_responses
-from api.licence_schemas import HolderProof, UsePage, answer, request_body
+from api.licence_schemas import USE_ID_PATTERN, HolderProof, UsePage, answer, request_body
 from api.reading import TipState, as_of, as_parameter
 from api.routers.licences import LicenceIdPath
 from api.service import NodeService
@@ -44,7 +44,9 @@ router = APIRouter(tags=["uses"])
 UsesCaller = CallerOf("uses")
 HolderCaller = CallerOf("uses_holder")
 
-UsesAfterQuery = Annotated[str, Query(min_length=3, max_length=64, description="the `next_cursor` of the previous page (`<node>:<seq>`)", examples=["beijing-1:41"])]
+UsesAfterQuery = Annotated[str, Query(
+    pattern=USE_ID_PATTERN, max_length=64, description="the `next_cursor` of the previous page (`<node>:<seq>`)", examples=["beijing-1:41"],
+)]
 UsesLimitQuery = CountQuery(MAX_LIST, examples=[DEFAULT_USES])
 
 

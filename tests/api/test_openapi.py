@@ -77,3 +77,17 @@ def test_the_examples_are_well_formed_ledger_values():
     assert Receipt.from_json(examples.COMMITTED_RECEIPT).committed and Receipt.from_json(examples.RECEIPT).id == "beijing-1:0"
     bundle = Bundle.from_json(examples.BUNDLE)
     assert bundle.header.chain_id == examples.RECEIPT["chain_id"] and licence_key(examples.LICENCE_ID) in {e.key for e in bundle.entries}
+
+
+@pytest.mark.parametrize("path, name, format", [
+    ("/v1/departments/{uscc}", "uscc", "uscc"),
+    ("/v1/licences/{licence_id}", "licence_id", "licence-id"),
+    ("/v1/licences", "holder_uscc", "uscc"),
+    ("/v1/licences", "issuer", "uscc"),
+    ("/v1/licences", "type", "licence-type"),
+    ("/v1/licences", "commitment_due_before", "date"),
+])
+def test_a_parameter_with_a_check_character_has_a_pattern_and_names_its_format(document, path, name, format):
+    """api.md §1.2: the pattern states the shape; the format the check no pattern can state."""
+    (parameter,) = [p for p in document["paths"][path]["get"]["parameters"] if p["name"] == name]
+    assert parameter["schema"]["pattern"] and parameter["schema"]["format"] == format
