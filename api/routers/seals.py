@@ -20,6 +20,7 @@ from api.auth import CallerOf
 from api.deps import SealIdPath, ServiceDep, parse_json, read_body
 from api.errors import ApiError, error_responses
 from api.read_schemas import SealAnswer, SealedDocument, SealedHash, SealVerdictJson
+from api.routing import literal_first
 from api.schemas import inline_json_schema
 from api.service import NodeService
 from ledger.document import MAX_DOCUMENT_BYTES, LicenceDocument
@@ -33,7 +34,7 @@ from ledger.seals import SealSignature, read_seal
 #: api.md §5: a sealed document of at most 64 KiB in any JSON formatting, with room to spare.
 MAX_SEAL_BODY_BYTES = 256 << 10
 
-router = APIRouter(tags=["seals"])
+router = APIRouter(tags=["seals"], route_class=literal_first())  # POST /seals/verify beside GET /seals/{seal_id}
 SealCaller = CallerOf("seal")
 SealVerifyCaller = CallerOf("seal_verify")
 

@@ -21,6 +21,7 @@ from api.auth import CallerOf
 from api.deps import DEFAULT_WAIT_S, TimeoutQuery, TxBody, TxIdPath, ServiceDep, Wait, WaitQuery, parse_json, read_body
 from api.errors import ApiError, error_responses, problem_content, problem_of, problem_response
 from api.read_schemas import TxCommitted, TxPending
+from api.routing import literal_first
 from api.schemas import BatchJson, BatchSubmitted, CommitTimeout, Problem, Submitted, TxJson, inline_json_schema
 from api.service import NodeService, SubmitResult, SubmitStatus
 from ledger.encoding import b64decode, b64encode, decode, encode
@@ -32,7 +33,7 @@ from ledger.tx import Tx
 MAX_BATCH_BODY_BYTES = 8 << 20
 MAX_BATCH_TXS = 1000
 
-router = APIRouter(tags=["transactions"])
+router = APIRouter(tags=["transactions"], route_class=literal_first())  # POST /transactions/batch beside GET /transactions/{tx_id}
 TransactionCaller = CallerOf("transaction")
 SubmitCaller = CallerOf("submit")
 

@@ -91,7 +91,7 @@ TX_ID = b64encode(bytes(range(32)))
 
 
 @pytest.mark.parametrize("text", [
-    TX_ID + "=", TX_ID[:-1], TX_ID + "A", TX_ID[:-1] + "B", bytes(range(32)).hex(), "batch", TX_ID[:-1] + "%2B", "+" + TX_ID[1:], "%20" + TX_ID,
+    TX_ID + "=", TX_ID[:-1], TX_ID + "A", TX_ID[:-1] + "B", bytes(range(32)).hex(), "batches", TX_ID[:-1] + "%2B", "+" + TX_ID[1:], "%20" + TX_ID,
 ])
 def test_an_id_not_in_its_one_spelling_is_refused(client, service, text):
     problem = expect_error(client.get(f"/v1/transactions/{text}"), 422, "api.invalid_parameter", "path.tx_id")
