@@ -26,7 +26,7 @@ from pydantic_core import PydanticCustomError
 
 from api.errors import ApiError
 from api.limits import ClientLimits
-from api.schemas import USCC_FORMAT, USCC_PATTERN, b64_pattern
+from api.spelling import USCC_FORMAT, USCC_PATTERN, b64_pattern
 from api.service import NodeService
 from ledger.errors import LedgerError
 from ledger.ids import validate_uscc

@@ -10,64 +10,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
+from api.spelling import B64, Bytes32, ChainId, Count, SignatureValue, b64
 from ledger.block import MAX_TIME_MS
-from ledger.crypto.suites import SIGNATURE_SIZE, Suite
-from ledger.encoding import MAX_SAFE_INTEGER, b64encode
-from ledger.ids import USCC_ALPHABET, USCC_LENGTH
-from ledger.tx import CHAIN_ID_RE, KEY_ID_SIZE, KIND_RE, NONCE_SIZE
+from ledger.crypto.suites import Suite
+from ledger.encoding import MAX_SAFE_INTEGER
+from ledger.tx import KEY_ID_SIZE, KIND_RE, NONCE_SIZE
 
 #: RFC 9457 §3.1.1: a problem's `type` is this prefix followed by its `code` (api.md §3.2).
 PROBLEM_TYPE_PREFIX = "urn:eledger:problem:"
 
-_B64_CHAR = "[A-Za-z0-9_-]"
-#: The last character of a text whose final group holds 1 (2 characters) or 2 bytes (3): its
-#: bits beyond the data are zero (encoding.md §4), so each value has one spelling.
-_B64_LAST = {1: "[AQgw]", 2: "[AEIMQUYcgkosw048]"}
-
-
-def b64_pattern(size: int | None = None) -> str:
-    """The JSON Schema pattern of base64url without padding in its one spelling (encoding.md §4):
-    of exactly `size` bytes, or of any length (None)."""
-    if size is None:
-        return f"^(?:{_B64_CHAR}{{4}})*(?:{_B64_CHAR}{{2}}{_B64_LAST[2]}|{_B64_CHAR}{_B64_LAST[1]})?$"
-    groups, rest = divmod(size, 3)
-    if rest == 0:
-        return f"^{_B64_CHAR}{{{4 * groups}}}$"
-    return f"^{_B64_CHAR}{{{4 * groups + rest}}}{_B64_LAST[rest]}$"
-
-
-B64_PATTERN = b64_pattern()
-USCC_PATTERN = f"^[{USCC_ALPHABET}]{{{USCC_LENGTH}}}$"
-#: The OpenAPI `format` of a USCC: USCC_PATTERN with the right check character (domain.md §2),
-#: which no pattern can state.
-USCC_FORMAT = "uscc"
-
-
-def _to_b64(value: object) -> object:
-    return b64encode(value) if isinstance(value, (bytes, bytearray)) else value
-
-
-def b64(size: int | None = None) -> Any:
-    """The type of a binary value: base64url without padding (bytes are encoded), of `size`
-    bytes when given, in its one spelling."""
-    what = "binary value" if size is None else f"{size} bytes"
-    return Annotated[str, Field(pattern=b64_pattern(size), description=f"{what}, base64url without padding (encoding.md §4)"), BeforeValidator(_to_b64)]
-
-
-B64 = b64()
-Uscc = Annotated[str, Field(pattern=USCC_PATTERN, json_schema_extra={"format": USCC_FORMAT}, description="a unified social credit code (GB 32100)")]
-#: A hash or a key id (hashing.md, crypto.md §4).
-Bytes32 = b64(32)
-#: A signature value: 64 bytes in every suite (crypto.md §3).
-SignatureValue = b64(SIGNATURE_SIZE)
-
-
 def inline_json_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The JSON schema of `model` with every `$ref` replaced by its definition, for places of
-    the OpenAPI document that cannot hold local definitions (a request body read by hand)."""
+    the OpenAPI document that cannot hold local definitions (a request body read by hand). A
+    `discriminator` goes too: its mapping names the definitions (the members' `const` says the
+    same)."""
     schema = model.model_json_schema()
     definitions = schema.pop("$defs", {})
 
@@ -75,7 +34,7 @@ def inline_json_schema(model: type[BaseModel]) -> dict[str, Any]:
         if isinstance(node, dict):
             if "$ref" in node:
                 return resolve(definitions[node["$ref"].rsplit("/", 1)[-1]])
-            return {key: resolve(value) for key, value in node.items()}
+            return {key: resolve(value) for key, value in node.items() if key != "discriminator"}
         if isinstance(node, list):
             return [resolve(item) for item in node]
         return node
@@ -134,10 +93,6 @@ class SignatureJson(Schema):
     suite: Literal[tuple(s.value for s in Suite)] = Field(description="signature suite (crypto.md §1)")  # type: ignore[valid-type]
     value: SignatureValue
 
-
-ChainId = Annotated[str, Field(pattern=f"^{CHAIN_ID_RE.pattern}$", description="the genesis chain id")]
-#: An integer of the canonical encoding that is not negative (encoding.md §5).
-Count = Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER)]
 
 
 class TxJson(Schema):

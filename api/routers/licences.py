@@ -26,12 +26,12 @@ from api.access import asking_region, purpose_for, use_record
 from api.auth import CallerOf
 from api.deps import CountQuery, HeightQuery, ServiceDep, TextPath
 from api.errors import error_responses
-from api.licence_schemas import (
-    DATE_PATTERN, ITEM_CODE_PATTERN, ITEM_NAME_PATTERN, LICENCE_ID_FORMAT, LICENCE_ID_PATTERN, REGION_PATTERN, SERIAL_PATTERN, TYPE_CODE_FORMAT,
-    TYPE_CODE_PATTERN, VERSION_PATTERN, HistoryPage, LicenceAnswer, LicencePage, answer,
-)
+from api.licence_schemas import ITEM_CODE_PATTERN, ITEM_NAME_PATTERN, SERIAL_PATTERN, HistoryPage, LicenceAnswer, LicencePage, answer
 from api.reading import NowMs, TipState, as_of, as_parameter
-from api.schemas import B64_PATTERN, USCC_FORMAT, USCC_PATTERN
+from api.spelling import (
+    B64_PATTERN, DATE_FORMAT, DATE_PATTERN, LICENCE_ID_FORMAT, LICENCE_ID_PATTERN, REGION_PATTERN, TYPE_CODE_FORMAT, TYPE_CODE_PATTERN, USCC_FORMAT,
+    USCC_PATTERN, VERSION_PATTERN,
+)
 from api.service import NodeService
 from ledger.encoding import b64encode, encode
 from ledger.errors import LedgerError, StoreError, ValidationError
@@ -160,7 +160,7 @@ async def search(
     type: Annotated[str, Query(pattern=TYPE_CODE_PATTERN, json_schema_extra={"format": TYPE_CODE_FORMAT}, description="a licence type code", examples=[examples.TYPE_CODE])] = None,
     status: Annotated[Literal[SEARCH_STATUSES], Query(description="the status now (lapsed derived)", examples=["valid"])] = None,  # type: ignore[valid-type]
     commitment_due_before: Annotated[str, Query(
-        pattern=DATE_PATTERN, json_schema_extra={"format": "date"}, description="pending notification-commitments due before this date", examples=["2026-06-30"],
+        pattern=DATE_PATTERN, json_schema_extra={"format": DATE_FORMAT}, description="pending notification-commitments due before this date", examples=["2026-06-30"],
     )] = None,
     after: AfterQuery = None, limit: LimitQuery = DEFAULT_LIMIT,
 ) -> Response:

@@ -21,8 +21,9 @@ from api.access import check_record_reader
 from api.auth import Caller, CallerOf
 from api.deps import ServiceDep, TextPath, parse_json, read_body
 from api.errors import error_responses, problem_content
-from api.licence_schemas import USE_ID_PATTERN, CommittedReceiptJson, ReceiptJson, UseAnswer, answer, request_body
+from api.licence_schemas import CommittedReceiptJson, ReceiptJson, UseAnswer, answer, request_body
 from api.reading import TipState, as_of
+from api.spelling import USE_ID_PATTERN
 from api.service import NodeService
 from ledger.errors import StoreError, ValidationError
 from ledger.receipt import MAX_RECEIPT_BYTES, Receipt, build_committed_receipt, verify_receipt

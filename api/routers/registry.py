@@ -22,20 +22,18 @@ from api.errors import ApiError, error_responses
 from api.read_schemas import (
     DepartmentDetail, DepartmentPage, LicenceTypePage, RecognitionRulePage, RegionList, SealPage, ValidatorList,
 )
-from api.schemas import B64_PATTERN
+from api.spelling import B64_PATTERN, REGION_PATTERN
 from api.service import NodeService
 from ledger.errors import ValidationError
 from ledger.pages import DEFAULT_LIMIT, MAX_CURSOR_CHARS, MAX_LIMIT
 from ledger.registry import (
     department, list_departments, list_licence_types, list_recognition_rules, list_regions, list_seals, list_validators,
 )
-from ledger.validators import NAME_RE
 from ledger.view import ChainView
 
 router = APIRouter(tags=["registry"])
 RegistryCaller = CallerOf("registry")
 
-REGION_PATTERN = f"^{NAME_RE.pattern}$"
 AfterQuery = Annotated[str, Query(
     description="the `next_cursor` of the page before (absent: the first page)", min_length=1, max_length=MAX_CURSOR_CHARS, pattern=B64_PATTERN,
 )]

@@ -24,9 +24,10 @@ from api.auth import CallerOf
 from api.bodies import read_model
 from api.deps import CountQuery, ServiceDep
 from api.errors import error_responses
-from api.licence_schemas import USE_ID_PATTERN, HolderProof, UsePage, answer, request_body
+from api.licence_schemas import HolderProof, UsePage, answer, request_body
 from api.reading import TipState, as_of, as_parameter
 from api.routers.licences import LicenceIdPath
+from api.spelling import USE_ID_PATTERN
 from api.service import NodeService
 from ledger.document import LicenceDocument
 from ledger.encoding import b64encode
