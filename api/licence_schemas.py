@@ -18,7 +18,7 @@ from pydantic import ConfigDict, Field
 from api import examples
 from api.schemas import HeaderJson, Omitted, Schema, SignatureJson, TxJson, inline_json_schema, omitted
 from api.document_schemas import DocumentObject
-from api.spelling import REGION_PATTERN, B64, Bytes32, ChainId, Count, Date, LicenceIdText, Region, SignatureValue, Time
+from api.spelling import REGION_PATTERN, B64, Bytes32, ChainId, Count, Date, DatedTime, LicenceIdText, Region, SignatureValue, Time
 from ledger.block import MAX_BLOCK_TXS
 from ledger.commit import MAX_ROUND
 from ledger.encoding import MAX_SAFE_INTEGER
@@ -290,7 +290,7 @@ class VerifyRequest(Schema):
     document: DocumentObject | None = optional("the licence document the holder presents (domain.md §7)")
     qr: str | None = optional(QR_DESCRIPTION, pattern=QR_PATTERN, maxLength=MAX_PAYLOAD_CHARS)
     asking_region: Region | None = optional("where the licence is to count; default the caller's region")
-    at_time: Time | None = optional("the time asked about (ms); default the node's current time")
+    at_time: DatedTime | None = optional("the time asked about (ms); default the node's current time")
     purpose: PurposeJson | None = optional("the purpose of use: required of partner and staff callers")
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
+from ledger.calendar import LAST_DATED_MS
 from ledger.crypto.suites import SIGNATURE_SIZE
 from ledger.encoding import MAX_SAFE_INTEGER, b64encode
 from ledger.ids import USCC_ALPHABET, USCC_LENGTH
@@ -63,6 +64,8 @@ MAX_TIME = MAX_SAFE_INTEGER
 #: An integer of the canonical encoding that is not negative (encoding.md §5).
 Count = Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER)]
 Time = Annotated[int, Field(ge=0, le=MAX_TIME, description="ms since 1970-01-01T00:00:00Z")]
+#: A time a licence is judged at: it falls on a date (domain.md §1), 9999-12-31 (UTC+8) at the latest.
+DatedTime = Annotated[int, Field(ge=0, le=LAST_DATED_MS, description="ms since 1970-01-01T00:00:00Z, at most the end of 9999-12-31 (UTC+8)")]
 
 
 def decimal_pattern(maximum: int) -> str:
