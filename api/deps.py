@@ -21,12 +21,12 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from api.errors import ApiError
 from api.limits import ClientLimits
-from api.spelling import USCC_FORMAT, USCC_PATTERN, b64_pattern
+from api.spelling import USCC_FORMAT, USCC_PATTERN, b64_pattern, decimal_pattern
 from api.service import NodeService
 from ledger.errors import LedgerError
 from ledger.ids import validate_uscc
@@ -183,9 +183,21 @@ def IntQuery(minimum: int, maximum: int, description: str, **query: Any) -> Any:
     return Annotated[_read_with(int, read_int_text, minimum, maximum), Query(description=description, **query)]
 
 
+def decimal_text_pattern(maximum: int) -> str:
+    """The JSON Schema pattern of the texts `read_decimal_text` accepts from 0 to `maximum`."""
+    below = f"(?:{decimal_pattern(maximum - 1)})(?:\\.[0-9]{{1,9}})?" if maximum > 0 else None
+    top = f"{maximum}(?:\\.0{{1,9}})?"
+    return f"^(?:{below}|{top})$" if below else f"^{top}$"
+
+
 def DecimalQuery(minimum: int, maximum: int, description: str, **query: Any) -> Any:  # noqa: N802
-    """The type of a decimal query parameter read by `read_decimal_text` (schema `number`)."""
-    return Annotated[_read_with(float, read_decimal_text, minimum, maximum), Query(description=description, **query)]
+    """The type of a decimal query parameter read by `read_decimal_text`, from 0 (`minimum`) to
+    `maximum`. Its schema is a `string` whose pattern states the accepted texts, range
+    included: a `number` would admit spellings the reader refuses (`1e-05`, a tenth digit)."""
+    if minimum != 0:
+        raise ValueError("a decimal parameter's range starts at 0")
+    schema = {"type": "string", "pattern": decimal_text_pattern(maximum)}
+    return Annotated[_read_with(float, read_decimal_text, minimum, maximum), WithJsonSchema(schema), Query(description=description, **query)]
 
 
 def CountQuery(maximum: int, description: str = "how many items to answer at most", **query: Any) -> Any:  # noqa: N802
@@ -194,7 +206,7 @@ def CountQuery(maximum: int, description: str = "how many items to answer at mos
 
 
 WaitQuery = Annotated[Wait, Query(description="commit: answer when the transaction is committed")]
-TimeoutQuery = DecimalQuery(0, MAX_WAIT_S, "seconds to wait for the commit (wait=commit only)", examples=[10])
+TimeoutQuery = DecimalQuery(0, MAX_WAIT_S, "seconds to wait for the commit (wait=commit only): 0 to 60, at most 9 decimals", examples=["10"])
 HeightPath = IntPath(1, MAX_HEIGHT, "block height, 1 is the first block", examples=[1])
 HeightQuery = IntQuery(1, MAX_HEIGHT, "a committed block height", examples=[1])
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from api.deps import Settings
+from api.deps import Settings, decimal_text_pattern
 from api.errors import PROBLEM_MEDIA_TYPE, title_for
 from api.main import create_app
 from certs.roles import Role
@@ -332,7 +332,7 @@ def test_openapi_documents_post_transactions(client):
     assert operation["responses"]["504"]["content"] == {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/CommitTimeout"}}}
     assert operation["responses"]["409"]["content"] == {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     timeout = next(p for p in operation["parameters"] if p["name"] == "timeout")
-    assert (timeout["schema"]["type"], timeout["schema"]["minimum"], timeout["schema"]["maximum"]) == ("number", 0, 60)
+    assert (timeout["schema"]["type"], timeout["schema"]["pattern"]) == ("string", decimal_text_pattern(60))  # api.md §1.1
     schema = operation["requestBody"]["content"]["application/json"]["schema"]
     assert set(schema["required"]) == {"chain_id", "kind", "body", "signer", "nonce", "signature"}
     assert "$ref" not in json.dumps(schema)
