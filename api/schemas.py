@@ -118,7 +118,10 @@ class Submitted(Schema):
 class BatchJson(Schema):
     """The body of POST /v1/transactions/batch (api.md §2.4)."""
 
-    txs: list[TxJson] = Field(min_length=1, max_length=1000, description="signed transactions, admitted in this order")
+    txs: list[Annotated[Any, Field(description=(
+        "a signed transaction, as POST /v1/transactions takes it (TxJson); each entry is judged on its own, "
+        "and one of another form is rejected in its result, not the batch"
+    ))]] = Field(min_length=1, max_length=1000, description="signed transactions, admitted in this order")
 
 
 class BatchEntry(Schema):
