@@ -223,6 +223,7 @@ def caller_for(route: str) -> Callable[..., object]:
             raise refuse(f"a {caller.role} certificate may not use this route; it needs one of {', '.join(sorted(allowed))}", "auth.forbidden", role=caller.role)
         return caller
 
+    dependency.route_entry = route  # type: ignore[attr-defined]  # which entry a route's caller is of (tests walk them)
     return dependency
 
 

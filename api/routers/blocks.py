@@ -12,8 +12,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import CallerOf
 from api.deps import HeightPath, ServiceDep
-from api.errors import ApiError, error_responses
+from api.errors import CALLER_ROUTE, ApiError, error_responses
 from api.schemas import BlockAtHeight
 from api.service import NodeService
 from ledger.encoding import b64encode
@@ -21,10 +22,11 @@ from ledger.errors import StoreError
 from ledger.hashing import tagged_hash
 
 router = APIRouter(tags=["blocks"])
+BlocksCaller = CallerOf("blocks")
 
 
-@router.get("/blocks/{height}", response_model=BlockAtHeight, responses=error_responses(404, 422, 500))
-async def get_block(height: HeightPath, service: ServiceDep) -> Response:
+@router.get("/blocks/{height}", response_model=BlockAtHeight, responses=error_responses(404, 422, *CALLER_ROUTE))
+async def get_block(height: HeightPath, service: ServiceDep, caller: BlocksCaller) -> Response:
     """Block `height` and its commit. 404 "api.no_block" above the tip."""
     return Response(await run_in_threadpool(read_block, service, height), media_type="application/json")
 

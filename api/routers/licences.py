@@ -25,7 +25,7 @@ from api import examples
 from api.access import asking_region, purpose_for, use_record
 from api.auth import CallerOf
 from api.deps import CountQuery, HeightQuery, ServiceDep, TextPath
-from api.errors import error_responses
+from api.errors import CALLER_ROUTE, error_responses
 from api.licence_schemas import ITEM_CODE_PATTERN, ITEM_NAME_PATTERN, SERIAL_PATTERN, HistoryPage, LicenceAnswer, LicencePage, answer
 from api.reading import NowMs, TipState, as_of, as_parameter
 from api.spelling import (
@@ -78,7 +78,7 @@ def _json(body: object) -> Response:
 @router.get(
     "/licences/{licence_id}",
     response_model=LicenceAnswer,
-    responses={200: answer(LicenceAnswer, "the version's record and public metadata", {"latest": examples.LICENCE_ANSWER}), **error_responses(403, 404, 422)},
+    responses={200: answer(LicenceAnswer, "the version's record and public metadata", {"latest": examples.LICENCE_ANSWER}), **error_responses(404, 422, *CALLER_ROUTE)},
 )
 async def get_licence(
     licence_id: LicenceIdPath, caller: LicenceCaller, service: ServiceDep, now: NowMs,
@@ -118,7 +118,7 @@ def read_version(service: NodeService, licence_id: str, version: str | None, at_
 @router.get(
     "/licences/{licence_id}/history",
     response_model=HistoryPage,
-    responses={200: answer(HistoryPage, "a page of the licence's history, oldest first", {"issued": examples.HISTORY_PAGE}), **error_responses(403, 404, 422)},
+    responses={200: answer(HistoryPage, "a page of the licence's history, oldest first", {"issued": examples.HISTORY_PAGE}), **error_responses(404, 422, *CALLER_ROUTE)},
 )
 async def get_history(
     licence_id: LicenceIdPath, caller: LicenceCaller, service: ServiceDep, after: AfterQuery = None, limit: LimitQuery = DEFAULT_LIMIT,
@@ -148,7 +148,7 @@ SEARCH_PARAMETERS = ("holder_uscc", "issuer", "type", "status", "commitment_due_
 @router.get(
     "/licences",
     response_model=LicencePage,
-    responses={200: answer(LicencePage, "a page of the matching licences' latest versions", {"by_holder": examples.LICENCE_PAGE}), **error_responses(403, 422)},
+    responses={200: answer(LicencePage, "a page of the matching licences' latest versions", {"by_holder": examples.LICENCE_PAGE}), **error_responses(422, *CALLER_ROUTE)},
 )
 async def search(
     caller: LicenceCaller, service: ServiceDep, now: NowMs,
@@ -192,7 +192,7 @@ def find(service: NodeService, filters: dict[str, str | None], after: str | None
             "content": {"application/json": {"schema": {"type": "object", "description": "a proof bundle, proofs.md §2"}, "examples": {"bundle": {"value": examples.BUNDLE}}}},
             "headers": {RECEIPT_HEADER: {"description": "base64url of the receipt's canonical bytes (receipts.md §1); recorded callers only", "schema": {"type": "string", "pattern": r"^[A-Za-z0-9_-]+$"}}},
         },
-        **error_responses(403, 410, 422, 503),
+        **error_responses(410, 422, *CALLER_ROUTE),
     },
 )
 async def get_bundle(

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import CallerOf
 from api.deps import SealIdPath, ServiceDep, parse_json, read_body
-from api.errors import ApiError, error_responses
+from api.errors import CALLER_ROUTE, ApiError, error_responses
 from api.read_schemas import SealAnswer, SealedDocument, SealedHash, SealVerdictJson
 from api.routing import literal_first
 from api.schemas import inline_json_schema
@@ -39,7 +39,7 @@ SealCaller = CallerOf("seal")
 SealVerifyCaller = CallerOf("seal_verify")
 
 
-@router.get("/seals/{seal_id}", response_model=SealAnswer, responses=error_responses(404, 422, 503))
+@router.get("/seals/{seal_id}", response_model=SealAnswer, responses=error_responses(404, 422, *CALLER_ROUTE))
 async def get_seal(seal_id: SealIdPath, service: ServiceDep, caller: SealCaller) -> SealAnswer:
     """The seal's record (revoked ones too) and its owner's. 404 "api.no_seal" if not registered."""
     return await run_in_threadpool(read_seal_answer, service, seal_id)
@@ -64,7 +64,7 @@ _VERIFY_BODY = {
 
 
 @router.post(
-    "/seals/verify", response_model=SealVerdictJson, responses=error_responses(400, 403, 413, 422, 503),
+    "/seals/verify", response_model=SealVerdictJson, responses=error_responses(400, 413, 422, *CALLER_ROUTE),
     openapi_extra={"requestBody": _VERIFY_BODY},
 )
 async def verify_seal(request: Request, service: ServiceDep, caller: SealVerifyCaller) -> SealVerdictJson:

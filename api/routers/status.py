@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from api.auth import CallerOf
 from api.deps import ServiceDep
-from api.errors import error_responses
+from api.errors import CALLER_ROUTE, error_responses
 from api.schemas import NodeStatus
 
 router = APIRouter(tags=["node"])
+StatusCaller = CallerOf("status")
 
 
-@router.get("/status", response_model=NodeStatus, responses=error_responses(500))
-async def get_status(service: ServiceDep) -> NodeStatus:
+@router.get("/status", response_model=NodeStatus, responses=error_responses(*CALLER_ROUTE))
+async def get_status(service: ServiceDep, caller: StatusCaller) -> NodeStatus:
     """The node's status; binary values are base64url."""
     return NodeStatus.model_validate(await service.status())

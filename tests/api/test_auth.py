@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from api.auth import ANONYMOUS, ROUTES, Authenticator, Caller, caller_for
 from api.errors import ApiError, install_error_handlers
 from api.limits import ClientLimits, Limiter, LimitMiddleware
-from api.main import genesis_roots
+from api.main import create_app, genesis_roots
 from certs.roles import Role
 from client.signing import AdminClient
 from tests.api.pki import make_pki, presenting
@@ -112,6 +112,25 @@ def test_a_certificate_revoked_on_the_ledger_is_refused_from_the_next_block(pki,
     response = call(service, pem, "verify")
     assert response.status_code == 403 and response.json()["code"] == "auth.revoked"
     assert call(service, pki.pem("tianjin", Role.PARTNER), "verify").status_code == 200  # only that one
+
+
+def test_a_revoked_certificate_is_refused_on_the_open_routes_of_the_app_too(pki, service):
+    """api.md §6.1: a client that presents a certificate is judged by it on every route; GET
+    /v1/status and GET /v1/blocks/{height} read their caller like the others."""
+    pem = pki.issue("tianjin", Role.PARTNER, "leaked-gateway-2", start=NOW - timedelta(minutes=1), days=30)
+    from cryptography import x509
+
+    serial = format(x509.load_pem_x509_certificate(pem.encode()).serial_number, "x")
+    admin = AdminClient(pki.network.admin_keys["tianjin"], pki.net.genesis.chain_id)
+    asyncio.run(service.submit(admin.sign("cert.revoke", {"serial": serial, "reason": "key_leaked"}), wait=False, timeout_s=0))
+    service.produce()
+    with TestClient(presenting(create_app(service), pem)) as client:
+        for path in ("/v1/status", "/v1/blocks/1", "/v1/regions"):
+            response = client.get(path)
+            assert response.status_code == 403 and response.json()["code"] == "auth.revoked", path
+        assert client.get("/healthz").status_code == 200  # a probe never reads a certificate (§7)
+    with TestClient(create_app(service)) as anonymous:
+        assert anonymous.get("/v1/status").status_code == anonymous.get("/v1/blocks/1").status_code == 200
 
 
 def test_a_caller_carries_what_a_use_record_needs(pki):

@@ -166,7 +166,7 @@ def test_batch_with_bad_query_answers_422_and_admits_nothing(client, service, ne
 def test_openapi_documents_post_transactions_batch(client):
     document = client.get("/openapi.json").json()
     operation = document["paths"][URL]["post"]
-    assert {"200", "400", "403", "413", "422", "500"} == set(operation["responses"])
+    assert {"200", "400", "403", "413", "422", "429", "500", "503"} == set(operation["responses"])
     assert set(operation["responses"]["422"]["content"]) == {PROBLEM_MEDIA_TYPE}
     entry = document["components"]["schemas"]["BatchEntry"]["properties"]
     assert entry["error"]["$ref"] == "#/components/schemas/Problem" and "anyOf" not in entry["error"]  # absent, never null

@@ -91,3 +91,29 @@ def test_a_parameter_with_a_check_character_has_a_pattern_and_names_its_format(d
     """api.md §1.2: the pattern states the shape; the format the check no pattern can state."""
     (parameter,) = [p for p in document["paths"][path]["get"]["parameters"] if p["name"] == name]
     assert parameter["schema"]["pattern"] and parameter["schema"]["format"] == format
+
+
+def caller_entries(dependant) -> set[str]:
+    """The ROUTES entries whose caller_for dependency `dependant` has, at any depth."""
+    found = set()
+    for dependency in dependant.dependencies:
+        entry = getattr(dependency.call, "route_entry", None)
+        if entry is not None:
+            found.add(entry)
+        found |= caller_entries(dependency)
+    return found
+
+
+def test_every_operation_documents_what_any_request_and_any_identified_caller_may_get(document):
+    """429 and 500 for every request (api.md §6.6, §3.4); 403 (a refused or revoked certificate,
+    §6.1) and 503 (the node out of reach, §3.3) for every route that identifies its caller, which
+    is every /v1 route; the probes never read a certificate (§7)."""
+    from api.routers import ROOT_ROUTERS, ROUTERS
+
+    for router, prefix in [(r, "/v1") for r in ROUTERS] + [(r, "") for r in ROOT_ROUTERS]:
+        for route in router.routes:
+            reads_caller = bool(caller_entries(route.dependant))
+            assert reads_caller == (prefix == "/v1"), route.path
+            for method in route.methods:
+                statuses = set(document["paths"][prefix + route.path][method.lower()]["responses"])
+                assert {"429", "500"} <= statuses and (not reads_caller or {"403", "503"} <= statuses), (method, route.path)

@@ -24,6 +24,14 @@ def net():
     return make_net(powers=(1, 2, 1, 1))
 
 
+@pytest.fixture
+def client(service):
+    """An anonymous caller: this network's genesis has no CA of the PKI whose certificates the
+    other modules present, and GET /v1/status judges a certificate presented (api.md §6.1)."""
+    with TestClient(create_app(service)) as client:
+        yield client
+
+
 def test_status_at_genesis_reports_the_genesis_tip(client, net):
     response = client.get("/v1/status")
     assert response.status_code == 200

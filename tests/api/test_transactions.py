@@ -328,7 +328,7 @@ def test_submit_arbitrary_json_answers_a_client_error_never_a_server_error(net, 
 
 def test_openapi_documents_post_transactions(client):
     operation = client.get("/openapi.json").json()["paths"][URL]["post"]
-    assert {"200", "202", "400", "403", "409", "413", "422", "500", "503", "504"} == set(operation["responses"])
+    assert {"200", "202", "400", "403", "409", "413", "422", "429", "500", "503", "504"} == set(operation["responses"])
     assert operation["responses"]["504"]["content"] == {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/CommitTimeout"}}}
     assert operation["responses"]["409"]["content"] == {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     timeout = next(p for p in operation["parameters"] if p["name"] == "timeout")
