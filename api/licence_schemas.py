@@ -11,7 +11,7 @@ them. Each carries an example (api/examples.py). Binary values are base64url wit
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
