@@ -230,6 +230,7 @@ def caller_for(route: str, *, identify: bool = True) -> Callable[..., object]:
         return caller
 
     dependency.route = route  # type: ignore[attr-defined]  # which entry of ROUTES (the matrix test reads it)
+    dependency.identifies = identify  # type: ignore[attr-defined]  # whether it reads a certificate (the OpenAPI test reads it)
     return dependency
 
 

@@ -21,14 +21,15 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from api.errors import ApiError
 from api.limits import ClientLimits
+from api.spelling import USCC_FORMAT, USCC_PATTERN, b64_pattern, decimal_pattern
 from api.service import NodeService
 from ledger.errors import LedgerError
-from ledger.ids import USCC_ALPHABET, validate_uscc
+from ledger.ids import validate_uscc
 from ledger.tx import MAX_TX_BYTES, Tx
 
 MAX_WAIT_S = 60
@@ -182,9 +183,21 @@ def IntQuery(minimum: int, maximum: int, description: str, **query: Any) -> Any:
     return Annotated[_read_with(int, read_int_text, minimum, maximum), Query(description=description, **query)]
 
 
+def decimal_text_pattern(maximum: int) -> str:
+    """The JSON Schema pattern of the texts `read_decimal_text` accepts from 0 to `maximum`."""
+    below = f"(?:{decimal_pattern(maximum - 1)})(?:\\.[0-9]{{1,9}})?" if maximum > 0 else None
+    top = f"{maximum}(?:\\.0{{1,9}})?"
+    return f"^(?:{below}|{top})$" if below else f"^{top}$"
+
+
 def DecimalQuery(minimum: int, maximum: int, description: str, **query: Any) -> Any:  # noqa: N802
-    """The type of a decimal query parameter read by `read_decimal_text` (schema `number`)."""
-    return Annotated[_read_with(float, read_decimal_text, minimum, maximum), Query(description=description, **query)]
+    """The type of a decimal query parameter read by `read_decimal_text`, from 0 (`minimum`) to
+    `maximum`. Its schema is a `string` whose pattern states the accepted texts, range
+    included: a `number` would admit spellings the reader refuses (`1e-05`, a tenth digit)."""
+    if minimum != 0:
+        raise ValueError("a decimal parameter's range starts at 0")
+    schema = {"type": "string", "pattern": decimal_text_pattern(maximum)}
+    return Annotated[_read_with(float, read_decimal_text, minimum, maximum), WithJsonSchema(schema), Query(description=description, **query)]
 
 
 def CountQuery(maximum: int, description: str = "how many items to answer at most", **query: Any) -> Any:  # noqa: N802
@@ -193,7 +206,7 @@ def CountQuery(maximum: int, description: str = "how many items to answer at mos
 
 
 WaitQuery = Annotated[Wait, Query(description="commit: answer when the transaction is committed")]
-TimeoutQuery = DecimalQuery(0, MAX_WAIT_S, "seconds to wait for the commit (wait=commit only)", examples=[10])
+TimeoutQuery = DecimalQuery(0, MAX_WAIT_S, "seconds to wait for the commit (wait=commit only): 0 to 60, at most 9 decimals", examples=["10"])
 HeightPath = IntPath(1, MAX_HEIGHT, "block height, 1 is the first block", examples=[1])
 HeightQuery = IntQuery(1, MAX_HEIGHT, "a committed block height", examples=[1])
 
@@ -202,9 +215,8 @@ HeightQuery = IntQuery(1, MAX_HEIGHT, "a committed block height", examples=[1])
 
 #: A 32-byte id (transactions, hashes) in base64url without padding, in its one spelling: 43
 #: characters, the last one carrying no bits beyond the 256 (encoding.md §4).
-ID32_PATTERN = r"^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$"
+ID32_PATTERN = b64_pattern(32)
 SEAL_ID_PATTERN = r"^[0-9A-Z]{8,32}$"
-USCC_PATTERN = f"^[{USCC_ALPHABET}]{{18}}$"
 
 
 def read_text(text: object, *, pattern: re.Pattern[str], wanted: str, check: Any = None) -> str:
@@ -224,12 +236,14 @@ def read_text(text: object, *, pattern: re.Pattern[str], wanted: str, check: Any
     raise PydanticCustomError("text", "must be {wanted}; got {shown}", {"wanted": wanted, "shown": _shown(text)})
 
 
-def TextPath(pattern: str, wanted: str, description: str, *, check: Any = None, **path: Any) -> Any:  # noqa: N802
+def TextPath(pattern: str, wanted: str, description: str, *, check: Any = None, format: str | None = None, **path: Any) -> Any:  # noqa: N802, A002
     """The type of a text path parameter read by `read_text`; its OpenAPI schema is `string`
-    with `pattern`. `check(text)` may refuse what the pattern lets through (a check character)."""
+    with `pattern`. `check(text)` may refuse what the pattern lets through (a check character);
+    the schema then names the `format` that says so (api.md §1.2)."""
     compiled = re.compile(pattern.removeprefix("^").removesuffix("$"))
     reader = partial(read_text, pattern=compiled, wanted=wanted, check=check)
-    return Annotated[Annotated[str, Field(pattern=pattern)], BeforeValidator(reader), Path(description=description, **path)]
+    extra = {"format": format} if format is not None else None
+    return Annotated[Annotated[str, Field(pattern=pattern, json_schema_extra=extra)], BeforeValidator(reader), Path(description=description, **path)]
 
 
 TxIdPath = TextPath(
@@ -239,5 +253,5 @@ TxIdPath = TextPath(
 SealIdPath = TextPath(SEAL_ID_PATTERN, "a seal id: 8 to 32 characters 0-9 A-Z", "the seal id", examples=["BJSCJ0000001"])
 UsccPath = TextPath(
     USCC_PATTERN, "a unified social credit code (18 characters, GB 32100)", "the organisation's unified social credit code",
-    check=validate_uscc, examples=["11220000013544541J"],
+    check=validate_uscc, format=USCC_FORMAT, examples=["11220000013544541J"],
 )

@@ -290,6 +290,7 @@ ERROR_DESCRIPTIONS = {
     410: "the state of that height is no longer kept by this node",
     413: "the body or the transaction is too large",
     422: "a field or parameter is invalid, or the ledger's rules reject the transaction",
+    429: "too many requests from this client (api.md §6.6); retry after Retry-After seconds",
     500: "the node's store is damaged or the node failed",
     503: "the node is starting, syncing, stopping, busy or unreachable, or its mempool is full; retry after Retry-After seconds",
 }
@@ -300,10 +301,24 @@ def problem_content(model: type[Problem] = Problem) -> dict[str, Any]:
     return {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}
 
 
+#: What every request may be answered: over its client's limits (api.md §6.6), a failure.
+EVERY_ROUTE = (429, 500)
+#: What every route that identifies its caller may answer besides: a certificate refused or
+#: revoked, on the open routes too (api.md §6.1), and a node it cannot read (§3.3).
+CALLER_ROUTE = (403, 503)
+RETRY_AFTER_HEADER = {"Retry-After": {"description": "whole seconds to wait before asking again", "schema": {"type": "string", "pattern": "^[1-9][0-9]*$"}}}
+
+
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` entries for the error `statuses` a route can answer, and 500 (any
-    route can fail). A route with path or query parameters must list 422."""
-    return {status: {"description": ERROR_DESCRIPTIONS[status], "content": problem_content()} for status in sorted({*statuses, 500})}
+    """OpenAPI `responses` entries for the error `statuses` a route can answer, and those of
+    EVERY_ROUTE. A route with path or query parameters must list 422; one with a caller (api.auth)
+    the statuses of CALLER_ROUTE."""
+    entries: dict[int | str, dict[str, Any]] = {}
+    for status in sorted({*statuses, *EVERY_ROUTE}):
+        entries[status] = {"description": ERROR_DESCRIPTIONS[status], "content": problem_content()}
+        if status == 429:
+            entries[status]["headers"] = RETRY_AFTER_HEADER
+    return entries
 
 
 def _add_problem_schemas(app: FastAPI) -> None:

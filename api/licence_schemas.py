@@ -11,27 +11,32 @@ them. Each carries an example (api/examples.py). Binary values are base64url wit
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
 from api import examples
-from api.schemas import B64, HeaderJson, Omitted, Schema, SignatureJson, TxJson, inline_json_schema, omitted
-from ledger.qr import MAX_PAYLOAD_CHARS
+from api.schemas import HeaderJson, Omitted, Schema, SignatureJson, TxJson, inline_json_schema, omitted
+from api.document_schemas import DocumentObject
+from api.spelling import REGION_PATTERN, B64, Bytes32, ChainId, Count, Date, DatedTime, LicenceIdText, Region, SignatureValue, Time
+from ledger.block import MAX_BLOCK_TXS
+from ledger.commit import MAX_ROUND
+from ledger.encoding import MAX_SAFE_INTEGER
+from ledger.qr import MAX_PAYLOAD_CHARS, PREFIX
+from ledger.receipt import FORMAT as RECEIPT_FORMAT
+from ledger.receipt import MAX_INCLUSION
+from ledger.uses import CALLER_NAME_RE, CALLER_ROLES, MAX_RECORDS, PRESENTED, VERDICTS
+from ledger.validators import MAX_VALIDATORS
 
 #: domain.md §10.1, as JSON Schema patterns.
 ITEM_CODE_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 ITEM_NAME_PATTERN = r"^[^\x00-\x1f\x7f]{1,128}$"
 SERIAL_PATTERN = r"^[A-Za-z0-9._:/-]{1,64}$"
-REGION_PATTERN = r"^[a-z0-9][a-z0-9-]{0,31}$"
-LICENCE_ID_PATTERN = r"^1\.2\.156\.3005\.2\.[0-9A-Z]{21}\.[0-9A-Z]{18}\.[0-9]{1,20}\.[0-9]{3}\.[0-9A-Z]$"
-DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-MAX_TIME = 2**53 - 1
-
-Time = Annotated[int, Field(ge=0, le=MAX_TIME, description="ms since 1970-01-01T00:00:00Z")]
-Date = Annotated[str, Field(pattern=DATE_PATTERN, description="a calendar date, YYYY-MM-DD (UTC+8, domain.md §1)")]
-LicenceIdText = Annotated[str, Field(pattern=LICENCE_ID_PATTERN, description="a licence identifier (domain.md §2)")]
-Region = Annotated[str, Field(pattern=REGION_PATTERN, max_length=32, description="a region name of the genesis")]
+_BASE45 = r"[0-9A-Z $%*+./:-]"
+#: qr.md §1, §3: the version prefix, then base45 (RFC 9285) in groups of 3 characters, the last
+#: of 2 or 3. What the base45 holds (a zlib stream of a CBOR map) no pattern states.
+QR_PATTERN = f"^{PREFIX}(?:{_BASE45}{{3}})*(?:{_BASE45}{{2}})?$"
+QR_DESCRIPTION = "the payload of the document's QR code (qr.md), as scanned; a longer one is refused qr.too_large"
 
 
 def optional(description: str, **schema: object) -> Any:
@@ -50,8 +55,10 @@ def optional(description: str, **schema: object) -> Any:
     return Field(default=None, description=description, json_schema_extra=only_value)
 
 
-def _examples(*items: object) -> ConfigDict:
-    return ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": list(items)})
+def _examples(*items: object, **schema: object) -> ConfigDict:
+    """The config of a model with these examples, and `schema` added to its JSON schema (what
+    JSON Schema states of the members together)."""
+    return ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": list(items), **schema})
 
 
 # -- purpose of use (domain.md §10.1) ---------------------------------------------------------
@@ -184,9 +191,9 @@ class AsOf(Schema):
 
     model_config = _examples(examples.AS_OF)
 
-    height: int = Field(ge=0)
-    block_hash: B64
-    state_root: B64
+    height: Count
+    block_hash: Bytes32
+    state_root: Bytes32
     time: Time = Field(description="the block's time")
 
 
@@ -195,9 +202,9 @@ class AsOf(Schema):
 
 class CallerJson(Schema):
     region: Region
-    role: Literal["partner", "staff", "issuer", "auditor", "region-admin"]
-    name: str = Field(description="the certificate's subject name")
-    certificate: B64 = Field(description="SHA-256 of the caller certificate's DER")
+    role: Literal[tuple(sorted(CALLER_ROLES))]  # type: ignore[valid-type]
+    name: str = Field(pattern=f"^{CALLER_NAME_RE.pattern}$", description="the certificate's subject name (pki.md §2.1)")
+    certificate: Bytes32 = Field(description="SHA-256 of the caller certificate's DER")
 
 
 class UseRecordJson(Schema):
@@ -207,43 +214,46 @@ class UseRecordJson(Schema):
 
     asking_region: Region
     caller: CallerJson
-    height: int = Field(ge=1, description="the committed height the verdict reflects")
+    height: int = Field(ge=1, le=MAX_SAFE_INTEGER, description="the committed height the verdict reflects")
     licence_id: LicenceIdText
-    node: str = Field(description="the validator that answered")
-    presented: Literal["id", "document", "qr"]
+    node: Region = Field(description="the validator that answered")
+    presented: Literal[tuple(sorted(PRESENTED))]  # type: ignore[valid-type]
     purpose: PurposeJson
-    seq: int = Field(ge=0, le=MAX_TIME, description="the node's number for the record")
+    seq: Count = Field(description="the node's number for the record")
     time: Time = Field(description="when the node answered, by its clock")
-    verdict: Literal["valid", "invalid", "indeterminate"]
+    verdict: Literal[tuple(sorted(VERDICTS))]  # type: ignore[valid-type]
 
 
 class PlaceJson(Schema):
-    height: int = Field(ge=1)
-    tx_index: int = Field(ge=0)
-    record_index: int = Field(ge=0)
+    height: int = Field(ge=1, le=MAX_SAFE_INTEGER)
+    tx_index: int = Field(ge=0, lt=MAX_BLOCK_TXS)
+    record_index: int = Field(ge=0, lt=MAX_RECORDS)
 
 
 class PrecommitsJson(Schema):
-    round: int = Field(ge=0)
-    signatures: dict[str, B64] = Field(description="precommit signatures by genesis validator name")
+    round: int = Field(ge=0, le=MAX_ROUND)
+    signatures: dict[str, SignatureValue] = Field(
+        max_length=MAX_VALIDATORS, json_schema_extra={"propertyNames": {"pattern": REGION_PATTERN}}, description="precommit signatures by genesis validator name",
+    )
 
 
 class RecordProofJson(Schema):
     tx: TxJson = Field(description="the use.record transaction")
-    log_index: int = Field(ge=0)
-    inclusion: list[B64] = Field(max_length=64, description="RFC 9162 inclusion path at `header`")
+    log_index: Count
+    inclusion: list[Bytes32] = Field(max_length=MAX_INCLUSION, description="RFC 9162 inclusion path at `header`")
     header: HeaderJson
     previous: HeaderJson | None
     commit: PrecommitsJson
 
 
 class ReceiptJson(Schema):
-    """A receipt (receipts.md §1): the use record signed by the answering validator."""
+    """A receipt (receipts.md §1): the use record signed by the answering validator; in its
+    committed form (receipts.md §2) also `place` and `proof`, which come together."""
 
-    model_config = _examples(examples.RECEIPT)
+    model_config = _examples(examples.RECEIPT, dependentRequired={"place": ["proof"], "proof": ["place"]})
 
-    format: Literal["eledger-receipt/1"]
-    chain_id: str
+    format: Literal[RECEIPT_FORMAT]  # type: ignore[valid-type]
+    chain_id: ChainId
     record: UseRecordJson
     signature: SignatureJson
     place: PlaceJson | Omitted = omitted("committed form only (receipts.md §2)")
@@ -255,8 +265,8 @@ class CommittedReceiptJson(Schema):
 
     model_config = _examples(examples.COMMITTED_RECEIPT)
 
-    format: Literal["eledger-receipt/1"]
-    chain_id: str
+    format: Literal[RECEIPT_FORMAT]  # type: ignore[valid-type]
+    chain_id: ChainId
     record: UseRecordJson
     signature: SignatureJson
     place: PlaceJson
@@ -271,13 +281,16 @@ class VerifyRequest(Schema):
     (exactly one of `document` and `qr`, or neither with `licence_id`; an id beside either must
     name the same licence)."""
 
-    model_config = _examples(examples.VERIFY_BY_ID, examples.VERIFY_BY_QR)
+    model_config = _examples(
+        examples.VERIFY_BY_ID, examples.VERIFY_BY_QR,
+        anyOf=[{"required": ["licence_id"]}, {"required": ["document"]}, {"required": ["qr"]}], **{"not": {"required": ["document", "qr"]}},
+    )
 
     licence_id: LicenceIdText | None = optional("the licence's identifier, any version")
-    document: dict[str, Any] | None = optional("the licence document the holder presents (domain.md §7), as a JSON object")
-    qr: str | None = optional("the payload of the document's QR code (qr.md); a longer one is refused qr.too_large", maxLength=MAX_PAYLOAD_CHARS)
+    document: DocumentObject | None = optional("the licence document the holder presents (domain.md §7)")
+    qr: str | None = optional(QR_DESCRIPTION, pattern=QR_PATTERN, maxLength=MAX_PAYLOAD_CHARS)
     asking_region: Region | None = optional("where the licence is to count; default the caller's region")
-    at_time: Time | None = optional("the time asked about (ms); default the node's current time")
+    at_time: DatedTime | None = optional("the time asked about (ms); default the node's current time")
     purpose: PurposeJson | None = optional("the purpose of use: required of partner and staff callers")
 
 
@@ -370,10 +383,10 @@ class HolderProof(Schema):
     """What shows the caller holds the licence's current document: the document itself, or the
     payload of its QR code (exactly one)."""
 
-    model_config = _examples({"document": examples.DOCUMENT}, {"qr": examples.QR})
+    model_config = _examples({"document": examples.DOCUMENT}, {"qr": examples.QR}, oneOf=[{"required": ["document"]}, {"required": ["qr"]}])
 
-    document: dict[str, Any] | None = optional("the licence document (domain.md §7), as a JSON object")
-    qr: str | None = optional("the payload of the document's QR code (qr.md); a longer one is refused qr.too_large", maxLength=MAX_PAYLOAD_CHARS)
+    document: DocumentObject | None = optional("the licence document (domain.md §7)")
+    qr: str | None = optional(QR_DESCRIPTION, pattern=QR_PATTERN, maxLength=MAX_PAYLOAD_CHARS)
 
 
 class UsePage(Schema):

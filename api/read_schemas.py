@@ -14,7 +14,9 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from api.schemas import B64, CommitJson, HeaderJson, Omitted, Schema, SignatureJson, TxJson, omitted
+from api.document_schemas import DocumentObject, SealSignatureJson
+from api.schemas import CommitJson, HeaderJson, Omitted, Schema, TxJson, omitted
+from api.spelling import B64, Bytes32, Time, Uscc
 
 HASH = "ZZVt_58zaBN55SV55pDQR3TuDJZZ1SyGcCPZHWuSARQ"
 KEY_ID = "r1W3nLqQ9fS0m3mXb6sZpX5mKqJq7kqv2y0Vt8wq1Ho"
@@ -161,31 +163,20 @@ class SealAnswer(Schema):
     owner: DepartmentJson | None = Field(description="the organisation's record (null if it is not admitted)")
 
 
-class SealSignatureJson(Schema):
-    """A seal signature (domain.md §4)."""
-
-    seal_id: str = Field(pattern=r"^[0-9A-Z]{8,32}$")
-    document_hash: B64
-    signer: B64
-    signing_time: int = Field(ge=0)
-    signature: SignatureJson
-    kind: Literal["licence.issue"] | Omitted = omitted("the transaction kind the statement also authenticates")
-
-
 class SealedHash(Schema):
     """A document hash and the seal signature over it."""
 
-    document_hash: B64 = Field(description="the hash of the document presented (32 bytes)")
+    document_hash: Bytes32 = Field(description="the hash of the document presented")
     seal_signature: SealSignatureJson
-    owner: str | Omitted = omitted("USCC of the organisation whose seal it must be (adds the check seal.owner)")
-    at_time: int | Omitted = omitted("the time (ms) the document is presented: revocations at or before it count")
+    owner: Uscc | Omitted = omitted("USCC of the organisation whose seal it must be (adds the check seal.owner)")
+    at_time: Time | Omitted = omitted("the time (ms) the document is presented: revocations at or before it count")
 
 
 class SealedDocument(Schema):
     """A licence document (domain.md §7): its hash, seal signature and issuer are its own."""
 
-    document: dict[str, Any] = Field(description='a licence document, {"format": "eledger-licence/2", "licence", "seal_signature"}')
-    at_time: int | Omitted = omitted("the time (ms) the document is presented: revocations at or before it count")
+    document: DocumentObject = Field(description="a licence document")
+    at_time: Time | Omitted = omitted("the time (ms) the document is presented: revocations at or before it count")
 
 
 class CheckJson(Schema):

@@ -10,30 +10,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from ledger.encoding import b64encode
+from api.spelling import B64, Bytes32, ChainId, Count, SignatureValue, b64
+from ledger.block import MAX_TIME_MS
+from ledger.crypto.suites import Suite
+from ledger.encoding import MAX_SAFE_INTEGER
+from ledger.tx import KEY_ID_SIZE, KIND_RE, NONCE_SIZE
 
-B64_PATTERN = r"^[A-Za-z0-9_-]*$"
 #: RFC 9457 §3.1.1: a problem's `type` is this prefix followed by its `code` (api.md §3.2).
 PROBLEM_TYPE_PREFIX = "urn:eledger:problem:"
 
-
-def _to_b64(value: object) -> object:
-    return b64encode(value) if isinstance(value, (bytes, bytearray)) else value
-
-
-B64 = Annotated[
-    str,
-    Field(pattern=B64_PATTERN, description="binary value, base64url without padding (encoding.md §4)"),
-    BeforeValidator(_to_b64),
-]
-
-
 def inline_json_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The JSON schema of `model` with every `$ref` replaced by its definition, for places of
-    the OpenAPI document that cannot hold local definitions (a request body read by hand)."""
+    the OpenAPI document that cannot hold local definitions (a request body read by hand). A
+    `discriminator` goes too: its mapping names the definitions (the members' `const` says the
+    same)."""
     schema = model.model_json_schema()
     definitions = schema.pop("$defs", {})
 
@@ -41,7 +34,7 @@ def inline_json_schema(model: type[BaseModel]) -> dict[str, Any]:
         if isinstance(node, dict):
             if "$ref" in node:
                 return resolve(definitions[node["$ref"].rsplit("/", 1)[-1]])
-            return {key: resolve(value) for key, value in node.items()}
+            return {key: resolve(value) for key, value in node.items() if key != "discriminator"}
         if isinstance(node, list):
             return [resolve(item) for item in node]
         return node
@@ -97,18 +90,19 @@ class CommitTimeout(Problem):
 
 
 class SignatureJson(Schema):
-    suite: str = Field(description='signature suite, e.g. "p256"')
-    value: B64
+    suite: Literal[tuple(s.value for s in Suite)] = Field(description="signature suite (crypto.md §1)")  # type: ignore[valid-type]
+    value: SignatureValue
+
 
 
 class TxJson(Schema):
     """A signed transaction envelope (transactions.md §1)."""
 
-    chain_id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,49}$")
-    kind: str = Field(max_length=64, pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){1,3}$")
+    chain_id: ChainId
+    kind: str = Field(max_length=64, pattern=f"^{KIND_RE.pattern}$")
     body: dict[str, Any]
-    signer: B64
-    nonce: B64
+    signer: b64(KEY_ID_SIZE) = Field(description="key id of the signer")  # type: ignore[valid-type]
+    nonce: b64(NONCE_SIZE)  # type: ignore[valid-type]
     signature: SignatureJson
 
 
@@ -124,7 +118,10 @@ class Submitted(Schema):
 class BatchJson(Schema):
     """The body of POST /v1/transactions/batch (api.md §2.4)."""
 
-    txs: list[TxJson] = Field(min_length=1, max_length=1000, description="signed transactions, admitted in this order")
+    txs: list[Annotated[Any, Field(description=(
+        "a signed transaction, as POST /v1/transactions takes it (TxJson); each entry is judged on its own, "
+        "and one of another form is rejected in its result, not the batch"
+    ))]] = Field(min_length=1, max_length=1000, description="signed transactions, admitted in this order")
 
 
 class BatchEntry(Schema):
@@ -147,29 +144,29 @@ class BatchSubmitted(Schema):
 
 
 class HeaderJson(Schema):
-    chain_id: str
-    height: int
-    time: int = Field(description="milliseconds since 1970-01-01T00:00:00Z")
-    previous_hash: B64
-    tx_root: B64
-    log_size: int
-    log_root: B64
-    state_root: B64
-    validators_hash: B64
-    next_validators_hash: B64
-    proposer: B64
-    last_commit_hash: B64
+    chain_id: ChainId
+    height: int = Field(ge=1, le=MAX_SAFE_INTEGER)
+    time: int = Field(ge=0, le=MAX_TIME_MS, description="milliseconds since 1970-01-01T00:00:00Z")
+    previous_hash: Bytes32
+    tx_root: Bytes32
+    log_size: Count
+    log_root: Bytes32
+    state_root: Bytes32
+    validators_hash: Bytes32
+    next_validators_hash: Bytes32
+    proposer: Bytes32
+    last_commit_hash: Bytes32
 
 
 class CommitSigJson(Schema):
-    validator: B64
+    validator: Bytes32
     signature: SignatureJson
 
 
 class CommitJson(Schema):
     height: int
     round: int
-    block_hash: B64
+    block_hash: Bytes32
     signatures: list[CommitSigJson]
 
 
@@ -184,7 +181,7 @@ class BlockAtHeight(Schema):
 
     block: BlockJson
     commit: CommitJson
-    hash: B64 = Field(description="the block's hash (its header's hash)")
+    hash: Bytes32 = Field(description="the block's hash (its header's hash)")
     height: int
 
 

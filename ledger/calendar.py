@@ -17,6 +17,8 @@ from ledger.errors import ValidationError
 #: China Standard Time is UTC+8 all year.
 UTC_OFFSET_MS = 8 * 3600 * 1000
 DAY_MS = 86_400_000
+#: The last time that falls on a date (§1): 9999-12-31T23:59:59.999 in UTC+8.
+LAST_DATED_MS = (dt.date(9999, 12, 31) - dt.date(1970, 1, 1)).days * DAY_MS + DAY_MS - 1 - UTC_OFFSET_MS
 
 _EPOCH = dt.date(1970, 1, 1)
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -42,7 +44,9 @@ def format_date(day: dt.date) -> str:
 
 
 def day_of(time_ms: int) -> dt.date:
-    """The day in China Standard Time on which `time_ms` (ms since the epoch) falls."""
+    """The day in China Standard Time on which `time_ms` (ms since the epoch) falls.
+
+    Precondition: `time_ms` ≤ LAST_DATED_MS (a later time falls on no date: OverflowError)."""
     return _EPOCH + dt.timedelta(days=(time_ms + UTC_OFFSET_MS) // DAY_MS)
 
 

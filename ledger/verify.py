@@ -24,7 +24,7 @@ from enum import Enum
 from types import MappingProxyType
 from typing import TypeVar
 
-from ledger.calendar import day_of, format_date
+from ledger.calendar import LAST_DATED_MS, day_of, format_date
 from ledger.chain import REGION_PREFIX, Chain
 from ledger.checks import Check
 from ledger.document import EnterpriseHolder, LicenceDocument, PersonHolder
@@ -197,7 +197,7 @@ def verify_licence(
     "verify.nothing_presented" (no id, document or claim), "verify.two_presentations" (a
     document and a claim), "verify.id_mismatch" (an id naming another licence than the document
     or claim), "verify.chain_mismatch" (a claim of another chain), "validation.type" (`at_time`
-    not an integer), "verify.bad_region" (not a region name), "verify.unknown_region" (the
+    not an integer), "validation.range" (`at_time` before 1970 or after LAST_DATED_MS), "verify.bad_region" (not a region name), "verify.unknown_region" (the
     state has no such region), the `ids.*` codes for a malformed id; and what the reader raises
     for a damaged store.
     """
@@ -205,6 +205,11 @@ def verify_licence(
     shown: LicenceDocument | QrClaim | None = document if document is not None else claim
     if isinstance(at_time, bool) or not isinstance(at_time, int):
         raise ValidationError("at_time must be an integer time in ms", code="validation.type", field="at_time")
+    if not 0 <= at_time <= LAST_DATED_MS:
+        raise ValidationError(
+            f"at_time must be 0..{LAST_DATED_MS} ms, up to 9999-12-31 (UTC+8), the last day a licence date names; got {at_time}",
+            code="validation.range", field="at_time",
+        )
     if not isinstance(asking_region, str) or not NAME_RE.fullmatch(asking_region):
         raise ValidationError(f"asking_region {asking_region!r} is not a region name", code="verify.bad_region", field="asking_region")
     if _lookup(reader.get, REGION_PREFIX + asking_region.encode("ascii")) is None:

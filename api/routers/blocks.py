@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import CallerOf
 from api.deps import HeightPath, ServiceDep
-from api.errors import ApiError, error_responses
+from api.errors import CALLER_ROUTE, ApiError, error_responses
 from api.schemas import BlockAtHeight
 from api.service import NodeService
 from ledger.encoding import b64encode
@@ -25,7 +25,7 @@ BlocksCaller = CallerOf("blocks")
 router = APIRouter(tags=["blocks"])
 
 
-@router.get("/blocks/{height}", response_model=BlockAtHeight, responses=error_responses(403, 404, 422, 500))
+@router.get("/blocks/{height}", response_model=BlockAtHeight, responses=error_responses(404, 422, *CALLER_ROUTE))
 async def get_block(height: HeightPath, service: ServiceDep, caller: BlocksCaller) -> Response:
     """Block `height` and its commit. 404 "api.no_block" above the tip. Open to anyone; a
     presented certificate is judged (api.md §6.1)."""

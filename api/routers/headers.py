@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import CallerOf
 from api.deps import HeightPath, ServiceDep
-from api.errors import ApiError, error_responses
+from api.errors import CALLER_ROUTE, ApiError, error_responses
 from api.read_schemas import HeaderAtHeight
 from api.service import NodeService
 from ledger.encoding import b64encode
@@ -25,7 +25,7 @@ router = APIRouter(tags=["blocks"])
 HeadersCaller = CallerOf("headers")
 
 
-@router.get("/headers/{height}", response_model=HeaderAtHeight, responses=error_responses(404, 422, 503))
+@router.get("/headers/{height}", response_model=HeaderAtHeight, responses=error_responses(404, 422, *CALLER_ROUTE))
 async def get_header(height: HeightPath, service: ServiceDep, caller: HeadersCaller) -> Response:
     """The header of block `height` and its commit. 404 "api.no_block" above the tip."""
     return Response(await run_in_threadpool(read_header, service, height), media_type="application/json")

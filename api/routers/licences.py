@@ -25,13 +25,13 @@ from api import examples
 from api.access import asking_region, purpose_for, use_record
 from api.auth import CallerOf
 from api.deps import CountQuery, HeightQuery, ServiceDep, TextPath
-from api.errors import error_responses
-from api.licence_schemas import (
-    DATE_PATTERN, ITEM_CODE_PATTERN, ITEM_NAME_PATTERN, LICENCE_ID_PATTERN, REGION_PATTERN, SERIAL_PATTERN, HistoryPage,
-    LicenceAnswer, LicencePage, answer,
-)
+from api.errors import CALLER_ROUTE, error_responses
+from api.licence_schemas import ITEM_CODE_PATTERN, ITEM_NAME_PATTERN, SERIAL_PATTERN, HistoryPage, LicenceAnswer, LicencePage, answer
 from api.reading import NowMs, TipState, as_of, as_parameter
-from api.schemas import B64_PATTERN
+from api.spelling import (
+    B64_PATTERN, DATE_FORMAT, DATE_PATTERN, LICENCE_ID_FORMAT, LICENCE_ID_PATTERN, REGION_PATTERN, TYPE_CODE_FORMAT, TYPE_CODE_PATTERN, USCC_FORMAT,
+    USCC_PATTERN, VERSION_PATTERN,
+)
 from api.service import NodeService
 from ledger.encoding import b64encode, encode
 from ledger.errors import LedgerError, StoreError, ValidationError
@@ -51,7 +51,7 @@ BundleCaller = CallerOf("bundle")
 
 LicenceIdPath = TextPath(
     LICENCE_ID_PATTERN, "a licence identifier 1.2.156.3005.2.<type>.<issuer>.<serial>.<version>.<check> (domain.md §2)",
-    "a licence identifier (domain.md §2), any version", check=parse_licence_id, examples=[examples.LICENCE_ID],
+    "a licence identifier (domain.md §2), any version", check=parse_licence_id, format=LICENCE_ID_FORMAT, examples=[examples.LICENCE_ID],
 )
 AfterQuery = Annotated[str, Query(
     min_length=1, max_length=MAX_CURSOR_CHARS, pattern=B64_PATTERN, description="the `next_cursor` of the previous page", examples=[examples.CURSOR],
@@ -78,11 +78,11 @@ def _json(body: object) -> Response:
 @router.get(
     "/licences/{licence_id}",
     response_model=LicenceAnswer,
-    responses={200: answer(LicenceAnswer, "the version's record and public metadata", {"latest": examples.LICENCE_ANSWER}), **error_responses(403, 404, 422)},
+    responses={200: answer(LicenceAnswer, "the version's record and public metadata", {"latest": examples.LICENCE_ANSWER}), **error_responses(404, 422, *CALLER_ROUTE)},
 )
 async def get_licence(
     licence_id: LicenceIdPath, caller: LicenceCaller, service: ServiceDep, now: NowMs,
-    version: Annotated[str, Query(pattern=r"^[0-9]{3}$", description="a version, 001..999; default the latest", examples=["001"])] = None,
+    version: Annotated[str, Query(pattern=VERSION_PATTERN, description="a version, 001..999; default the latest", examples=["001"])] = None,
 ) -> Response:
     """The latest version of the licence `licence_id` names, or version `version` of it."""
     text = _parsed(licence_id)
@@ -91,9 +91,7 @@ async def get_licence(
 
 def read_version(service: NodeService, licence_id: str, version: str | None, at_time: int) -> dict[str, object]:
     """`{"record", "licence", "as_of"}` of the chosen version (blocking reads). Raises
-    ValidationError "ids.bad_licence_id" (version 000), "licence.not_found" (404)."""
-    if version == "000":
-        raise ValidationError(f"version must be 001..{MAX_VERSION}", code="ids.bad_licence_id", field="query.version")
+    ValidationError "licence.not_found" (404)."""
     view = service.view()
     state = TipState(view)
     if version is not None:
@@ -120,7 +118,7 @@ def read_version(service: NodeService, licence_id: str, version: str | None, at_
 @router.get(
     "/licences/{licence_id}/history",
     response_model=HistoryPage,
-    responses={200: answer(HistoryPage, "a page of the licence's history, oldest first", {"issued": examples.HISTORY_PAGE}), **error_responses(403, 404, 422)},
+    responses={200: answer(HistoryPage, "a page of the licence's history, oldest first", {"issued": examples.HISTORY_PAGE}), **error_responses(404, 422, *CALLER_ROUTE)},
 )
 async def get_history(
     licence_id: LicenceIdPath, caller: LicenceCaller, service: ServiceDep, after: AfterQuery = None, limit: LimitQuery = DEFAULT_LIMIT,
@@ -150,15 +148,20 @@ SEARCH_PARAMETERS = ("holder_uscc", "issuer", "type", "status", "commitment_due_
 @router.get(
     "/licences",
     response_model=LicencePage,
-    responses={200: answer(LicencePage, "a page of the matching licences' latest versions", {"by_holder": examples.LICENCE_PAGE}), **error_responses(403, 422)},
+    responses={200: answer(LicencePage, "a page of the matching licences' latest versions", {"by_holder": examples.LICENCE_PAGE}), **error_responses(422, *CALLER_ROUTE)},
 )
 async def search(
     caller: LicenceCaller, service: ServiceDep, now: NowMs,
-    holder_uscc: Annotated[str, Query(min_length=18, max_length=18, description="an enterprise holder's USCC (persons are never searchable)", examples=[examples.HOLDER_USCC])] = None,
-    issuer: Annotated[str, Query(min_length=18, max_length=18, description="the issuing department's USCC", examples=[examples.ISSUER_USCC])] = None,
-    type: Annotated[str, Query(min_length=21, max_length=21, description="a licence type code", examples=[examples.TYPE_CODE])] = None,
+    holder_uscc: Annotated[str, Query(
+        pattern=USCC_PATTERN, json_schema_extra={"format": USCC_FORMAT}, description="an enterprise holder's USCC (persons are never searchable)",
+        examples=[examples.HOLDER_USCC],
+    )] = None,
+    issuer: Annotated[str, Query(pattern=USCC_PATTERN, json_schema_extra={"format": USCC_FORMAT}, description="the issuing department's USCC", examples=[examples.ISSUER_USCC])] = None,
+    type: Annotated[str, Query(pattern=TYPE_CODE_PATTERN, json_schema_extra={"format": TYPE_CODE_FORMAT}, description="a licence type code", examples=[examples.TYPE_CODE])] = None,
     status: Annotated[Literal[SEARCH_STATUSES], Query(description="the status now (lapsed derived)", examples=["valid"])] = None,  # type: ignore[valid-type]
-    commitment_due_before: Annotated[str, Query(pattern=DATE_PATTERN, description="pending notification-commitments due before this date", examples=["2026-06-30"])] = None,
+    commitment_due_before: Annotated[str, Query(
+        pattern=DATE_PATTERN, json_schema_extra={"format": DATE_FORMAT}, description="pending notification-commitments due before this date", examples=["2026-06-30"],
+    )] = None,
     after: AfterQuery = None, limit: LimitQuery = DEFAULT_LIMIT,
 ) -> Response:
     """The latest versions of the licences matching every filter given (domain.md §8.2), a page
@@ -189,7 +192,7 @@ def find(service: NodeService, filters: dict[str, str | None], after: str | None
             "content": {"application/json": {"schema": {"type": "object", "description": "a proof bundle, proofs.md §2"}, "examples": {"bundle": {"value": examples.BUNDLE}}}},
             "headers": {RECEIPT_HEADER: {"description": "base64url of the receipt's canonical bytes (receipts.md §1); recorded callers only", "schema": {"type": "string", "pattern": r"^[A-Za-z0-9_-]+$"}}},
         },
-        **error_responses(403, 410, 422, 503),
+        **error_responses(410, 422, *CALLER_ROUTE),
     },
 )
 async def get_bundle(

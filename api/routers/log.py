@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import CallerOf
 from api.deps import MAX_HEIGHT, IntQuery, ServiceDep
-from api.errors import ApiError, error_responses
+from api.errors import CALLER_ROUTE, ApiError, error_responses
 from api.read_schemas import LogConsistency
 from api.service import NodeService
 from ledger.encoding import encode
@@ -25,7 +25,7 @@ FromQuery = IntQuery(0, MAX_HEIGHT, "the earlier log size (leaves)", alias="from
 ToQuery = IntQuery(0, MAX_HEIGHT, "the later log size (default: the log size at this node's tip)", examples=[40])
 
 
-@router.get("/log/consistency", response_model=LogConsistency, responses=error_responses(404, 422, 503))
+@router.get("/log/consistency", response_model=LogConsistency, responses=error_responses(404, 422, *CALLER_ROUTE))
 async def get_consistency(service: ServiceDep, caller: LogCaller, first: FromQuery, to: ToQuery = None) -> Response:
     """The consistency proof from log size `from` to `to`. 422 "api.bad_range" when from > to;
     404 "api.no_log_size" when a size is beyond the tip's log."""

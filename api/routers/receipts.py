@@ -20,9 +20,10 @@ from api import examples
 from api.access import check_record_reader
 from api.auth import Caller, CallerOf
 from api.deps import ServiceDep, TextPath, parse_json, read_body
-from api.errors import error_responses, problem_content
+from api.errors import CALLER_ROUTE, error_responses, problem_content
 from api.licence_schemas import CommittedReceiptJson, ReceiptJson, UseAnswer, answer, request_body
 from api.reading import TipState, as_of
+from api.spelling import USE_ID_PATTERN
 from api.service import NodeService
 from ledger.errors import StoreError, ValidationError
 from ledger.receipt import MAX_RECEIPT_BYTES, Receipt, build_committed_receipt, verify_receipt
@@ -48,7 +49,7 @@ def _json(body: object) -> Response:
     responses={
         200: answer(CommittedReceiptJson, "the receipt with its place and proof (receipts.md §2), as canonical JSON", {"committed": examples.COMMITTED_RECEIPT}),
         404: {"description": "`receipt.not_committed`: the record is not committed yet; ask again after Retry-After seconds", "content": problem_content()},
-        **error_responses(400, 403, 413, 422),
+        **error_responses(400, 413, 422, *CALLER_ROUTE),
     },
     openapi_extra={"requestBody": request_body(ReceiptJson, "a receipt as the node answered it (either form, any formatting)", {"receipt": examples.RECEIPT})},
 )
@@ -79,7 +80,7 @@ def commit_receipt(service: NodeService, caller: Caller, obj: object) -> bytes:
 
 
 UseIdPath = TextPath(
-    r"^[a-z0-9][a-z0-9-]{0,31}:(0|[1-9][0-9]{0,15})$", "a use record's name <node>:<seq>, seq in decimal without leading zeros",
+    USE_ID_PATTERN, "a use record's name <node>:<seq>, seq in decimal without leading zeros",
     "a use record's name `<node>:<seq>`", check=parse_use_id, examples=["beijing-1:42"],
 )
 
@@ -87,7 +88,7 @@ UseIdPath = TextPath(
 @router.get(
     "/uses/{use_id}",
     response_model=UseAnswer,
-    responses={200: answer(UseAnswer, "the committed record and its place", {"committed": examples.USE_ANSWER}), **error_responses(403, 404, 422)},
+    responses={200: answer(UseAnswer, "the committed record and its place", {"committed": examples.USE_ANSWER}), **error_responses(404, 422, *CALLER_ROUTE)},
 )
 async def get_use(use_id: UseIdPath, caller: ReceiptCaller, service: ServiceDep) -> Response:
     """The committed use record `<node>:<seq>` and where it is (domain.md §10.4)."""

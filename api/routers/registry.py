@@ -18,24 +18,22 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import CallerOf
 from api.deps import CountQuery, ServiceDep, UsccPath
-from api.errors import ApiError, error_responses
+from api.errors import CALLER_ROUTE, ApiError, error_responses
 from api.read_schemas import (
     DepartmentDetail, DepartmentPage, LicenceTypePage, RecognitionRulePage, RegionList, SealPage, ValidatorList,
 )
-from api.schemas import B64_PATTERN
+from api.spelling import B64_PATTERN, REGION_PATTERN
 from api.service import NodeService
 from ledger.errors import ValidationError
 from ledger.pages import DEFAULT_LIMIT, MAX_CURSOR_CHARS, MAX_LIMIT
 from ledger.registry import (
     department, list_departments, list_licence_types, list_recognition_rules, list_regions, list_seals, list_validators,
 )
-from ledger.validators import NAME_RE
 from ledger.view import ChainView
 
 router = APIRouter(tags=["registry"])
 RegistryCaller = CallerOf("registry")
 
-REGION_PATTERN = f"^{NAME_RE.pattern}$"
 AfterQuery = Annotated[str, Query(
     description="the `next_cursor` of the page before (absent: the first page)", min_length=1, max_length=MAX_CURSOR_CHARS, pattern=B64_PATTERN,
 )]
@@ -45,7 +43,7 @@ AskingQuery = Annotated[str, Query(description="only the rules this region decla
 FromRegionQuery = Annotated[str, Query(description="only the rules about licences issued in this region", pattern=REGION_PATTERN, max_length=32, examples=["beijing"])]
 
 _T = TypeVar("_T")
-ERRORS = error_responses(422, 503)
+ERRORS = error_responses(422, *CALLER_ROUTE)
 
 
 async def read(service: NodeService, answer: Callable[[ChainView], _T]) -> _T:
@@ -89,7 +87,7 @@ async def get_departments(
     return await read(service, answer)
 
 
-@router.get("/departments/{uscc}", response_model=DepartmentDetail, responses=error_responses(404, 422, 503))
+@router.get("/departments/{uscc}", response_model=DepartmentDetail, responses=error_responses(404, 422, *CALLER_ROUTE))
 async def get_department(uscc: UsccPath, service: ServiceDep, caller: RegistryCaller) -> DepartmentDetail:
     """One organisation with its licence types named and the first page of its seals. 404
     "api.no_department" when no organisation of that USCC is admitted."""
@@ -133,13 +131,13 @@ async def get_recognition_rules(
     return await read(service, answer)
 
 
-@router.get("/regions", response_model=RegionList, responses=error_responses(503))
+@router.get("/regions", response_model=RegionList, responses=error_responses(*CALLER_ROUTE))
 async def get_regions(service: ServiceDep, caller: RegistryCaller) -> RegionList:
     """The genesis regions, in genesis order, with their administrators and current validators."""
     return await read(service, lambda view: RegionList(height=view.height, items=list_regions(view)))  # type: ignore[arg-type]
 
 
-@router.get("/validators", response_model=ValidatorList, responses=error_responses(503))
+@router.get("/validators", response_model=ValidatorList, responses=error_responses(*CALLER_ROUTE))
 async def get_validators(service: ServiceDep, caller: RegistryCaller) -> ValidatorList:
     """The validator set for the block after the last committed one, in its order."""
     return await read(service, lambda view: ValidatorList(height=view.height, items=list_validators(view)))  # type: ignore[arg-type]

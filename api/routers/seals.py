@@ -18,8 +18,9 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import CallerOf
 from api.deps import SealIdPath, ServiceDep, parse_json, read_body
-from api.errors import ApiError, error_responses
+from api.errors import CALLER_ROUTE, ApiError, error_responses
 from api.read_schemas import SealAnswer, SealedDocument, SealedHash, SealVerdictJson
+from api.routing import literal_first
 from api.schemas import inline_json_schema
 from api.service import NodeService
 from ledger.document import MAX_DOCUMENT_BYTES, LicenceDocument
@@ -33,12 +34,12 @@ from ledger.seals import SealSignature, read_seal
 #: api.md §5: a sealed document of at most 64 KiB in any JSON formatting, with room to spare.
 MAX_SEAL_BODY_BYTES = 256 << 10
 
-router = APIRouter(tags=["seals"])
+router = APIRouter(tags=["seals"], route_class=literal_first())  # POST /seals/verify beside GET /seals/{seal_id}
 SealCaller = CallerOf("seal")
 SealVerifyCaller = CallerOf("seal_verify")
 
 
-@router.get("/seals/{seal_id}", response_model=SealAnswer, responses=error_responses(404, 422, 503))
+@router.get("/seals/{seal_id}", response_model=SealAnswer, responses=error_responses(404, 422, *CALLER_ROUTE))
 async def get_seal(seal_id: SealIdPath, service: ServiceDep, caller: SealCaller) -> SealAnswer:
     """The seal's record (revoked ones too) and its owner's. 404 "api.no_seal" if not registered."""
     return await run_in_threadpool(read_seal_answer, service, seal_id)
@@ -63,7 +64,7 @@ _VERIFY_BODY = {
 
 
 @router.post(
-    "/seals/verify", response_model=SealVerdictJson, responses=error_responses(400, 403, 413, 422, 503),
+    "/seals/verify", response_model=SealVerdictJson, responses=error_responses(400, 413, 422, *CALLER_ROUTE),
     openapi_extra={"requestBody": _VERIFY_BODY},
 )
 async def verify_seal(request: Request, service: ServiceDep, caller: SealVerifyCaller) -> SealVerdictJson:

@@ -9,14 +9,14 @@ from fastapi import APIRouter
 
 from api.auth import CallerOf
 from api.deps import ServiceDep
-from api.errors import error_responses
+from api.errors import CALLER_ROUTE, error_responses
 from api.schemas import NodeStatus
 
 StatusCaller = CallerOf("status")
 router = APIRouter(tags=["node"])
 
 
-@router.get("/status", response_model=NodeStatus, responses=error_responses(403, 500))
+@router.get("/status", response_model=NodeStatus, responses=error_responses(*CALLER_ROUTE))
 async def get_status(service: ServiceDep, caller: StatusCaller) -> NodeStatus:
     """The node's status; binary values are base64url. Open to anyone; a presented certificate
     is judged (api.md §6.1)."""

@@ -19,8 +19,9 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import CallerOf
 from api.deps import DEFAULT_WAIT_S, TimeoutQuery, TxBody, TxIdPath, ServiceDep, Wait, WaitQuery, parse_json, read_body
-from api.errors import ApiError, error_responses, problem_content, problem_of, problem_response
+from api.errors import CALLER_ROUTE, ApiError, error_responses, problem_content, problem_of, problem_response
 from api.read_schemas import TxCommitted, TxPending
+from api.routing import literal_first
 from api.schemas import BatchJson, BatchSubmitted, CommitTimeout, Problem, Submitted, TxJson, inline_json_schema
 from api.service import NodeService, SubmitResult, SubmitStatus
 from ledger.encoding import b64decode, b64encode, decode, encode
@@ -32,7 +33,7 @@ from ledger.tx import Tx
 MAX_BATCH_BODY_BYTES = 8 << 20
 MAX_BATCH_TXS = 1000
 
-router = APIRouter(tags=["transactions"])
+router = APIRouter(tags=["transactions"], route_class=literal_first())  # POST /transactions/batch beside GET /transactions/{tx_id}
 TransactionCaller = CallerOf("transaction")
 SubmitCaller = CallerOf("submit")
 
@@ -51,7 +52,7 @@ _REQUEST_BODY = {
         200: {"model": Submitted, "description": "committed (wait=commit)"},
         202: {"model": Submitted, "description": "accepted into the mempool"},
         504: {"description": "not committed within `timeout`; still in the mempool", "content": problem_content(CommitTimeout)},
-        **error_responses(400, 403, 409, 413, 422, 503),
+        **error_responses(400, 409, 413, 422, *CALLER_ROUTE),
     },
     openapi_extra={"requestBody": _REQUEST_BODY},
 )
@@ -126,7 +127,7 @@ def render_entry(outcome: SubmitResult | LedgerError, tx_id: bytes | None, timeo
     response_model=BatchSubmitted,
     responses={
         200: {"model": BatchSubmitted, "description": "one result per transaction, in the order sent"},
-        **error_responses(400, 403, 413, 422),
+        **error_responses(400, 413, 422, *CALLER_ROUTE),
     },
     openapi_extra={"requestBody": _BATCH_BODY},
 )
@@ -154,7 +155,7 @@ async def submit_batch(
 @router.get(
     "/transactions/{tx_id}",
     response_model=TxCommitted | TxPending,
-    responses={200: {"description": "committed (with its proofs) or pending in this node's mempool"}, **error_responses(404, 422, 503)},
+    responses={200: {"description": "committed (with its proofs) or pending in this node's mempool"}, **error_responses(404, 422, *CALLER_ROUTE)},
 )
 async def get_transaction(tx_id: TxIdPath, service: ServiceDep, caller: TransactionCaller) -> Response:
     """Where the transaction is: committed (with its inclusion proofs), pending in this node's

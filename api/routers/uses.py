@@ -23,10 +23,11 @@ from api.access import check_uses_reader
 from api.auth import CallerOf
 from api.bodies import read_model
 from api.deps import CountQuery, ServiceDep
-from api.errors import error_responses
+from api.errors import CALLER_ROUTE, error_responses
 from api.licence_schemas import HolderProof, UsePage, answer, request_body
 from api.reading import TipState, as_of, as_parameter
 from api.routers.licences import LicenceIdPath
+from api.spelling import USE_ID_PATTERN
 from api.service import NodeService
 from ledger.document import LicenceDocument
 from ledger.encoding import b64encode
@@ -44,7 +45,9 @@ router = APIRouter(tags=["uses"])
 UsesCaller = CallerOf("uses")
 HolderCaller = CallerOf("uses_holder")
 
-UsesAfterQuery = Annotated[str, Query(min_length=3, max_length=64, description="the `next_cursor` of the previous page (`<node>:<seq>`)", examples=["beijing-1:41"])]
+UsesAfterQuery = Annotated[str, Query(
+    pattern=USE_ID_PATTERN, max_length=64, description="the `next_cursor` of the previous page (`<node>:<seq>`)", examples=["beijing-1:41"],
+)]
 UsesLimitQuery = CountQuery(MAX_LIST, examples=[DEFAULT_USES])
 
 
@@ -72,7 +75,7 @@ def page_of_uses(service: NodeService, licence_id: str, after: str | None, limit
 @router.get(
     "/licences/{licence_id}/uses",
     response_model=UsePage,
-    responses={200: answer(UsePage, "a page of the licence's committed use records", {"uses": examples.USE_PAGE}), **error_responses(403, 422)},
+    responses={200: answer(UsePage, "a page of the licence's committed use records", {"uses": examples.USE_PAGE}), **error_responses(422, *CALLER_ROUTE)},
 )
 async def get_uses(
     licence_id: LicenceIdPath, caller: UsesCaller, service: ServiceDep, after: UsesAfterQuery = None, limit: UsesLimitQuery = DEFAULT_USES,
@@ -90,7 +93,7 @@ async def get_uses(
 @router.post(
     "/licences/{licence_id}/uses",
     response_model=UsePage,
-    responses={200: answer(UsePage, "a page of the licence's committed use records", {"uses": examples.USE_PAGE}), **error_responses(400, 403, 404, 413, 422)},
+    responses={200: answer(UsePage, "a page of the licence's committed use records", {"uses": examples.USE_PAGE}), **error_responses(400, 404, 413, 422, *CALLER_ROUTE)},
     openapi_extra={"requestBody": request_body(HolderProof, "the licence's current document, or its QR payload (at most 256 KiB)", {
         "by_document": {"document": examples.DOCUMENT}, "by_qr": {"qr": examples.QR},
     })},

@@ -25,7 +25,7 @@ from api.auth import CallerOf
 from api.bodies import read_model
 from api.deps import ServiceDep
 from api.workers import in_worker
-from api.errors import ApiError, error_responses
+from api.errors import CALLER_ROUTE, ApiError, error_responses
 from api.licence_schemas import VerifyAnswer, VerifyRequest, answer, request_body
 from api.metrics import count_verdict
 from api.reading import NowMs, TipState, as_of
@@ -56,7 +56,7 @@ VerifyCaller = CallerOf("verify")
     response_model=VerifyAnswer,
     responses={
         200: answer(VerifyAnswer, "the verdict, the licence's metadata, the height it reflects and the receipt (recorded callers)", {"valid": examples.VERIFY_ANSWER}),
-        **error_responses(400, 403, 413, 422, 503),
+        **error_responses(400, 413, 422, *CALLER_ROUTE),
     },
     openapi_extra={"requestBody": request_body(VerifyRequest, "the licence to judge, where, when and why (at most 256 KiB)", {
         "by_id": examples.VERIFY_BY_ID, "by_qr": examples.VERIFY_BY_QR, "by_document": examples.VERIFY_BY_DOCUMENT,

@@ -41,11 +41,12 @@ BODY_HIGH_WATER = 256 * 1024
 #: Response bytes buffered in the transport above which `send()` waits for the client to read.
 WRITE_HIGH_WATER = 64 * 1024
 WRITE_LOW_WATER = 16 * 1024
-#: An unread rest of a request body that is read and dropped to keep the connection; beyond it
-#: the connection is closed.
+#: An unread rest of a request body that is read and dropped to keep the connection. An answer
+#: that starts with more of it to come says `Connection: close`, and the connection lingers.
 DRAIN_LIMIT = 64 * 1024
-#: How long a connection closed after an error answer keeps reading (and dropping) what the
-#: client still sends, so that the client reads the answer rather than a reset.
+#: How long a connection closed after an answer keeps reading (and dropping) what the client
+#: still sends, so that a client that sends its whole request before it reads gets the answer
+#: rather than a reset (RFC 9112 §9.6).
 LINGER_S = 2.0
 #: How long a TLS close may wait for the client's close_notify.
 TLS_SHUTDOWN_S = 2.0
@@ -85,7 +86,6 @@ class HttpConnection(asyncio.Protocol):
         self.reading_paused = False
         self.write_paused = False
         self.drain_waiter: asyncio.Future[None] | None = None
-        self.drained = 0  # bytes of an unread body dropped
         self.close_reason: str | None = None  # why the server closed (None: open, or the client)
         self.deadlines = Deadlines(self.loop, self._expired)
 
@@ -265,15 +265,20 @@ class HttpConnection(asyncio.Protocol):
             self._refuse(HEADERS_TOO_LARGE)
             return
         self.received = 0
+        body_length: int | None = 0
         for name, value in headers:
-            if name == b"content-length" and int(value) > limits.max_body_bytes:
-                self._refuse(BODY_TOO_LARGE, head=request.method == b"HEAD")
-                return
+            if name == b"content-length":
+                body_length = int(value)
+                if body_length > limits.max_body_bytes:
+                    self._refuse(BODY_TOO_LARGE, head=request.method == b"HEAD")
+                    return
+            elif name == b"transfer-encoding":
+                body_length = None  # chunked (h11 accepts no other coding)
         scope = build_scope(
             request, headers, scheme=self.scheme, client=self.client, server=self.server,
             extensions=self.extensions,
         )
-        exchange = self.exchange = Exchange(self, scope, expect_100=self.h11.they_are_waiting_for_100_continue)
+        exchange = self.exchange = Exchange(self, scope, expect_100=self.h11.they_are_waiting_for_100_continue, body_length=body_length)
         self.deadlines.set_read(self.loop.time() + limits.body_timeout, "body")
         self._pull_body(exchange)
         task = self.loop.create_task(self._run(exchange), context=self.state.context.copy())
@@ -337,7 +342,7 @@ class HttpConnection(asyncio.Protocol):
         if not exchange.head_sent:
             close = self.state.stopping or self.requests >= self.limits.max_requests_per_connection or (
                 exchange.expect_100 and not exchange.sent_100 and not exchange.body_done
-            )  # the last one, or a client waiting for a 100 it will not get
+            ) or exchange.unread() > DRAIN_LIMIT  # the last one, a client waiting for a 100 it will not get, or more body than is dropped
             out.append(conn.send(exchange.response(body, more, close=close)))
             exchange.head_sent = True
         if body and not exchange.head_only:
@@ -365,14 +370,13 @@ class HttpConnection(asyncio.Protocol):
             return
         conn = self.h11
         if conn.our_state is h11.MUST_CLOSE or self.state.stopping:
-            self._close()
+            self._close(linger=conn.their_state is not h11.DONE)  # a client still sending reads the answer
         elif conn.their_state is h11.DONE:
             self._next_cycle()
         elif exchange.expect_100 and not exchange.sent_100:
             self._close()  # the client waits for a 100 it will not get: it sends no body
-        else:
+        else:  # at most DRAIN_LIMIT bytes of body to come: the answer did not say close
             self.phase = Phase.DRAINING
-            self.drained = 0
             self._resume_reading()
             self._drain()
 
@@ -391,7 +395,8 @@ class HttpConnection(asyncio.Protocol):
         self._next_request()
 
     def _drain(self) -> None:
-        """Drop the rest of a body the application did not read, then take the next request."""
+        """Drop the rest of a body the application did not read (at most DRAIN_LIMIT bytes, by
+        its Content-Length), then take the next request."""
         conn = self.h11
         while True:
             try:
@@ -401,11 +406,8 @@ class HttpConnection(asyncio.Protocol):
                 return
             kind = type(event)
             if kind is h11.Data:
-                self.drained += len(event.data)  # type: ignore[union-attr]
-                if self.drained > DRAIN_LIMIT:
-                    self._close()
-                    return
-            elif kind is h11.EndOfMessage:
+                continue
+            if kind is h11.EndOfMessage:
                 self._next_cycle()
                 return
             else:
@@ -478,7 +480,8 @@ class HttpConnection(asyncio.Protocol):
 
     def _close(self, *, abort: bool = False, linger: bool = False, reason: str | None = "server") -> None:
         """Close the connection: at once (`abort`), or after writing what is buffered. With
-        `linger` (plain TCP), half-close and drop what the client still sends for LINGER_S."""
+        `linger`, drop what the client still sends for LINGER_S first (plain TCP half-closes
+        meanwhile; TLS cannot, and closes when the client does or LINGER_S ends)."""
         transport = self.transport
         if self.phase is Phase.CLOSED or transport is None:
             return
@@ -491,8 +494,9 @@ class HttpConnection(asyncio.Protocol):
             transport.abort()
             return
         now = self.loop.time()
-        if linger and transport.can_write_eof():
-            transport.write_eof()
+        if linger:
+            if transport.can_write_eof():
+                transport.write_eof()
             self._resume_reading()
             self.deadlines.set_read(now + LINGER_S, "linger")
         else:

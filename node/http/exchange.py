@@ -15,6 +15,7 @@ with `add_body` / `end_body` and calls `wake()` when something the application w
 from __future__ import annotations
 
 import asyncio
+import math
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -74,17 +75,18 @@ class Exchange:
     request's headers are complete; lives until its application call returns."""
 
     __slots__ = (
-        "conn", "scope", "head_only", "chunks", "buffered", "body_size", "body_done",
+        "conn", "scope", "head_only", "chunks", "buffered", "body_length", "body_size", "body_done",
         "body_given", "expect_100", "sent_100", "waiter", "status", "headers", "started",
         "head_sent", "wrote", "complete", "disconnected", "lost_reason", "failed",
     )
 
-    def __init__(self, conn: HttpConnection, scope: dict[str, Any], *, expect_100: bool) -> None:
+    def __init__(self, conn: HttpConnection, scope: dict[str, Any], *, expect_100: bool, body_length: int | None) -> None:
         self.conn = conn
         self.scope = scope
         self.head_only = scope["method"] == "HEAD"
         self.chunks: list[bytes] = []
         self.buffered = 0  # bytes in `chunks`
+        self.body_length = body_length  # as its Content-Length declares (None: chunked)
         self.body_size = 0  # body bytes received so far
         self.body_done = False  # the whole body was received
         self.body_given = False  # ... and handed to the application
@@ -102,6 +104,12 @@ class Exchange:
         self.failed: Problem | None = None  # a protocol error of the client in the body
 
     # Fed by the connection.
+
+    def unread(self) -> float:
+        """Bytes of the request body still to come: 0 once complete, infinite when chunked."""
+        if self.body_done:
+            return 0
+        return math.inf if self.body_length is None else self.body_length - self.body_size
 
     def add_body(self, data: bytes) -> None:
         self.chunks.append(data)

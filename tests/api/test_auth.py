@@ -143,6 +143,8 @@ def test_a_revoked_certificate_is_refused_on_the_open_routes_of_the_app(pki, ser
             response = client.get(path)
             assert (response.status_code, response.json()["code"]) == (403, "auth.revoked"), path
         assert client.get("/healthz").status_code == 200  # a probe reads no certificate (§7)
+    with TestClient(create_app(service)) as anonymous:
+        assert anonymous.get("/v1/status").status_code == anonymous.get("/v1/blocks/1").status_code == 200
 
 
 def test_a_caller_carries_what_a_use_record_needs(pki):

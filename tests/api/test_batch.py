@@ -166,7 +166,7 @@ def test_batch_with_bad_query_answers_422_and_admits_nothing(client, service, ne
 def test_openapi_documents_post_transactions_batch(client):
     document = client.get("/openapi.json").json()
     operation = document["paths"][URL]["post"]
-    assert {"200", "400", "403", "413", "422", "500"} == set(operation["responses"])
+    assert {"200", "400", "403", "413", "422", "429", "500", "503"} == set(operation["responses"])
     assert set(operation["responses"]["422"]["content"]) == {PROBLEM_MEDIA_TYPE}
     entry = document["components"]["schemas"]["BatchEntry"]["properties"]
     assert entry["error"]["$ref"] == "#/components/schemas/Problem" and "anyOf" not in entry["error"]  # absent, never null
@@ -174,3 +174,13 @@ def test_openapi_documents_post_transactions_batch(client):
     schema = operation["requestBody"]["content"]["application/json"]["schema"]
     assert schema["required"] == ["txs"] and schema["properties"]["txs"]["maxItems"] == MAX_BATCH_TXS
     assert "$ref" not in json.dumps(schema)
+    # Any entry: one not of a transaction's form is rejected in its result, the batch is answered 200 (api.md §2.4).
+    assert set(schema["properties"]["txs"]["items"]) == {"description"}
+
+
+def test_a_batch_entry_of_any_form_is_rejected_in_its_result_not_the_batch(client, service, net):
+    entries = [{**tx_json(net.anchor()), "x-unknown": 42}, 7, "tx", None, [], tx_json(net.anchor("tianjin"))]
+    results = results_of(post_batch(client, entries))
+    assert [r["status"] for r in results] == ["rejected"] * 5 + ["accepted"]
+    assert results[0]["error"]["code"] == "validation.unknown_field" and all(r["error"]["code"] == "validation.type" for r in results[1:5])
+    assert len(service.pending_ids()) == 1

@@ -89,7 +89,7 @@ def test_get_block_stored_without_commit_answers_500_store_error(client, service
 def test_openapi_documents_get_block(client):
     operation = client.get("/openapi.json").json()["paths"]["/v1/blocks/{height}"]["get"]
     assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/BlockAtHeight"}
-    assert {"200", "403", "404", "422", "500"} == set(operation["responses"])  # 403: a refused certificate (§6.1)
+    assert {"200", "403", "404", "422", "429", "500", "503"} == set(operation["responses"])
     assert all(set(operation["responses"][status]["content"]) == {PROBLEM_MEDIA_TYPE} for status in ("404", "422", "500"))
     (parameter,) = operation["parameters"]
     assert parameter["in"] == "path" and parameter["required"] is True

@@ -4,6 +4,7 @@ reference, and the parameter types in a small app, as later routes will use them
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -13,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic_core import PydanticCustomError
 
-from api.deps import MAX_HEIGHT, CountQuery, HeightPath, HeightQuery, IntQuery, TimeoutQuery, read_decimal_text, read_int_text
+from api.deps import MAX_HEIGHT, CountQuery, HeightPath, HeightQuery, IntQuery, TimeoutQuery, decimal_text_pattern, read_decimal_text, read_int_text
 from api.errors import install_error_handlers
 from tests.api.test_transactions import expect_error
 
@@ -129,11 +130,25 @@ def test_parameter_types_refuse_other_spellings_naming_the_parameter(app_client,
 def test_parameter_types_keep_integer_schemas_with_bounds(app_client):
     parameters = app_client.get("/openapi.json").json()["paths"]["/things/{height}"]["get"]["parameters"]
     schemas = {p["name"]: (p["in"], p["required"], p["schema"]) for p in parameters}
+    timeout = schemas.pop("timeout")
     assert {name: (where, required, s["type"], s["minimum"], s["maximum"]) for name, (where, required, s) in schemas.items()} == {
         "height": ("path", True, "integer", 1, MAX_HEIGHT),
         "at": ("query", False, "integer", 1, MAX_HEIGHT),
         "limit": ("query", False, "integer", 1, 100),
         "from": ("query", False, "integer", 0, 1000),
-        "timeout": ("query", False, "number", 0, 60),
     }
-    assert all("anyOf" not in schema for _, _, schema in schemas.values())  # an optional one is never null
+    assert timeout[:2] == ("query", False) and timeout[2]["type"] == "string" and timeout[2]["pattern"] == decimal_text_pattern(60)
+    assert all("anyOf" not in schema for _, _, schema in [*schemas.values(), timeout])  # an optional one is never null
+
+
+@settings(max_examples=300)
+@given(st.one_of(st.text("0123456789.e-+ ", max_size=14), st.floats(0, 61).map(repr), st.decimals(0, 61, places=10).map(str)))
+def test_the_decimal_pattern_matches_exactly_what_read_decimal_text_accepts(text):
+    """The schema of a decimal parameter is a string pattern (api.md §1.1): a `number` would
+    admit 1e-05 or a tenth decimal, which the reader refuses."""
+    try:
+        read_decimal_text(text, minimum=0, maximum=60)
+        accepted = True
+    except PydanticCustomError:
+        accepted = False
+    assert (re.search(decimal_text_pattern(60), text) is not None) == accepted

@@ -93,12 +93,13 @@ def test_problem_refuses_a_status_that_is_not_an_error():
         problem(200, "api.fine", "d")
 
 
-def test_error_responses_always_document_500_as_problem_json():
+def test_error_responses_always_document_429_and_500_as_problem_json():
     responses = error_responses(404)
-    assert set(responses) == {404, 500}
+    assert set(responses) == {404, 429, 500}
     for status, answer in responses.items():
         assert answer["description"] == ERROR_DESCRIPTIONS[status]
         assert answer["content"] == {"application/problem+json": {"schema": {"$ref": f"#/components/schemas/{Problem.__name__}"}}}
+    assert set(responses[429]["headers"]) == {"Retry-After"}
 
 
 def test_proof_errors_are_refusals_of_the_request():

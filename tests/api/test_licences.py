@@ -70,7 +70,7 @@ def test_reading_a_licence_not_recorded_or_malformed_is_refused_precisely(world)
     issued = fresh(world)
     expect_error(get(world, f"/v1/licences/{issued.licence.id}", version="007"), 404, "licence.not_found", "query.version")
     expect_error(get(world, f"/v1/licences/{issued.licence.id}", version="7"), 422, "api.invalid_parameter", "query.version")
-    expect_error(get(world, f"/v1/licences/{issued.licence.id}", version="000"), 422, "ids.bad_licence_id", "query.version")
+    expect_error(get(world, f"/v1/licences/{issued.licence.id}", version="000"), 422, "api.invalid_parameter", "query.version")
     wrong = issued.licence.id[:-1] + ("A" if issued.licence.id[-1] != "A" else "B")
     problem = expect_error(get(world, f"/v1/licences/{wrong}"), 422, "api.invalid_parameter", "path.licence_id")
     assert f"gives {issued.licence.id[-1]!r}" in problem["detail"]  # the expected check character
@@ -152,6 +152,19 @@ def test_search_finds_an_enterprises_licences_by_filters_a_page_at_a_time(world)
     typed = get(world, "/v1/licences", issuer=world.dept_uscc, type=OTHER_TYPE).json()["items"]
     assert docs[2].licence.id in {i["id"] for i in typed} and all(i["type"]["code"] == OTHER_TYPE for i in typed)
     assert all(i["type"]["code"] == TYPE for i in get(world, "/v1/licences", type=TYPE, limit=500).json()["items"])
+
+
+@pytest.mark.parametrize("name, shapeless, unchecked, code", [
+    ("holder_uscc", "91110101MA01000I0P", "91110101MA0100000A", "ids.bad_uscc"),  # I is not of the USCC alphabet
+    ("issuer", "%1110000962960950K", "11110000962960950A", "ids.bad_uscc"),
+    ("type", "11100000000013338W04X", "11100000000013338A041", "ids.bad_type_code"),
+    ("commitment_due_before", "2026-6-30", "2026-02-30", "validation.date"),
+])
+def test_search_refuses_a_filter_of_the_wrong_shape_as_a_parameter_and_a_wrong_check_as_the_ledger(world, name, shapeless, unchecked, code):
+    """The shape is the schema's (api.md §1.2: 422 api.invalid_parameter); the check character,
+    or a day that does not exist, is the ledger's (its code, naming the parameter)."""
+    expect_error(get(world, "/v1/licences", **{name: shapeless}), 422, "api.invalid_parameter", f"query.{name}")
+    expect_error(get(world, "/v1/licences", **{name: unchecked}), 422, code, f"query.{name}")
 
 
 def test_a_person_is_never_searchable(world):

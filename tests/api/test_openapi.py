@@ -77,3 +77,44 @@ def test_the_examples_are_well_formed_ledger_values():
     assert Receipt.from_json(examples.COMMITTED_RECEIPT).committed and Receipt.from_json(examples.RECEIPT).id == "beijing-1:0"
     bundle = Bundle.from_json(examples.BUNDLE)
     assert bundle.header.chain_id == examples.RECEIPT["chain_id"] and licence_key(examples.LICENCE_ID) in {e.key for e in bundle.entries}
+
+
+@pytest.mark.parametrize("path, name, format", [
+    ("/v1/departments/{uscc}", "uscc", "uscc"),
+    ("/v1/licences/{licence_id}", "licence_id", "licence-id"),
+    ("/v1/licences", "holder_uscc", "uscc"),
+    ("/v1/licences", "issuer", "uscc"),
+    ("/v1/licences", "type", "licence-type"),
+    ("/v1/licences", "commitment_due_before", "date"),
+])
+def test_a_parameter_with_a_check_character_has_a_pattern_and_names_its_format(document, path, name, format):
+    """api.md §1.2: the pattern states the shape; the format the check no pattern can state."""
+    (parameter,) = [p for p in document["paths"][path]["get"]["parameters"] if p["name"] == name]
+    assert parameter["schema"]["pattern"] and parameter["schema"]["format"] == format
+
+
+def caller_entries(dependant) -> set[str]:
+    """The ROUTES entries whose caller_for dependency `dependant` has, at any depth, that
+    identify their caller (the probes' do not)."""
+    found = set()
+    for dependency in dependant.dependencies:
+        entry = getattr(dependency.call, "route", None)
+        if entry is not None and getattr(dependency.call, "identifies", False):
+            found.add(entry)
+        found |= caller_entries(dependency)
+    return found
+
+
+def test_every_operation_documents_what_any_request_and_any_identified_caller_may_get(document):
+    """429 and 500 for every request (api.md §6.6, §3.4); 403 (a refused or revoked certificate,
+    §6.1) and 503 (the node out of reach, §3.3) for every route that identifies its caller, which
+    is every /v1 route; the probes never read a certificate (§7)."""
+    from api.routers import ROOT_ROUTERS, ROUTERS
+
+    for router, prefix in [(r, "/v1") for r in ROUTERS] + [(r, "") for r in ROOT_ROUTERS]:
+        for route in router.routes:
+            reads_caller = bool(caller_entries(route.dependant))
+            assert reads_caller == (prefix == "/v1"), route.path
+            for method in route.methods:
+                statuses = set(document["paths"][prefix + route.path][method.lower()]["responses"])
+                assert {"429", "500"} <= statuses and (not reads_caller or {"403", "503"} <= statuses), (method, route.path)

@@ -155,4 +155,4 @@ def test_openapi_documents_both_forms_of_a_sealed_document(pki, world):
     forms = operation["requestBody"]["content"]["application/json"]["schema"]["oneOf"]
     assert [set(form["required"]) for form in forms] == [{"document_hash", "seal_signature"}, {"document"}]
     assert "$ref" not in json.dumps(forms)
-    assert {"200", "400", "403", "413", "422", "500", "503"} == set(operation["responses"])
+    assert {"200", "400", "403", "413", "422", "429", "500", "503"} == set(operation["responses"])

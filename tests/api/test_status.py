@@ -115,6 +115,25 @@ def test_wrong_method_answers_problem_json_405_with_allow(client, service, metho
     assert service.pending_ids() == []
 
 
+def test_every_literal_path_answers_405_to_another_method_though_a_templated_route_would_match_it(client, service):
+    """GET /v1/seals/verify is not the seal "verify" nor GET /v1/transactions/batch a transaction
+    "batch": the path is the literal route's (api/routing.py), so another method is 405."""
+    paths = {route.path: route.methods for route in create_app(service).routes if getattr(route, "methods", None) and "{" not in route.path}
+    for path, methods in paths.items():
+        for method in {"GET", "POST", "DELETE"} - methods - {"HEAD"}:
+            response = client.request(method, path)
+            expect_error(response, 405, "api.method_not_allowed")
+            assert set(response.headers["allow"].split(", ")) - {"HEAD"} == methods - {"HEAD"}, (method, path)
+    assert service.pending_ids() == []
+
+
+def test_a_templated_route_still_serves_what_only_it_matches(service):
+    with TestClient(create_app(service)) as anonymous:
+        expect_error(anonymous.get("/v1/seals/VERIFY01"), 404, "api.no_seal", "path.seal_id")
+        expect_error(anonymous.get("/v1/seals/verify1"), 422, "api.invalid_parameter", "path.seal_id")
+        expect_error(anonymous.get("/v1/transactions/batch"), 405, "api.method_not_allowed")
+
+
 def test_openapi_lists_the_routes_and_every_reference_resolves(client):
     document = client.get("/openapi.json").json()
     assert document["openapi"].startswith("3.")

@@ -91,7 +91,7 @@ TX_ID = b64encode(bytes(range(32)))
 
 
 @pytest.mark.parametrize("text", [
-    TX_ID + "=", TX_ID[:-1], TX_ID + "A", TX_ID[:-1] + "B", bytes(range(32)).hex(), "batch", TX_ID[:-1] + "%2B", "+" + TX_ID[1:], "%20" + TX_ID,
+    TX_ID + "=", TX_ID[:-1], TX_ID + "A", TX_ID[:-1] + "B", bytes(range(32)).hex(), "batches", TX_ID[:-1] + "%2B", "+" + TX_ID[1:], "%20" + TX_ID,
 ])
 def test_an_id_not_in_its_one_spelling_is_refused(client, service, text):
     problem = expect_error(client.get(f"/v1/transactions/{text}"), 422, "api.invalid_parameter", "path.tx_id")
@@ -100,7 +100,7 @@ def test_an_id_not_in_its_one_spelling_is_refused(client, service, text):
 
 def test_openapi_documents_the_lookup(client):
     operation = client.get("/openapi.json").json()["paths"]["/v1/transactions/{tx_id}"]["get"]
-    assert {"200", "404", "422", "500", "503"} == set(operation["responses"])
+    assert {"200", "403", "404", "422", "429", "500", "503"} == set(operation["responses"])
     schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
     assert {ref["$ref"] for ref in schema["anyOf"]} == {"#/components/schemas/TxCommitted", "#/components/schemas/TxPending"}
     (parameter,) = operation["parameters"]

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from api.deps import Settings
+from api.deps import Settings, decimal_text_pattern
 from api.errors import PROBLEM_MEDIA_TYPE, title_for
 from api.main import create_app
 from certs.roles import Role
@@ -328,11 +328,11 @@ def test_submit_arbitrary_json_answers_a_client_error_never_a_server_error(net, 
 
 def test_openapi_documents_post_transactions(client):
     operation = client.get("/openapi.json").json()["paths"][URL]["post"]
-    assert {"200", "202", "400", "403", "409", "413", "422", "500", "503", "504"} == set(operation["responses"])
+    assert {"200", "202", "400", "403", "409", "413", "422", "429", "500", "503", "504"} == set(operation["responses"])
     assert operation["responses"]["504"]["content"] == {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/CommitTimeout"}}}
     assert operation["responses"]["409"]["content"] == {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     timeout = next(p for p in operation["parameters"] if p["name"] == "timeout")
-    assert (timeout["schema"]["type"], timeout["schema"]["minimum"], timeout["schema"]["maximum"]) == ("number", 0, 60)
+    assert (timeout["schema"]["type"], timeout["schema"]["pattern"]) == ("string", decimal_text_pattern(60))  # api.md §1.1
     schema = operation["requestBody"]["content"]["application/json"]["schema"]
     assert set(schema["required"]) == {"chain_id", "kind", "body", "signer", "nonce", "signature"}
     assert "$ref" not in json.dumps(schema)

@@ -84,7 +84,9 @@ def test_uses_appear_once_committed_and_are_paged(world):
         if after is None:
             break
     assert [[r["purpose"]["serial"] for r in p] for p in pages] == [["TJ-0", "TJ-1"], ["TJ-2", "TJ-3"]]
-    expect_error(auditor.get(f"/v1/licences/{doc.licence.id}/uses", params={"after": "nobody"}), 422, "use.bad_id", "query.after")
+    for after in ("nobody", "beijing-1:01", "beijing-1:9007199254740992"):  # seq in its one spelling, within 2^53 - 1
+        expect_error(auditor.get(f"/v1/licences/{doc.licence.id}/uses", params={"after": after}), 422, "api.invalid_parameter", "query.after")
+    assert auditor.get(f"/v1/licences/{doc.licence.id}/uses", params={"after": "beijing-1:9007199254740991"}).status_code == 200
     expect_error(auditor.get(f"/v1/licences/{doc.licence.id}/uses", params={"limit": "1001"}), 422, "api.invalid_parameter", "query.limit")
 
 

@@ -17,6 +17,7 @@ from api.licence_schemas import VerifyAnswer
 from api.main import create_app
 from api.metrics import VERIFY_REQUESTS
 from certs.roles import Role
+from ledger.calendar import LAST_DATED_MS
 from ledger.crypto import PublicKey
 from ledger.encoding import b64encode, decode
 from ledger.receipt import verify_receipt
@@ -265,6 +266,8 @@ def test_a_malformed_body_is_refused_before_anything_is_judged_or_recorded(world
         (verify(world, {"licence_id": None, "qr": world.qr(doc), "purpose": PURPOSE}), 422, "validation.type", "licence_id"),
         (verify(world, {"licence_id": doc.licence.id, "at_time": "now", "purpose": PURPOSE}), 422, "validation.type", "at_time"),
         (verify(world, {"licence_id": doc.licence.id, "at_time": -1, "purpose": PURPOSE}), 422, "validation.range", "at_time"),
+        (verify(world, {"licence_id": doc.licence.id, "at_time": LAST_DATED_MS + 1, "purpose": PURPOSE}), 422, "validation.range", "at_time"),
+        (verify(world, {"document": as_json(doc), "at_time": 2**53 - 1, "purpose": PURPOSE}), 422, "validation.range", "at_time"),
         (verify(world, {"purpose": PURPOSE}), 422, "verify.nothing_presented", "licence_id"),
         (verify(world, {"document": as_json(doc), "qr": world.qr(doc), "purpose": PURPOSE}), 422, "verify.two_presentations", "claim"),
         (verify(world, {"licence_id": other.licence.id, "qr": world.qr(doc), "purpose": PURPOSE}), 422, "verify.id_mismatch", "licence_id"),

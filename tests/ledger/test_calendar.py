@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.calendar import day_of, format_date, parse_date, window_covers
+from ledger.calendar import LAST_DATED_MS, day_of, format_date, parse_date, window_covers
 from ledger.errors import ValidationError
 
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -69,3 +69,10 @@ def test_window_without_end_never_ends():
     start = dt.date(2026, 3, 1)
     assert window_covers(start, None, ms(2999, 12, 31))
     assert not window_covers(start, None, ms(2026, 2, 28, tz=CST))
+
+
+def test_the_last_dated_time_is_the_last_millisecond_of_9999_12_31_in_china_standard_time():
+    assert day_of(LAST_DATED_MS) == dt.date(9999, 12, 31)
+    assert dt.datetime.fromtimestamp(LAST_DATED_MS / 1000, dt.timezone(dt.timedelta(hours=8))).date() == dt.date(9999, 12, 31)
+    with pytest.raises(OverflowError):
+        day_of(LAST_DATED_MS + 1)  # falls on 10000-01-01: no date of domain.md §1

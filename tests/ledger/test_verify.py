@@ -13,7 +13,7 @@ import ledger.governance  # noqa: F401  (registers the governance kinds)
 import ledger.licences  # noqa: F401  (registers the licence kinds)
 import ledger.seals  # noqa: F401  (registers the seal kinds)
 from ledger.bundle import build_bundle, verify_bundle
-from ledger.calendar import DAY_MS, UTC_OFFSET_MS
+from ledger.calendar import DAY_MS, LAST_DATED_MS, UTC_OFFSET_MS
 from ledger.crypto import PrivateKey
 from ledger.document import EnterpriseHolder, LicenceDocument, PersonHolder, build_licence, seal_document
 from ledger.encoding import b64encode, decode, encode
@@ -539,6 +539,9 @@ def test_misuse_raises_precise_errors(world):
         ({"licence_id": doc.licence.id, "region": "Tianjin"}, "verify.bad_region"),
         ({"licence_id": doc.licence.id, "region": "shanghai"}, "verify.unknown_region"),
         ({"licence_id": doc.licence.id, "at": 1.5}, "validation.type"),
+        ({"licence_id": doc.licence.id, "at": -1}, "validation.range"),
+        ({"licence_id": doc.licence.id, "at": LAST_DATED_MS + 1}, "validation.range"),  # falls on no date: 10000-01-01 (UTC+8)
+        ({"licence_id": doc.licence.id, "at": 2**53 - 1}, "validation.range"),
     ]
     for kwargs, code in cases:
         with pytest.raises(ValidationError) as err:

@@ -3,13 +3,17 @@ the scope, errors of the client and of the application."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import socket
+import ssl
 
 import pytest
 
 from node.http import HttpError, HttpLimits, HttpServer
-from tests.node.http.conftest import RawClient, Recorder, echo_app, listening_socket, run, serving, until
+from node.http.connection import DRAIN_LIMIT
+from tests.node.http.conftest import HOST, TIMEOUT, RawClient, Recorder, echo_app, listening_socket, run, serving, until
 
 
 def test_get_post_and_head_are_answered():
@@ -331,3 +335,41 @@ def test_start_twice_and_address_before_start_are_refused():
         return not_started.value.code, twice.value.code
 
     assert run(main()) == ("http.not_started", "http.already_started")
+
+
+def send_then_read(port: int, context: ssl.SSLContext | None, request: bytes) -> bytes:
+    """What a blocking client does (http.client, urllib3): send the whole request, then read
+    the answer until the server closes. Raises OSError if the server resets it meanwhile."""
+    with socket.create_connection((HOST, port), timeout=TIMEOUT) as raw:
+        sock = context.wrap_socket(raw, server_hostname="localhost") if context else raw
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+        return answer
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["length", "chunked"])
+@pytest.mark.parametrize("tls", [False, True], ids=["tcp", "tls"])
+def test_an_answer_before_a_large_body_is_read_reaches_a_client_still_sending_it(pki, tls, chunked):
+    """A route refuses (403) without reading a body larger than the server drops to keep the
+    connection: a client that sends its whole body before it reads still reads the answer,
+    told `Connection: close`, rather than a reset (RFC 9112 §9.6)."""
+
+    async def refuse(scope, receive, send):
+        await send({"type": "http.response.start", "status": 403, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"no"})
+
+    async def main():
+        async with serving(refuse, context=pki.server_context() if tls else None) as server:
+            body = b"x" * (DRAIN_LIMIT * 16)
+            if chunked:  # of unknown length: more may come than is dropped
+                framed = b"Transfer-Encoding: chunked\r\n\r\n" + b"".join(b"%x\r\n%s\r\n" % (4096, body[i:i + 4096]) for i in range(0, len(body), 4096)) + b"0\r\n\r\n"
+            else:
+                framed = b"Content-Length: %d\r\n\r\n" % len(body) + body
+            request = b"POST /batch HTTP/1.1\r\nHost: t\r\n" + framed
+            return await asyncio.to_thread(send_then_read, server.address[1], pki.client_context() if tls else None, request)
+
+    answer = run(main())
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 403 ") and b"\r\nconnection: close" in head.lower() and body == b"no"
