@@ -117,12 +117,14 @@ class GatewayClient:
                     continue
                 with self._lock:
                     future = self._pending.pop(request, None)
-                if future is None:
-                    continue
+                if future is None or not future.set_running_or_notify_cancel():
+                    continue  # unknown, or its asker gave up (a timeout, a cancelled request)
                 if kind == ANSWER:
                     future.set_result(body)
                 elif kind == REFUSAL:
                     future.set_exception(error_from(body))
+                else:
+                    future.set_exception(GatewayError(f"the node answered with an unknown kind {kind!r}", code="gateway.frame"))
         except OSError:
             pass
         finally:
@@ -133,7 +135,7 @@ class GatewayClient:
             self.closed.set()
             pending, self._pending = self._pending, {}
         for future in pending.values():
-            if not future.done():
+            if future.set_running_or_notify_cancel():
                 future.set_exception(GatewayError("the node closed the gateway channel", code="gateway.closed"))
         self._on_closed()
 
