@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import bisect
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -160,9 +162,35 @@ def _check_batch(records: Sequence[object], where: str) -> list[dict[str, object
     return checked
 
 
-def record_tx(chain_id: str, key: PrivateKey, records: Sequence[Mapping[str, object]], nonce: bytes) -> Tx:
+#: The checked records of the last use.record transactions executed, by transaction id. The id
+#: hashes the body, and the form check reads nothing but the body, so a transaction admitted to
+#: the mempool, re-checked after a commit and executed in a block has its records checked once.
+_CHECKED: OrderedDict[bytes, list[dict[str, object]]] = OrderedDict()
+_CHECKED_MAX = 256
+_CHECKED_LOCK = threading.Lock()
+
+
+def _checked_batch(tx_id: bytes, items: Sequence[object], where: str) -> list[dict[str, object]]:
+    """`_check_batch(items, where)` for the body of transaction `tx_id`, remembered when it
+    passes (a failure is checked again, so its error is always the first one found)."""
+    with _CHECKED_LOCK:
+        records = _CHECKED.get(tx_id)
+        if records is not None:
+            _CHECKED.move_to_end(tx_id)
+            return records
+    records = _check_batch(items, where)
+    with _CHECKED_LOCK:
+        _CHECKED[tx_id] = records
+        while len(_CHECKED) > _CHECKED_MAX:
+            _CHECKED.popitem(last=False)
+    return records
+
+
+def record_tx(chain_id: str, key: PrivateKey, records: Sequence[Mapping[str, object]], nonce: bytes, *, checked: bool = False) -> Tx:
     """A `use.record` transaction of `records` (1..MAX_RECORDS of one node, seqs increasing),
-    signed by the node's validator `key` with the caller's 16-byte random `nonce`.
+    signed by the node's validator `key` with the caller's 16-byte random `nonce`. With
+    `checked`, the records are `pack_records` batches (checked, of one node, in seq order) and
+    are not checked again.
 
     Raises ValidationError as execution would for the records' form ("validation.length" for
     no or too many records, `check_record`'s codes, "use.wrong_node", "use.seq_order") and
@@ -170,7 +198,8 @@ def record_tx(chain_id: str, key: PrivateKey, records: Sequence[Mapping[str, obj
     where = f"{_WHERE}.records"
     if not 1 <= len(records) <= MAX_RECORDS:
         raise ValidationError(f"{where} must hold 1..{MAX_RECORDS} records, got {len(records)}", code="validation.length", field=where)
-    return Tx.create(chain_id, KIND, {"records": _check_batch(records, where)}, key, nonce)
+    body = list(records) if checked else _check_batch(records, where)
+    return Tx.create(chain_id, KIND, {"records": body}, key, nonce)
 
 
 def _envelope_bytes() -> int:
@@ -186,16 +215,17 @@ def _envelope_bytes() -> int:
 _ENVELOPE_BYTES = _envelope_bytes()
 
 
-def pack_records(records: Iterable[Mapping[str, object]], *, max_bytes: int = MAX_TX_BYTES) -> list[list[dict[str, object]]]:
+def pack_records(records: Iterable[Mapping[str, object]], *, max_bytes: int = MAX_TX_BYTES, checked: bool = False) -> list[list[dict[str, object]]]:
     """`records`, in the order given, cut into batches that each fit one `use.record`
     transaction: at most MAX_RECORDS records and `max_bytes` encoded bytes (the genesis
     `max_tx_bytes`) whatever the chain id and signature suite. Each record is checked
-    (`check_record`, where `records[i]`); the batches are the checked records."""
+    (`check_record`, where `records[i]`) unless `checked` says they are `check_record`'s
+    output already; the batches are the checked records."""
     batches: list[list[dict[str, object]]] = []
     current: list[dict[str, object]] = []
     size = _ENVELOPE_BYTES
     for i, obj in enumerate(records):
-        record = check_record(obj, f"records[{i}]")
+        record = dict(obj) if checked else check_record(obj, f"records[{i}]")
         length = len(encode(record))
         if current and (len(current) == MAX_RECORDS or size + 1 + length > max_bytes):
             batches.append(current)
@@ -270,7 +300,7 @@ def _record(view: TxView, tx: Tx, signer: Identity, ctx: Context) -> None:
     items = get_list(body, "records", _WHERE, max_items=MAX_RECORDS)
     if not items:
         raise ValidationError(f"{where} must hold at least one record", code="validation.length", field=where)
-    records = _check_batch(items, where)
+    records = _checked_batch(tx.id, items, where)
     node = signer.name
     if records[0]["node"] != node:
         raise ValidationError(f"{where}[0].node is {records[0]['node']}, but the transaction is signed by validator {node}", code="use.wrong_node", field=f"{where}[0].node")

@@ -415,3 +415,25 @@ def test_merge_ranges_agrees_with_the_reference(batches):
         seen |= set(fresh)
         assert ranges == reference_ranges(seen)
         assert all(a <= b and b + 1 < c for (a, b), (c, _) in zip(ranges, ranges[1:]))
+
+
+def test_a_transactions_records_are_checked_once_and_a_refusal_every_time(uses, monkeypatch):
+    """The form check is remembered by transaction id (admission, re-check and block execution
+    check one body); only a passing check is remembered, and only the last few."""
+    import ledger.uses as uses_module
+
+    calls = []
+    real = uses_module._check_batch
+    monkeypatch.setattr(uses_module, "_check_batch", lambda items, where: calls.append(len(items)) or real(items, where))
+    monkeypatch.setattr(uses_module, "_CHECKED_MAX", 2)
+    early = uses.batch(record(0), record(1, height=uses.local.chain.height + 1))  # a height not committed yet
+    calls.clear()  # record_tx checked its records as it built it
+    assert uses.reject(early).code == "use.bad_height" and calls == [2]
+    uses.accept(uses.batch(record(5)))  # the height it names is committed now
+    uses.accept(early)
+    assert calls.count(2) == 1  # its body was checked once, for both executions
+    bad = uses.raw({"records": [record(7, verdict="maybe")]})
+    assert uses.reject(bad).code == uses.reject(bad).code == "use.bad_verdict"
+    for s in range(8, 12):
+        uses.accept(uses.batch(record(s)))
+    assert len(uses_module._CHECKED) <= 2

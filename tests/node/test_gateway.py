@@ -8,6 +8,7 @@ import asyncio
 import socket
 import struct
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import cbor2
@@ -43,6 +44,9 @@ class Host:
         self.threads: set[str] = set()
         self.closed = threading.Event()
         self.seq = 0
+        self.idle = 0
+        self.gate = threading.Event()  # cleared: use records wait until it is set
+        self.gate.set()
 
     def gateway_admit(self, txs, verified):
         self.threads.add(threading.current_thread().name)
@@ -65,6 +69,7 @@ class Host:
         return tx_id in self.admitted
 
     def gateway_record_uses(self, batches):
+        assert self.gate.wait(WAIT_S)
         out = []
         for records in batches:
             if any(r.get("licence_id") == "refused" for r in records):
@@ -75,6 +80,9 @@ class Host:
                 out[-1].append({**record, "seq": self.seq})
                 self.seq += 1
         return out
+
+    def gateway_idle(self):
+        self.idle += 1
 
     def gateway_closed(self):
         self.closed.set()
@@ -228,6 +236,31 @@ def test_use_requests_from_many_threads_are_each_answered(channel):
         answers = list(pool.map(lambda i: client.call("uses", {"records": [{"licence_id": str(i)}]}, timeout=WAIT_S), range(200)))
     assert sorted(a[0]["seq"] for a in answers) == list(range(200))
     assert all(a[0]["licence_id"] == str(i) for i, a in enumerate(answers))
+
+
+def test_an_answer_to_a_request_its_asker_gave_up_on_is_dropped_and_the_channel_stays_up(channel):
+    # Found by a fresh-clone run: acall's timeout cancels the request's future, and the reader
+    # thread died of InvalidStateError when the late answer came, taking the channel with it.
+    _, _, _, _, client, host, _ = channel
+    host.gate.clear()
+
+    async def impatient():
+        await client.acall("uses", {"records": [{"licence_id": "late"}]}, timeout=0.05)
+
+    with pytest.raises(LedgerError) as err:
+        asyncio.run(impatient())
+    assert err.value.code == "gateway.timeout"
+    host.gate.set()  # the late answer reaches a cancelled future
+    assert client.call("uses", {"records": [{"licence_id": "next"}]}, timeout=WAIT_S)[0]["licence_id"] == "next"
+    assert client.call("status", {}, timeout=WAIT_S)["height"] == 7 and not client.closed.is_set()
+
+
+def test_the_journal_thread_tells_the_host_when_it_is_idle(channel):
+    _, _, _, _, _, host, _ = channel
+    deadline = time.monotonic() + WAIT_S
+    while host.idle < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert host.idle >= 2
 
 
 def test_events_reach_the_client_in_order(channel):
