@@ -196,11 +196,12 @@ class VerifiedReceipt:
     tx_id: bytes | None = None
 
 
-def sign_receipt(record: Mapping[str, object], key: PrivateKey, chain_id: str) -> Receipt:
+def sign_receipt(record: Mapping[str, object], key: PrivateKey, chain_id: str, *, checked: bool = False) -> Receipt:
     """The receipt of `record`, signed with `key`, the validator key of the node `record.node`
     names (§1; the caller makes sure it is). Raises `check_record`'s ValidationError (field
-    `record.<member>`) for a malformed record."""
-    checked = check_record(record, "record")
+    `record.<member>`) for a malformed record. With `checked`, `record` is what `check_record`
+    returned (the node's journal checked it once already) and is signed as it is."""
+    checked = dict(record) if checked else check_record(record, "record")
     return Receipt(chain_id, checked, key.sign(PURPOSE, chain_id, encode(checked)))
 
 

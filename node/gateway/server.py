@@ -41,11 +41,13 @@ TX_ID_BYTES = 32
 #: Frames waiting for the API process to read them before the channel is deemed stuck.
 MAX_QUEUED_FRAMES = 50_000
 _CLOSE = b""
+#: The journal thread calls the host's `gateway_idle` after this long without records.
+JOURNAL_IDLE_S = 0.1
 
 
 class GatewayHost(Protocol):
     """What the gateway needs from the node. `admit`, `status` and `pending` run on the consensus loop;
-    `record_uses` on a journal thread; `closed` on the loop."""
+    `record_uses` and `idle` on a journal thread; `closed` on the loop."""
 
     def gateway_admit(self, txs: list[Tx], verified: list[bytes]) -> list[LedgerError | None]:
         """Admit `txs` (signature checks in `verified` were done by the API process)."""
@@ -61,6 +63,11 @@ class GatewayHost(Protocol):
     def gateway_record_uses(self, batches: list[list[dict[str, object]]]) -> list[list[dict[str, object]] | LedgerError]:
         """Journal every batch of records durably (one sync) and return, per batch, its signed
         receipts in order or the LedgerError that refused it."""
+        ...
+
+    def gateway_idle(self) -> None:
+        """The journal thread had nothing to record for JOURNAL_IDLE_S: time for work that
+        waits for a quiet moment (packing the last, partial use.record transaction)."""
         ...
 
     def gateway_closed(self) -> None:
@@ -275,7 +282,11 @@ class GatewayServer:
 
     def _journal_loop(self) -> None:
         while True:
-            first = self._uses.get()
+            try:
+                first = self._uses.get(timeout=JOURNAL_IDLE_S)
+            except queue.Empty:
+                self._idle()
+                continue
             if first is None:
                 return
             group = [first]
@@ -289,6 +300,12 @@ class GatewayServer:
                     break
                 group.append(item)
             self._record_uses(group)
+
+    def _idle(self) -> None:
+        try:
+            self._host.gateway_idle()
+        except Exception:
+            log.exception("the journal thread's idle work failed")
 
     def _record_uses(self, group: list[tuple[int, list[dict[str, object]]]]) -> None:
         try:

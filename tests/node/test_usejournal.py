@@ -76,8 +76,10 @@ def test_taken_records_commit_and_are_forgotten(net, tmp_path):
     j = journal(net, tmp_path, local)
     j.record([[asked(i)] for i in range(100)])
     held: set[bytes] = set()
-    txs = j.take(held.__contains__)
-    assert len(txs) >= 2  # 100 records do not fit one 16 KiB transaction
+    full = j.take(held.__contains__)
+    assert len(full) >= 2 and j.loose  # 100 records fill two 16 KiB transactions at once; the rest waits
+    assert j.pack() == 1 and not j.loose
+    txs = full + j.take(held.__contains__)
     held.update(tx.id for tx in txs)
     assert j.take(held.__contains__) == []  # all are in flight
     produce(net, local, txs)
@@ -90,12 +92,45 @@ def test_records_of_a_transaction_that_left_the_mempool_are_offered_again(net, t
     produce(net, local, [])
     j = journal(net, tmp_path, local)
     j.record([[asked()]])
+    assert j.take(lambda tx_id: True) == [] and j.loose == 1  # one record waits for more
+    j.pack()
     [first] = j.take(lambda tx_id: True)
     assert j.take(lambda tx_id: True) == []
-    [again] = j.take(lambda tx_id: False)  # dropped without a commit
+    assert j.take(lambda tx_id: False) == [] and j.loose == 1  # dropped without a commit: packed again
+    j.pack()
+    [again] = j.take(lambda tx_id: False)
     assert again.id != first.id and again.body["records"] == first.body["records"]
-    j.release(again.id)
-    assert len(j.take(lambda tx_id: True)) == 1
+    j.release(again)  # not admitted: offered again, as it is
+    assert [tx.id for tx in j.take(lambda tx_id: True)] == [again.id]
+
+
+def test_a_partial_transaction_is_packed_once_its_oldest_record_has_waited(net, tmp_path, monkeypatch):
+    local = net.local()
+    j = journal(net, tmp_path, local)
+    j.record([[asked()]])
+    assert j.loose == 1
+    monkeypatch.setattr("node.usejournal.PACK_AFTER_S", 0.0)
+    j.record([[asked()]])  # the next record finds the first waited long enough
+    assert j.loose == 0 and len(j.take(lambda tx_id: False)) == 1
+
+
+def test_take_hands_out_at_most_its_limit_and_keeps_the_rest_ready(net, tmp_path):
+    local = net.local()
+    produce(net, local, [])
+    j = journal(net, tmp_path, local)
+    j.record([[asked(i)] for i in range(200)])
+    j.pack()
+    held: set[bytes] = set()
+    taken = []
+    while batch := j.take(held.__contains__, limit=2):
+        assert len(batch) <= 2
+        held.update(tx.id for tx in batch)
+        taken += batch
+    seqs = [r["seq"] for tx in taken for r in tx.body["records"]]
+    assert seqs == list(range(200))  # every record once, in order
+    produce(net, local, taken)
+    j.settle(recorded(local))
+    assert len(j) == 0
 
 
 def test_pending_records_survive_a_restart_and_numbering_resumes(net, tmp_path):
@@ -103,6 +138,7 @@ def test_pending_records_survive_a_restart_and_numbering_resumes(net, tmp_path):
     produce(net, local, [])
     j = journal(net, tmp_path, local)
     j.record([[asked(i)] for i in range(5)])
+    j.pack()
     [tx] = j.take(lambda tx_id: False)
     j.close()
     j = journal(net, tmp_path, local)
@@ -133,6 +169,7 @@ def test_compaction_keeps_pending_records_and_the_highest_seq(net, tmp_path, mon
     produce(net, local, [])
     j = journal(net, tmp_path, local)
     j.record([[asked(i)] for i in range(30)])
+    j.pack()
     produce(net, local, j.take(lambda tx_id: False))
     j.record([[asked(i)] for i in range(2)])  # seqs 30, 31, pending
     size_before = (tmp_path / JOURNAL_FILE).stat().st_size
@@ -157,6 +194,7 @@ def test_the_highest_seq_survives_compaction_when_everything_is_recorded(net, tm
     produce(net, local, [])
     j = journal(net, tmp_path, local)
     j.record([[asked(i)] for i in range(8)])
+    j.pack()
     produce(net, local, j.take(lambda tx_id: False))
     j.settle(recorded(local))
     j.close()
