@@ -195,12 +195,14 @@ class LocalNodeService:
         them. Callable from any thread."""
         with self._lock:
             journal = self._journal
+            if journal is not None:
+                journal.pack()  # what the node's journal thread does when idle
             uses = [] if journal is None else journal.take(lambda _: False)
             pending = self.local.produce([*self._pending.values(), *uses], self._next_time())
             self._pending.clear()
             if journal is not None:
                 for rejected in pending.rejected:
-                    journal.release(rejected.tx.id)
+                    journal.release(rejected.tx)
                 journal.settle(recorded_ranges(Prefixed(self.chain.kv, FLAT_PREFIX), self.node))
             height = pending.block.header.height
             for index, tx in enumerate(pending.block.txs):
