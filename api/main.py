@@ -20,6 +20,7 @@ from api.limits import Limiter, LimitMiddleware
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.routers import ROOT_ROUTERS, ROUTERS
 from api.service import NodeService
+from api.web import WEB_ROUTERS
 from ledger.sigcache import SharedSignatureCache
 
 API_PREFIX = "/v1"
@@ -47,7 +48,7 @@ def create_app(
     app.state.clock = clock
     app.state.signatures = SharedSignatureCache()  # seal signatures verdicts verified (pure checks)
     routes = [(API_PREFIX + route.path, route.methods) for router in ROUTERS for route in router.routes]  # type: ignore[attr-defined]
-    routes += [(route.path, route.methods) for router in ROOT_ROUTERS for route in router.routes]  # type: ignore[attr-defined]
+    routes += [(route.path, route.methods) for router in (*ROOT_ROUTERS, *WEB_ROUTERS) for route in router.routes]  # type: ignore[attr-defined]
     app.state.metrics = ApiMetrics(service, app.state.limiter, [*routes, (app.openapi_url or "/openapi.json", {"GET", "HEAD"})])
     app.add_middleware(ClientGoneMiddleware)  # inside the metrics, which count what it ended as 499
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
@@ -56,6 +57,8 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     for router in ROOT_ROUTERS:
+        app.include_router(router)
+    for router in WEB_ROUTERS:  # the window page and the explorer (api.web)
         app.include_router(router)
     return app
 

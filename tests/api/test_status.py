@@ -95,7 +95,7 @@ def test_status_from_a_service_breaking_the_protocol_answers_500_without_details
     }
 
 
-@pytest.mark.parametrize("path", ["/v1/nothing", "/docs", "/v1", "/", "/v1/blocks/", "/v1/blocks/1/2"])
+@pytest.mark.parametrize("path", ["/v1/nothing", "/docs", "/v1", "/v1/", "/v1/blocks/", "/v1/blocks/1/2"])  # / is the window page (api.web)
 def test_unknown_route_answers_problem_json_404(client, path):
     problem = expect_error(client.get(path), 404, "api.no_route")
     assert problem["detail"] == f"no route GET {path}; /openapi.json lists the routes"
