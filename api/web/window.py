@@ -57,6 +57,8 @@ MAX_FORM_BYTES = MAX_DOCUMENT_FILE_BYTES + 16 * 1024
 #: The session cookie remembering the service item and serial number (no personal data).
 PURPOSE_COOKIE = "window_purpose"
 PURPOSE_FIELDS = ("item_code", "item_name", "serial")
+#: What the input's `maxlength` allows; a refused input is given back at most this long.
+MAX_TYPED_CHARS = 2000
 #: Sec-Fetch-Site values of a request this page's own form made (or a typed address).
 SAME_SITE_FETCHES = frozenset({"same-origin", "none"})
 
@@ -225,8 +227,10 @@ async def check(request: Request) -> HTMLResponse:
     except LedgerError as exc:
         return page(request, caller, remembered_purpose(request), problem=exc, status=403)
     purpose_form: dict[str, str] = {}
+    typed = ""
     try:
         form = await read_form(request)
+        typed = str(form.get("q") or "").strip()[:MAX_TYPED_CHARS]
         purpose_form = {name: str(form.get(name) or "").strip() for name in PURPOSE_FIELDS}
         asked, document = await presented(form, t)
         purpose = purpose_for(caller, checked_purpose(purpose_form), "purpose")
@@ -234,7 +238,7 @@ async def check(request: Request) -> HTMLResponse:
         now = int(request.app.state.clock() * 1000)
         body, seal = await in_worker(judge_for_page, request.app.state.service, asked, region, now, request.app.state.signatures)
     except LedgerError as exc:
-        return page(request, caller, purpose_form or remembered_purpose(request), problem=exc, status=status_for(exc))
+        return page(request, caller, purpose_form or remembered_purpose(request), problem=exc, typed=typed, status=status_for(exc))
     tip = tip_of(request)
     untrusted = None if tip.trusted else t(f"site.{tip.problem or 'no_blocks'}", age=tip.age_s)
     screen = screen_of(body, document, language(request), untrusted, seal)
@@ -261,10 +265,12 @@ async def check(request: Request) -> HTMLResponse:
 
 
 def page(request: Request, caller: Caller, purpose: Mapping[str, str], *, status: int = 200, **context: object) -> HTMLResponse:
-    """The window page: the form (empty input, autofocus; the purpose filled in) and whatever
-    `context` adds: `problem` (a LedgerError to show), `screen` (a verdict)."""
+    """The window page: the form (autofocus; the purpose filled in) and whatever `context` adds:
+    `problem` (a LedgerError to show) with `typed` (what the input held, given back to correct;
+    window.js selects it so a new scan replaces it), or `screen` (a verdict: the input is empty)."""
     context.setdefault("problem", None)
     context.setdefault("screen", None)
+    context.setdefault("typed", "")
     allowed = ROUTES["verify"] or ()
     return render(
         request, "window.html", caller=caller, status=status, purpose={name: purpose.get(name, "") for name in PURPOSE_FIELDS},

@@ -61,6 +61,7 @@ if (typeof document !== "undefined") {
     if (form === null) return;
     var input = form.querySelector("input[name=q]");
     var message = document.getElementById("q-problem");
+    if (input.value !== "") input.select();  /* given back to correct: a new scan replaces it */
     input.addEventListener("input", function () { message.textContent = ""; input.removeAttribute("aria-invalid"); });
     form.addEventListener("submit", function (event) {
       var text = input.value.trim();

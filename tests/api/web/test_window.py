@@ -196,6 +196,7 @@ def test_a_typo_in_the_check_character_is_refused_with_the_expected_character_an
     assert page.status_code == 422 and "ids.bad_check_character" in page.text
     assert f"should be {doc.licence.id[-1]}, not {mistyped(doc.licence.id)[-1]}" in page.text
     assert 'data-verdict' not in page.text and recorded(world) == before
+    assert f'value="{mistyped(doc.licence.id)}" aria-invalid="true"' in page.text  # given back to correct
 
 
 @pytest.mark.parametrize("file, code", [
