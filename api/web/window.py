@@ -17,11 +17,8 @@ into a record, a cookie or a log, or judge on the event loop.
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Mapping
 
-import orjson
-import pydantic
 import segno
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -31,18 +28,19 @@ from api.access import asking_region, purpose_for, use_record
 from api.auth import ROUTES, Caller, caller_for
 from api.deps import parse_json, read_body
 from api.errors import ApiError, status_for
-from api.licence_schemas import PurposeJson, VerifyRequest
+from api.licence_schemas import VerifyRequest
 from api.metrics import count_verdict
 from api.reading import TipState
 from api.routers.verify import MAX_VERIFY_BODY_BYTES, judge
 from api.service import NodeService
 from api.web import i18n
 from api.web.render import error_page, language, page_caller, render, seconds_since, tip_of
+from api.web.window_purpose import PURPOSE_COOKIE, PURPOSE_FIELDS, checked_purpose, encode_purpose, purpose_from_form, remembered_purpose, scenarios_for
 from api.web.window_view import format_time, screen_of
 from api.workers import in_worker
 from ledger.document import LicenceDocument
 from ledger.encoding import encode
-from ledger.errors import LedgerError, ValidationError
+from ledger.errors import LedgerError
 from ledger.ids import parse_licence_id
 from ledger.qr import PREFIX
 from ledger.seals import read_seal
@@ -54,9 +52,6 @@ router = APIRouter(include_in_schema=False)
 MAX_DOCUMENT_FILE_BYTES = MAX_VERIFY_BODY_BYTES
 #: The whole form: the file plus the input, the purpose and the multipart framing.
 MAX_FORM_BYTES = MAX_DOCUMENT_FILE_BYTES + 16 * 1024
-#: The session cookie remembering the service item and serial number (no personal data).
-PURPOSE_COOKIE = "window_purpose"
-PURPOSE_FIELDS = ("item_code", "item_name", "serial")
 #: What the input's `maxlength` allows; a refused input is given back at most this long.
 MAX_TYPED_CHARS = 2000
 #: Sec-Fetch-Site values of a request this page's own form made (or a typed address).
@@ -69,6 +64,9 @@ i18n.add({
         "window.submit": "核验",
         "window.document": "或上传持证人出示的证照文件（JSON，最大 256 KiB）",
         "window.purpose": "用证事项（每次核验都会留痕）",
+        "window.scenario": "事项",
+        "window.scenario_none": "（请选择事项）",
+        "window.type_not_accepted": "注意：所选事项不接受这类证照（核验结果不受影响）。",
         "window.item_code": "事项编码",
         "window.item_name": "事项名称",
         "window.serial": "业务流水号",
@@ -134,6 +132,9 @@ i18n.add({
         "window.submit": "Verify",
         "window.document": "Or upload the document file the holder presents (JSON, at most 256 KiB)",
         "window.purpose": "Service item (every check is recorded)",
+        "window.scenario": "Service item (事项)",
+        "window.scenario_none": "(choose the service item)",
+        "window.type_not_accepted": "Note: the chosen service item does not accept this type of licence (the verdict does not depend on it).",
         "window.item_code": "Item code (事项编码)",
         "window.item_name": "Item name (事项名称)",
         "window.serial": "Business serial number (业务流水号)",
@@ -208,7 +209,7 @@ async def window(request: Request) -> HTMLResponse:
         caller = await page_caller(request)
     except LedgerError as exc:
         return error_page(request, exc)
-    return page(request, caller, remembered_purpose(request))
+    return await page(request, caller, remembered_purpose(request), await scenarios_for(request, caller))
 
 
 @router.post("/", response_class=HTMLResponse)
@@ -225,20 +226,21 @@ async def check(request: Request) -> HTMLResponse:
     try:
         caller = await caller_for("verify")(request)  # type: ignore[operator]
     except LedgerError as exc:
-        return page(request, caller, remembered_purpose(request), problem=exc, status=403)
+        return await page(request, caller, remembered_purpose(request), [], problem=exc, status=403)
     purpose_form: dict[str, str] = {}
     typed = ""
+    scenarios = await scenarios_for(request, caller)
     try:
         form = await read_form(request)
         typed = str(form.get("q") or "").strip()[:MAX_TYPED_CHARS]
-        purpose_form = {name: str(form.get(name) or "").strip() for name in PURPOSE_FIELDS}
+        purpose_form = purpose_from_form(form, scenarios)
         asked, document = await presented(form, t)
         purpose = purpose_for(caller, checked_purpose(purpose_form), "purpose")
         region = asking_region(caller, None, request.app.state.service.genesis, "asking_region")
         now = int(request.app.state.clock() * 1000)
         body, seal = await in_worker(judge_for_page, request.app.state.service, asked, region, now, request.app.state.signatures)
     except LedgerError as exc:
-        return page(request, caller, purpose_form or remembered_purpose(request), problem=exc, typed=typed, status=status_for(exc))
+        return await page(request, caller, purpose_form or remembered_purpose(request), scenarios, problem=exc, typed=typed, status=status_for(exc))
     tip = tip_of(request)
     untrusted = None if tip.trusted else t(f"site.{tip.problem or 'no_blocks'}", age=tip.age_s)
     screen = screen_of(body, document, language(request), untrusted, seal)
@@ -254,18 +256,21 @@ async def check(request: Request) -> HTMLResponse:
             return error_page(request, exc, caller)
     count_verdict(screen.verdict, region)
     as_of: Mapping[str, int] = body["as_of"]  # type: ignore[assignment]
-    response = page(
-        request, caller, purpose_form, screen=screen, receipt=receipt_view(receipt), as_of=as_of,
+    response = await page(
+        request, caller, purpose_form, scenarios, screen=screen, receipt=receipt_view(receipt), as_of=as_of,
         as_of_age=seconds_since(as_of["time"], request.app.state.clock()), format_time=format_time,
-        may_read_uses=caller.role in (ROUTES["uses"] or ()),
+        may_read_uses=caller.role in (ROUTES["uses"] or ()), type_not_accepted=type_not_accepted(body, purpose_form, scenarios),
     )
     if purpose is not None:
         response.set_cookie(PURPOSE_COOKIE, encode_purpose(purpose), secure=True, httponly=True, samesite="strict")
     return response
 
 
-def page(request: Request, caller: Caller, purpose: Mapping[str, str], *, status: int = 200, **context: object) -> HTMLResponse:
-    """The window page: the form (autofocus; the purpose filled in) and whatever `context` adds:
+async def page(
+    request: Request, caller: Caller, purpose: Mapping[str, str], scenarios: list[dict[str, object]], *, status: int = 200, **context: object,
+) -> HTMLResponse:
+    """The window page: the form (autofocus; the purpose filled in, as a choice among
+    `scenarios` when the region has any) and whatever `context` adds:
     `problem` (a LedgerError to show) with `typed` (what the input held, given back to correct;
     window.js selects it so a new scan replaces it), or `screen` (a verdict: the input is empty)."""
     context.setdefault("problem", None)
@@ -274,8 +279,21 @@ def page(request: Request, caller: Caller, purpose: Mapping[str, str], *, status
     allowed = ROUTES["verify"] or ()
     return render(
         request, "window.html", caller=caller, status=status, purpose={name: purpose.get(name, "") for name in PURPOSE_FIELDS},
-        may_verify=caller.role in allowed, **context,
+        scenarios=scenarios, may_verify=caller.role in allowed, **context,
     )
+
+
+def type_not_accepted(body: Mapping[str, object], purpose: Mapping[str, str], scenarios: list[dict[str, object]]) -> bool:
+    """Whether the chosen scenario lists licence types and the judged licence is of none of them
+    (neither its own type nor, across regions, the type its recognition rule counts it as). A
+    note for the clerk: the verdict does not depend on it."""
+    licence: Mapping[str, object] | None = body.get("licence")  # type: ignore[assignment]
+    chosen = next((s for s in scenarios if s["code"] == purpose.get("item_code")), None)
+    if licence is None or chosen is None:
+        return False
+    recognition: Mapping[str, object] = body.get("recognition") or {}  # type: ignore[assignment]
+    types = {licence["type"]["code"], recognition.get("as_type")}  # type: ignore[index]
+    return not types & set(chosen["licence_types"])  # type: ignore[arg-type]
 
 
 def same_origin(request: Request) -> bool:
@@ -328,38 +346,6 @@ async def presented(form: Mapping[str, object], t) -> tuple[VerifyRequest, Licen
     if q.startswith(PREFIX):
         return VerifyRequest.model_construct(qr=q), None
     return VerifyRequest.model_construct(licence_id=parse_licence_id(q, "q").text), None
-
-
-def checked_purpose(fields: Mapping[str, str]) -> dict[str, str] | None:
-    """The purpose the form states (None when all three fields are empty), checked against the
-    API's patterns. Raises ValidationError "validation.format" naming the field."""
-    if not any(fields.values()):
-        return None
-    try:
-        return PurposeJson.model_validate(dict(fields)).model_dump()
-    except pydantic.ValidationError as exc:
-        first = exc.errors()[0]
-        name = ".".join(str(p) for p in first["loc"])
-        raise ValidationError(f"purpose.{name}: {first['msg']}", code="validation.format", field=f"purpose.{name}") from None
-
-
-def encode_purpose(purpose: Mapping[str, str]) -> str:
-    """The cookie's value: unpadded base64url of the purpose's JSON (no character a cookie quotes)."""
-    return base64.urlsafe_b64encode(orjson.dumps({k: purpose[k] for k in PURPOSE_FIELDS})).decode("ascii").rstrip("=")
-
-
-def remembered_purpose(request: Request) -> dict[str, str]:
-    """The purpose the session cookie remembers ({} when none or unreadable)."""
-    raw = request.cookies.get(PURPOSE_COOKIE)
-    if not raw:
-        return {}
-    try:
-        value = orjson.loads(base64.urlsafe_b64decode(raw.encode("ascii") + b"=" * (-len(raw) % 4)))
-    except (binascii.Error, ValueError, UnicodeEncodeError):
-        return {}
-    if not isinstance(value, dict):
-        return {}
-    return {k: v for k, v in value.items() if k in PURPOSE_FIELDS and isinstance(v, str)}
 
 
 def judge_for_page(

@@ -20,7 +20,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from api.web.window import MAX_DOCUMENT_FILE_BYTES, PURPOSE_COOKIE
+from api.web.window import MAX_DOCUMENT_FILE_BYTES
+from api.web.window_purpose import PURPOSE_COOKIE
 from api.web.window_view import mask_id_number
 from certs.roles import Role
 from ledger import ids
@@ -28,7 +29,7 @@ from ledger.encoding import decode
 from ledger.ids import complete_uscc, format_licence_id
 from ledger.receipt import verify_receipt
 from tests.api.pki import presenting
-from tests.api.world import OTHER_TYPE, PERSON, PURPOSE, World, day_of, make_world
+from tests.api.world import OTHER_TYPE, PERSON, PURPOSE, TIANJIN_TYPE, World, day_of, make_world
 
 ORIGIN = {"Origin": "http://testserver"}
 WINDOW_JS = Path(__file__).parents[3] / "api" / "web" / "static" / "window.js"
@@ -40,11 +41,18 @@ def world(tmp_path_factory):
     # The page trusts only a fresh tip: its clock is a second after the last block (the world's
     # fixed clock is an hour after the genesis, where its blocks look stale).
     world._app = create_app(world.service, clock=lambda: world.service.chain.tip.time / 1000 + 1)
+    # Tianjin keeps its service items on the ledger (the page offers them); Beijing keeps none
+    # (the page asks for the item's code and name).
+    world.commit(*(world.admin("tianjin", "scenario.declare", {"region": "tianjin", "licence_types": [TIANJIN_TYPE], **item}) for item in SCENARIOS))
     yield world
     world.close()
 
 
 SERIALS = iter(range(20_000, 30_000))
+SCENARIOS = (
+    {"code": PURPOSE["item_code"], "name": PURPOSE["item_name"], "name_en": "Food business licence, cross-province"},
+    {"code": "TJ-SC-0020", "name": "餐饮服务备案"},
+)
 
 
 def fresh(world: World, **kw):
@@ -56,6 +64,8 @@ def fresh(world: World, **kw):
 def post(world: World, q: str = "", *, region: str = "tianjin", role: Role = Role.STAFF, purpose=PURPOSE, lang: str = "en",
          file: bytes | None = None, headers=ORIGIN):
     data = {"q": q, **(purpose or {})}
+    if purpose is not None:
+        data["scenario"] = purpose["item_code"]  # a region with scenarios takes the code chosen from its list
     files = None if file is None else {"document": ("licence.json", file, "application/json")}
     return world.client(region, role).post(f"/?lang={lang}", data=data, files=files, headers=headers)
 
@@ -83,7 +93,7 @@ def test_the_window_form_has_one_autofocused_input_the_file_and_the_purpose(worl
     text = page.text
     assert '<input id="q" name="q" autocomplete="off" autofocus' in text and 'value=' not in text.split('id="q"')[1].split(">")[0]
     assert 'type="file"' in text and 'enctype="multipart/form-data"' in text
-    assert 'name="item_code"' in text and 'name="serial"' in text
+    assert 'name="scenario"' in text and 'name="serial"' in text
     assert '<script src="/static/window.js" defer></script>' in text and 'role="status" aria-live="polite"' in text
     assert "data-typo-check" in text and "{expected}" in text  # the typo messages window.js fills in
 
@@ -228,20 +238,50 @@ def test_staff_without_a_purpose_get_a_clear_message_and_nothing_is_recorded(wor
 
 def test_a_malformed_purpose_is_refused_naming_the_field(world):
     doc = fresh(world)
-    page = post(world, doc.licence.id, purpose={**PURPOSE, "item_code": "TJ SC"})
+    page = post(world, doc.licence.id, region="beijing", purpose={**PURPOSE, "item_code": "TJ SC"})
     assert page.status_code == 422 and "purpose.item_code" in page.text
+    page = post(world, doc.licence.id, purpose={**PURPOSE, "serial": "TJ 17"})
+    assert page.status_code == 422 and "purpose.serial" in page.text
+
+
+def test_the_regions_scenarios_are_offered_and_the_chosen_one_is_the_purpose(world):
+    form = world.client("tianjin", Role.STAFF).get("/?lang=en").text
+    assert '<select name="scenario">' in form and 'name="item_code"' not in form and 'name="serial"' in form
+    assert "TJ-SC-0012 Food business licence, cross-province" in form and "TJ-SC-0020 餐饮服务备案" in form
+    doc = fresh(world)
+    page = world.client("tianjin", Role.STAFF).post("/?lang=en", data={"q": doc.licence.id, "scenario": "TJ-SC-0020", "serial": "TJ-1"}, headers=ORIGIN)
+    url = page.text.split('href="data:application/json;base64,', 1)[1].split('"', 1)[0]
+    record = decode(base64.b64decode(url))["record"]
+    assert record["purpose"] == {"item_code": "TJ-SC-0020", "item_name": "餐饮服务备案", "serial": "TJ-1"}
+    assert '<option value="TJ-SC-0020" selected>' in page.text
+    assert 'data-note="type_not_accepted"' not in page.text  # the Beijing type counts as TIANJIN_TYPE here
+    other = fresh(world, type=OTHER_TYPE)
+    page = world.client("tianjin", Role.STAFF).post("/?lang=en", data={"q": other.licence.id, "scenario": "TJ-SC-0020", "serial": "TJ-2"}, headers=ORIGIN)
+    assert 'data-note="type_not_accepted"' in page.text and verdict_of(page) == "invalid"
+
+
+def test_a_scenario_the_region_does_not_keep_is_refused(world):
+    doc = fresh(world)
+    before = recorded(world)
+    page = world.client("tianjin", Role.STAFF).post("/", data={"q": doc.licence.id, "scenario": "BJ-XX-1", "serial": "TJ-1"}, headers=ORIGIN)
+    assert page.status_code == 422 and "web.unknown_scenario" in page.text and recorded(world) == before
+
+
+def test_a_region_without_scenarios_asks_for_the_items_code_and_name(world):
+    form = world.client("beijing", Role.STAFF).get("/").text
+    assert 'name="item_code"' in form and 'name="item_name"' in form and "<select" not in form
 
 
 def test_the_purpose_is_remembered_for_the_session_in_a_strict_cookie(world, pki_world_https):
     client = pki_world_https
     doc = fresh(world)
-    page = client.post("/?lang=en", data={"q": doc.licence.id, **PURPOSE}, headers={"Origin": "https://testserver"})
+    page = client.post("/?lang=en", data={"q": doc.licence.id, "scenario": PURPOSE["item_code"], "serial": PURPOSE["serial"]}, headers={"Origin": "https://testserver"})
     assert verdict_of(page) == "valid"
     (cookie,) = [c for c in page.headers.get_list("set-cookie") if c.startswith(f"{PURPOSE_COOKIE}=")]
     assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=strict" in cookie
     assert "Max-Age" not in cookie and "expires" not in cookie.lower()  # for the session only
     again = client.get("/").text
-    assert f'value="{PURPOSE["item_code"]}"' in again and f'value="{PURPOSE["serial"]}"' in again
+    assert f'<option value="{PURPOSE["item_code"]}" selected>' in again and f'value="{PURPOSE["serial"]}"' in again
 
 
 @pytest.fixture
@@ -312,7 +352,7 @@ def test_a_stale_tip_never_shows_green_and_says_why(world):
     doc = fresh(world)
     stale = create_app(world.service, clock=lambda: world.service.chain.tip.time / 1000 + 10**6)
     with TestClient(presenting(stale, world.pki.pem("tianjin", Role.STAFF))) as client:
-        page = client.post("/?lang=en", data={"q": doc.licence.id, **PURPOSE}, headers=ORIGIN)
+        page = client.post("/?lang=en", data={"q": doc.licence.id, "scenario": PURPOSE["item_code"], "serial": PURPOSE["serial"]}, headers=ORIGIN)
     assert verdict_of(page) == "indeterminate" and "verdict-valid" not in page.text
     reasons = page.text.split('class="reasons"', 1)[1].split("</ul>", 1)[0]
     assert "cannot be trusted" in reasons and "stale" in reasons
@@ -331,7 +371,7 @@ def test_every_verdict_renders_in_both_languages(world, lang):
         assert verdict_of(page) == verdict and f'<span class="verdict-word">{word}</span>' in page.text
     stale = create_app(world.service, clock=lambda: world.service.chain.tip.time / 1000 + 10**6)
     with TestClient(presenting(stale, world.pki.pem("tianjin", Role.STAFF))) as client:
-        page = client.post(f"/?lang={lang}", data={"q": valid.licence.id, **PURPOSE}, headers=ORIGIN)
+        page = client.post(f"/?lang={lang}", data={"q": valid.licence.id, "scenario": PURPOSE["item_code"], "serial": PURPOSE["serial"]}, headers=ORIGIN)
     assert f'<span class="verdict-word">{words[2]}</span>' in page.text
 
 
