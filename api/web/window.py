@@ -17,7 +17,7 @@ into a record, a cookie or a log, or judge on the event loop.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import segno
 from fastapi import APIRouter, Request
@@ -234,11 +234,11 @@ async def check(request: Request) -> HTMLResponse:
         form = await read_form(request)
         typed = str(form.get("q") or "").strip()[:MAX_TYPED_CHARS]
         purpose_form = purpose_from_form(form, scenarios)
-        asked, document = await presented(form, t)
+        asked = await presented(form, t)
         purpose = purpose_for(caller, checked_purpose(purpose_form), "purpose")
         region = asking_region(caller, None, request.app.state.service.genesis, "asking_region")
         now = int(request.app.state.clock() * 1000)
-        body, seal = await in_worker(judge_for_page, request.app.state.service, asked, region, now, request.app.state.signatures)
+        body, seal, document = await in_worker(judge_for_page, request.app.state.service, asked, region, now, request.app.state.signatures)
     except LedgerError as exc:
         return await page(request, caller, purpose_form or remembered_purpose(request), scenarios, problem=exc, typed=typed, status=status_for(exc))
     tip = tip_of(request)
@@ -321,11 +321,11 @@ async def read_form(request: Request) -> Mapping[str, object]:
         raise WindowError(f"the form cannot be read: {getattr(exc, 'detail', exc)}", code="web.bad_form", field="body") from None
 
 
-async def presented(form: Mapping[str, object], t) -> tuple[VerifyRequest, LicenceDocument | None]:
-    """What the form presents, as the verify route's request (without purpose), and the
-    presented document. Raises WindowError "web.nothing_presented", "web.two_presentations",
-    "web.too_large", "web.bad_file"; the ids.* error of a mistyped id; document.* of a
-    file that is JSON but no licence document."""
+async def presented(form: Mapping[str, object], t: Callable[..., str]) -> VerifyRequest:
+    """What the form presents, as the verify route's request (without purpose). Raises
+    WindowError "web.nothing_presented", "web.two_presentations", "web.too_large",
+    "web.bad_file" (not JSON), and the ids.* error of a mistyped id. A file's document is
+    parsed by `judge_for_page`, in a worker thread."""
     q = str(form.get("q") or "").strip()
     upload = form.get("document")
     data = b""
@@ -340,29 +340,31 @@ async def presented(form: Mapping[str, object], t) -> tuple[VerifyRequest, Licen
             obj = parse_json(data)
         except ApiError as exc:
             raise WindowError(t("window.file_not_json", detail=exc), code="web.bad_file", field="document") from None
-        return VerifyRequest.model_construct(document=obj), LicenceDocument.from_json(obj)
+        return VerifyRequest.model_construct(document=obj)
     if not q:
         raise WindowError(t("window.nothing"), code="web.nothing_presented", field="q")
     if q.startswith(PREFIX):
-        return VerifyRequest.model_construct(qr=q), None
-    return VerifyRequest.model_construct(licence_id=parse_licence_id(q, "q").text), None
+        return VerifyRequest.model_construct(qr=q)
+    return VerifyRequest.model_construct(licence_id=parse_licence_id(q, "q").text)
 
 
 def judge_for_page(
     service: NodeService, asked: VerifyRequest, region: str, at_time: int, signatures: SignatureCache | None,
-) -> tuple[dict[str, object], dict[str, object]]:
-    """verify.judge's answer and the seal of the record (blocking reads): `{"seal_id", "name",
-    "signer", "signing_time"}`, {} without a record."""
+) -> tuple[dict[str, object], dict[str, object], LicenceDocument | None]:
+    """verify.judge's answer, the seal of the record (blocking reads): `{"seal_id", "name",
+    "signer", "signing_time"}`, {} without a record, and the presented document parsed (None
+    without one). Raises what judge raises (document.* for a file that is no licence document)."""
     body = judge(service, asked, region, at_time, signatures)
+    document = None if asked.document is None else LicenceDocument.from_json(asked.document)
     record: Mapping[str, object] | None = body.get("record")  # type: ignore[assignment]
     if record is None:
-        return body, {}
+        return body, {}, document
     signature: Mapping[str, object] = record["seal_signature"]  # type: ignore[assignment]
     seal = read_seal(TipState(service.view()), str(signature["seal_id"]))
     return body, {
         "seal_id": signature["seal_id"], "name": None if seal is None else seal.get("name"),
         "signer": signature["signer"], "signing_time": signature.get("signing_time"),
-    }
+    }, document
 
 
 def receipt_view(receipt: Mapping[str, object] | None) -> dict[str, str] | None:

@@ -18,8 +18,6 @@ from api.web import i18n
 from ledger.calendar import UTC_OFFSET_MS
 from ledger.document import LicenceDocument, PersonHolder
 
-VERDICTS = ("valid", "invalid", "indeterminate")
-
 WORDS = {
     "zh": {
         "verdict.valid": "有效", "verdict.invalid": "无效", "verdict.indeterminate": "无法判定",
