@@ -332,6 +332,14 @@ async def export(request: Request) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="eledger-{first}-{last}.csv"', "Cache-Control": "no-store"})
 
 
+def csv_cell(value: object) -> object:
+    """`value` as a spreadsheet will not run it: text starting with = + - @ (or a tab or a
+    carriage return) gets a leading apostrophe (names and conditions come from signed bodies)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def _export_csv(service: NodeService, first: int, last: int) -> tuple[bytes, int, int]:
     view = service.view()
     if last > view.height:
@@ -341,6 +349,6 @@ def _export_csv(service: NodeService, first: int, last: int) -> tuple[bytes, int
     writer.writerow(reads.EXPORT_COLUMNS)
     rows = 0
     for row in reads.export_rows(view, first, last):
-        writer.writerow(row)
+        writer.writerow([csv_cell(value) for value in row])
         rows += 1
     return ("\ufeff" + out.getvalue()).encode("utf-8"), rows, view.height

@@ -355,3 +355,36 @@ def test_export_roles_are_a_subset_of_those_that_may_read_uses():
     from api.auth import ROUTES
 
     assert pages.EXPORT_ROLES <= ROUTES["uses"]
+
+
+# -- evidence --------------------------------------------------------------------------------------
+
+
+def test_evidence_of_a_duplicate_vote_is_listed_with_its_culprit(tmp_path):
+    import os
+
+    from ledger.commit import VOTE_PURPOSE, VoteType, vote_sign_bytes
+    from ledger.tx import Tx
+
+    world = make_world(tmp_path / "net")
+    try:
+        names = [v.name for v in world.service.view().validators()]
+        reporter, culprit = (world.pki.network.validator_keys[name] for name in names[:2])
+
+        def vote(block: bytes) -> dict[str, object]:
+            signature = culprit.sign(VOTE_PURPOSE, world.chain_id, vote_sign_bytes(VoteType.PREVOTE, 1, 0, block))
+            return {"type": "prevote", "height": 1, "round": 0, "block": block, "validator": culprit.public_key.key_id, "signature": signature.to_json()}
+
+        world.commit(Tx.create(world.chain_id, "evidence.duplicate_vote", {"vote_a": vote(b"\x01" * 32), "vote_b": vote(b"\x02" * 32)}, reporter, os.urandom(16)))
+        page = world.client().get("/explorer/validators?lang=en")
+        text = text_of(page)
+        assert page.status_code == 200 and "holds no evidence" not in text
+        assert f"Evidence of misbehaviour Name Height Round Kind Recorded {names[1]} 1 0 prevote" in text
+        block = text_of(world.client().get(f"/explorer/blocks/{world.service.chain.height}?lang=en"))
+        assert f"Validator {names[0]} reported validator" in block and "conflicting prevote votes at height 1, round 0" in block
+    finally:
+        world.close()
+
+
+def test_export_cells_that_a_spreadsheet_would_run_are_quoted():
+    assert pages.csv_cell("=SUM(A1)") == "'=SUM(A1)" and pages.csv_cell("@x") == "'@x" and pages.csv_cell("北京") == "北京" and pages.csv_cell(3) == 3
