@@ -109,7 +109,8 @@ async def home(request: Request) -> HTMLResponse:
         before = int_param(request, "before", None, 2, 2**63)
         limit = int_param(request, "limit", reads.BLOCKS_PER_PAGE, 1, reads.MAX_BLOCKS_PER_PAGE)
         blocks, older = reads.latest_blocks(service.view(), before, limit)  # type: ignore[arg-type]
-        return {"blocks": blocks, "older": older, "limit": limit, "q": "", "miss": None}
+        return {"blocks": blocks, "older": older, "limit": limit, "q": "", "miss": None, "can_export": caller.role in EXPORT_ROLES,
+                "max_export": reads.MAX_EXPORT_BLOCKS}
 
     return await page(request, "blocks", "explorer/home.html", build)
 
@@ -126,7 +127,7 @@ async def search(request: Request) -> Response:
     if found.url is not None:
         return RedirectResponse(found.url, status_code=303)
     return render(request, "explorer/home.html", caller=caller, status=404, blocks=[], older=None, limit=reads.BLOCKS_PER_PAGE,
-                  q=q, miss=found)
+                  q=q, miss=found, can_export=caller.role in EXPORT_ROLES, max_export=reads.MAX_EXPORT_BLOCKS)
 
 
 # -- a block, a transaction ------------------------------------------------------------------------

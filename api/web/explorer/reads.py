@@ -19,7 +19,8 @@ from ledger.encoding import b64decode, b64encode, decode, encode
 from ledger.errors import LedgerError
 from ledger.evidence import PREFIX as EVIDENCE_PREFIX
 from ledger.hashing import tagged_hash
-from ledger.identity import Identity, key_state_key
+from ledger.governance import read_org
+from ledger.identity import Identity, Role, key_state_key
 from ledger.ids import LICENCE_ID_PREFIX, parse_licence_id, validate_uscc
 from ledger.kv import KVReader
 from ledger.pages import collect, start_after
@@ -72,7 +73,11 @@ def signer_of(state: KVReader, key_id: bytes) -> Signer:
     if raw is None:
         return Signer()
     identity = Identity.from_bytes(raw)
-    return Signer(identity.name, identity.role.value, identity.region)
+    name = identity.name
+    if identity.role is Role.ISSUER:  # a department's key is named by its USCC: add the department's name
+        org = read_org(state, identity.name)
+        name = identity.name if org is None else f"{org['name']} {identity.name}"
+    return Signer(name, identity.role.value, identity.region)
 
 
 def tx_line(view: ChainView, state: KVReader, height: int, index: int, tx: Tx) -> TxLine:

@@ -71,6 +71,7 @@ def test_the_latest_blocks_show_their_transactions_in_domain_terms(world):
     assert f"Issued the licence {world.doc.licence.id} to the enterprise" in page
     assert f"Licence {world.doc.licence.id} suspended; reason: inspection" in page
     assert "tianjin recognises" in page and "Block 1" in page
+    assert f"北京市市场监督管理局 {world.dept_uscc} (beijing)" in page and "tianjin-admin-1 (tianjin)" in page  # who signed
     zh = text_of(world.client().get("/explorer?lang=zh"))
     assert f"证照 {world.doc.licence.id} 被暂扣，原因：inspection" in zh
 
