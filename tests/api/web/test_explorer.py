@@ -389,3 +389,25 @@ def test_evidence_of_a_duplicate_vote_is_listed_with_its_culprit(tmp_path):
 
 def test_export_cells_that_a_spreadsheet_would_run_are_quoted():
     assert pages.csv_cell("=SUM(A1)") == "'=SUM(A1)" and pages.csv_cell("@x") == "'@x" and pages.csv_cell("北京") == "北京" and pages.csv_cell(3) == 3
+
+
+def test_a_renewed_licence_shows_its_versions_in_the_timeline_and_pages_it(tmp_path, monkeypatch):
+    world = make_world(tmp_path / "net")
+    try:
+        v1 = world.document(7)
+        world.issue(v1)
+        v2 = world.document(7, version="002")
+        world.renew(v1, v2)
+        world.act("licence.revoke", v2.licence.id, "fraud")
+        auditor = world.client("hebei", Role.AUDITOR)
+        old = text_of(auditor.get(f"/explorer/licences/{v1.licence.id}?lang=en"))
+        assert f"superseded by {v2.licence.id}" in old and "Status revoked" in old
+        assert old.index(" issued ") < old.index(" renewed ") < old.index(" revoked · Version 002")
+        monkeypatch.setattr(pages, "PAGE_LIMIT", 2)
+        first = auditor.get(f"/explorer/licences/{v2.licence.id}?lang=en")
+        assert " revoked · " not in text_of(first) and "?after=" in first.text
+        cursor = re.search(r'href="\?after=([^"]+)"', first.text).group(1)
+        second = text_of(auditor.get(f"/explorer/licences/{v2.licence.id}?lang=en&after={cursor}"))
+        assert " revoked · Version 002" in second and " issued " not in second
+    finally:
+        world.close()
