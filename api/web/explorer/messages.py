@@ -17,6 +17,7 @@ KIND_NAMES: dict[str, tuple[str, str]] = {
     "ltype.register": ("登记证照类型", "licence type registered"),
     "recognition.declare": ("声明互认规则", "recognition rule declared"),
     "recognition.withdraw": ("撤回互认规则", "recognition rule withdrawn"),
+    "scenario.declare": ("声明事项", "service item declared"),
     "cert.revoke": ("吊销证书", "certificate revoked"),
     "seal.register": ("登记印章", "seal registered"),
     "seal.revoke": ("吊销印章", "seal revoked"),

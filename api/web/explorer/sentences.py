@@ -139,6 +139,19 @@ def _recognition_declare(b: Body, s: Signer) -> dict[str, str]:
     }
 
 
+def _scenario_declare(b: Body, s: Signer) -> dict[str, str]:
+    types = ", ".join(str(t) for t in b.get("licence_types") or []) or "—"
+    if b.get("withdrawn") is True:
+        return {
+            "zh": f"{_region(s)} 撤回事项 {_get(b, 'code')}「{_get(b, 'name')}」",
+            "en": f"{_region(s)} withdrew the service item {_get(b, 'code')} “{_get(b, 'name')}”",
+        }
+    return {
+        "zh": f"{_region(s)} 声明事项 {_get(b, 'code')}「{_get(b, 'name')}」，接受证照类型 {types}",
+        "en": f"{_region(s)} declared the service item {_get(b, 'code')} “{_get(b, 'name')}”, accepting the licence types {types}",
+    }
+
+
 def _recognition_withdraw(b: Body, s: Signer) -> dict[str, str]:
     return {
         "zh": f"{_region(s)} 撤回对 {_get(b, 'from_region')} 签发的 {_get(b, 'type')} 的互认规则",
@@ -275,6 +288,7 @@ SENTENCES: dict[str, Sentence] = {
     "org.resume": _org_status("恢复正常", "resumed"),
     "ltype.register": _ltype_register,
     "recognition.declare": _recognition_declare,
+    "scenario.declare": _scenario_declare,
     "recognition.withdraw": _recognition_withdraw,
     "cert.revoke": _cert_revoke,
     "seal.register": _seal_register,

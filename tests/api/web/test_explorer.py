@@ -228,6 +228,7 @@ SAMPLES = {
     "ltype.register": ({"code": "T1", "name": "食品", "validity_required": True}, ["T1", "食品"]),
     "recognition.declare": ({"from_region": "beijing", "type": "T1", "as_type": "T2", "conditions": "原件"}, ["beijing", "T1", "T2", "原件", "tianjin"]),
     "recognition.withdraw": ({"from_region": "beijing", "type": "T1"}, ["beijing", "T1", "tianjin"]),
+    "scenario.declare": ({"code": "TJ-SP-001", "name": "食品经营许可核查", "region": "tianjin", "licence_types": ["T1", "T2"]}, ["TJ-SP-001", "食品经营许可核查", "T1, T2", "tianjin"]),
     "cert.revoke": ({"serial": "1a2b", "reason": "key_leaked"}, ["1a2b", "key_leaked"]),
     "seal.register": ({"seal_id": "SEAL0001", "owner": "U1", "name": "专用章", "type": "licence", "valid_from": 0, "valid_until": 1}, ["SEAL0001", "U1", "专用章"]),
     "seal.revoke": ({"seal_id": "SEAL0001", "reason": "lost"}, ["SEAL0001", "lost"]),
