@@ -5,8 +5,10 @@ served over plain HTTP on 127.0.0.1 (a secure context, so getUserMedia is offere
 own HTTP server (node.http.HttpServer) in a thread, around the app of a licence world
 (tests/api/world.py) that takes the browser for a Beijing window clerk (tests/api/pki.presenting).
 
-Also: a QR code that is not a licence's is refused and nothing is sent; a refused camera and a
-machine without one get their messages; no console errors. Needs Debian's chromium at
+Also: a QR code that is not a licence's is refused and nothing is sent; a refused camera, a
+missing or busy one (getUserMedia made to fail as it would) get their messages; without
+getUserMedia or without JavaScript there is no camera button and the form still verifies; the
+decoder is fetched only once the camera is granted; nothing is logged to the console. Needs Debian's chromium at
 CHROMIUM and the Python package playwright (the test extra); a missing one fails the test with
 what to install, never skips it.
 """
@@ -152,13 +154,14 @@ class Browser:
 
 @pytest.fixture
 def chromium(tmp_path):
-    """`open(video, allow=True)`: a Chromium page whose camera plays `video` (None: no camera);
-    with allow=False the camera permission is refused, as a clerk clicking "Block" would."""
+    """`open(video, allow=True, javascript=True, init=None)`: a Chromium page whose camera plays
+    `video` (None: no fake camera); with allow=False the camera permission is refused, as a
+    clerk clicking "Block" would; `init` is a script run before the page's own."""
     sync_playwright = require_browser()
     playwright = sync_playwright().start()
     opened = []
 
-    def open_browser(video: Path | None, *, allow: bool = True) -> Browser:
+    def open_browser(video: Path | None, *, allow: bool = True, javascript: bool = True, init: str | None = None) -> Browser:
         profile = tmp_path / f"profile-{len(opened)}"
         profile.mkdir()
         flags = [*CHROMIUM_FLAGS]
@@ -170,9 +173,11 @@ def chromium(tmp_path):
             flags.append("--deny-permission-prompts")
         context = playwright.chromium.launch_persistent_context(
             str(profile), executable_path=str(CHROMIUM), args=flags, headless=True, chromium_sandbox=False,
-            viewport={"width": 1366, "height": 768},
+            viewport={"width": 1366, "height": 768}, java_script_enabled=javascript,
         )
         opened.append(context)
+        if init is not None:
+            context.add_init_script(init)
         page = context.pages[0] if context.pages else context.new_page()
         page.set_default_timeout(WAIT_MS)
         browser = Browser(page, [], [])
@@ -189,12 +194,13 @@ def chromium(tmp_path):
         playwright.stop()
 
 
-def open_window(browser: Browser, served: Served, lang: str = "en") -> None:
+def open_window(browser: Browser, served: Served, lang: str = "en", *, camera: bool = True) -> None:
     page = browser.page
     page.goto(f"{served.url}/?lang={lang}")
     for name, value in PURPOSE.items():
         page.fill(f"input[name={name}]", value)
-    page.wait_for_selector("#camera-start:not([hidden])", state="visible")
+    if camera:
+        page.wait_for_selector("#camera-start:not([hidden])", state="visible")
     assert not any(JSQR in url for url in browser.requests), "the decoder was fetched before the camera started"
 
 
@@ -251,16 +257,45 @@ def test_a_refused_camera_says_so_and_the_page_still_takes_typed_input(served, c
     assert words in page.inner_text("#camera-status")
     assert not any(JSQR in url for url in browser.requests)
     page.fill("#q", served.payload)
-    page.press("#q", "Enter")
-    page.wait_for_selector("[data-verdict]")
+    with page.expect_navigation():
+        page.press("#q", "Enter")
     assert page.get_attribute("[data-verdict]", "data-verdict") == "valid"
+    assert browser.errors == []
 
 
-def test_a_machine_without_a_camera_says_so(served, chromium):
-    browser = chromium(None)
+#: getUserMedia failing as it does on a machine without a camera, or with one another program
+#: holds (a fake camera cannot show either, and a real one on the test machine must not matter).
+FAILING_CAMERA = """
+navigator.mediaDevices.getUserMedia = function () {
+  return Promise.reject(new DOMException("simulated by the test", "%s"));
+};
+"""
+
+
+@pytest.mark.parametrize("error, state, words", [
+    ("NotFoundError", "none", "No camera was found"),
+    ("NotReadableError", "busy", "in use by another program"),
+    ("TypeError", "failed", "could not be opened (TypeError)"),
+])
+def test_a_camera_that_cannot_open_says_why(served, chromium, error, state, words):
+    browser = chromium(None, init=FAILING_CAMERA % error)
     page = browser.page
     open_window(browser, served)
     page.click("#camera-start")
-    page.wait_for_selector("#camera-status:is([data-state=none], [data-state=failed])")
-    assert page.get_attribute("#camera-status", "data-state") == "none", page.inner_text("#camera-status")
-    assert "No camera was found" in page.inner_text("#camera-status")
+    page.wait_for_selector(f"#camera-status[data-state={state}]")
+    assert words in page.inner_text("#camera-status")
+    assert not any(JSQR in url for url in browser.requests)
+    assert browser.errors == []
+
+
+def test_without_getusermedia_or_without_javascript_there_is_no_camera_button_and_the_form_works(served, chromium):
+    no_media = "Object.defineProperty(Navigator.prototype, 'mediaDevices', {get: function () { return undefined; }});"
+    for browser in (chromium(None, init=no_media), chromium(None, javascript=False)):
+        page = browser.page
+        open_window(browser, served, camera=False)
+        assert page.is_hidden("#camera-start") and page.is_hidden("#camera")
+        page.fill("#q", served.payload)
+        with page.expect_navigation():
+            page.press("#q", "Enter")
+        assert page.get_attribute("[data-verdict]", "data-verdict") == "valid"
+        assert browser.errors == []

@@ -123,8 +123,10 @@
 
     function scan(mine, decode) {
       if (mine !== session) return;
-      var ready = video.readyState >= 2 && video.videoWidth > 0;
-      var decoding = ready ? decode(video) : Promise.resolve([]);
+      var decoding = Promise.resolve([]);
+      if (video.readyState >= 2 && video.videoWidth > 0) {
+        try { decoding = decode(video); } catch (error) { decoding = Promise.reject(error); }
+      }
       decoding.then(function (texts) {
         if (mine !== session) return;
         for (var i = 0; i < texts.length; i++) {
