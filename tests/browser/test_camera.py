@@ -10,9 +10,8 @@ missing or busy one (getUserMedia made to fail as it would) get their messages; 
 getUserMedia or without JavaScript there is no camera button and the form still verifies; the
 decoder is fetched only once the camera is granted, and not at all when the browser's
 BarcodeDetector reads QR codes (a stand-in: Chromium on Linux has none); nothing is logged to
-the console. Needs Debian's chromium at
-CHROMIUM and the Python package playwright (the test extra); a missing one fails the test with
-what to install, never skips it.
+the console. Needs Debian's chromium at CHROMIUM and the Python package playwright (the test
+extra); a missing one fails the test with what to install, never skips it.
 """
 
 from __future__ import annotations
