@@ -103,7 +103,8 @@ class Web:
 
 
 @pytest.fixture(scope="session")
-def web(tmp_path_factory) -> Iterator[Web]:
+def web(tmp_path_factory, chromium) -> Iterator[Web]:
+    """(Asks for `chromium` first, so that a machine without it fails before starting a devnet.)"""
     with running_devnet(tmp_path_factory.mktemp("browser") / "devnet", 4) as cluster:
         try:
             assert seed_devnet(cluster.devnet, Quiet()) is True

@@ -2,7 +2,8 @@
 page loads in zh and in en with no console error, at 1366x768 and at a phone's 390x844 without
 scrolling sideways, and loads nothing from another origin; the header names the signed-in caller
 of a staff or auditor certificate (the PKCS#12 files `make run` prints), or says nobody is
-signed in; a certificate the ledger revoked gets the error page with the API's status and code;
+signed in; a certificate the ledger revoked gets the error page with the API's status and code,
+one of no genesis CA no page at all (TLS refuses it);
 and with three of the four validators stopped the remaining node's page says its data is stale,
 until they are started again.
 
@@ -11,11 +12,14 @@ The stale-data test stops and restarts validators of the shared devnet, so it co
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from playwright.sync_api import Error as BrowserError
 
 from api.web.i18n import translator
 from certs.layout import issue_credential
@@ -119,6 +123,21 @@ def test_a_certificate_the_ledger_revoked_gets_the_error_page(web, page_as, snap
     assert after.locator(".error code").inner_text() == "auth.revoked"
     assert "tianjin-window-9" not in after.content()
     snap(after, "error-revoked-certificate")
+
+
+def test_a_certificate_of_no_genesis_ca_gets_no_page_at_all(web, page_as, tmp_path):
+    """The node's TLS refuses a client certificate of a CA outside the genesis (api.md §6): the
+    browser gets no answer (through Playwright's client-certificate proxy, an empty response)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "stranger")])
+    now = datetime.now(timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - timedelta(hours=1)).not_valid_after(now + timedelta(days=1)).sign(key, hashes.SHA256()))
+    (tmp_path / "stranger.crt").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "stranger.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    page = page_as("tianjin", credential=(tmp_path / "stranger.crt", tmp_path / "stranger.key"))
+    with pytest.raises(BrowserError, match="net::ERR_"):
+        page.goto(web.url("tianjin", "/?lang=en"))
 
 
 def test_with_three_of_four_validators_stopped_the_page_says_the_data_is_stale(web, page_as, snap):
