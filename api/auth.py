@@ -54,6 +54,7 @@ ROUTES: dict[str, frozenset[str] | None] = {
     "log": None,
     "transaction": None,
     "registry": None,
+    "scenarios": None,
     "seal": None,
     "submit": frozenset({Role.ISSUER, Role.REGION_ADMIN}),
     "verify": frozenset({Role.PARTNER, Role.STAFF, Role.ISSUER, Role.AUDITOR, Role.REGION_ADMIN}),

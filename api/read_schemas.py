@@ -315,6 +315,32 @@ class RegionList(Schema):
     items: list[RegionJson]
 
 
+class ScenarioJson(Schema):
+    code: str = Field(description="the 事项编码 a use record's purpose.item_code carries")
+    name: str = Field(description="the 事项名称 a use record's purpose.item_name carries")
+    name_en: str | None = Field(description="its English name; null when none was declared")
+    region: str = Field(description="the region that declared it")
+    licence_types: list[str] = Field(description="the licence type codes it accepts, sorted")
+    withdrawn: bool = Field(description="withdrawn scenarios are listed only when asked for")
+    declared_at: int = Field(description="block time (ms) of its last declaration")
+
+
+class ScenarioList(Schema):
+    """A region's use scenarios (事项, domain.md §11), by code, whole."""
+
+    model_config = _example({
+        "height": 15, "region": "tianjin",
+        "scenarios": [{
+            "code": "TJ-KH-001", "name": "企业开户核验", "name_en": "Company bank account opening check", "region": "tianjin",
+            "licence_types": [TYPE], "withdrawn": False, "declared_at": 1767225607000,
+        }],
+    })
+
+    height: int
+    region: str
+    scenarios: list[ScenarioJson]
+
+
 class PublicKeyJson(Schema):
     suite: str
     spki: B64

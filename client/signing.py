@@ -1,9 +1,9 @@
 """The department and region-administrator client: build and sign every domain transaction
-(docs/spec/domain.md §3–§5) with the caller's own keys, which never leave this process.
+(docs/spec/domain.md §3–§5, §11) with the caller's own keys, which never leave this process.
 
-`AdminClient` signs governance (organisations, keys, licence types, recognition rules);
-`DepartmentClient` registers seals, seals licence documents and issues, changes, renews and
-records them; both can act on seals and on licence status. A licence.issue is a sealed
+`AdminClient` signs governance (organisations, keys, licence types, recognition rules, use
+scenarios); `DepartmentClient` registers seals, seals licence documents and issues, changes,
+renews and records them; both can act on seals and on licence status. A licence.issue is a sealed
 transaction (transactions.md §5): the seal key's signature over the document is its only
 signature. Inputs are checked before signing with the ledger's own readers, so a mistake gets
 the code and field the ledger would give (`tx.body.<field>`) without a round trip. This is the
@@ -28,8 +28,11 @@ from ledger.governance import MAX_ADMIT_KEYS, MAX_CONDITIONS, MAX_GRANT_TYPES, M
 from ledger.ids import LicenceId, format_licence_id, next_version, parse_licence_id, validate_type_code, validate_uscc
 from ledger.licences import FIRST_VERSION
 from ledger.licence_bodies import issue_tx, version_body
+from ledger.scenarios import MAX_CODE as SCENARIO_MAX_CODE
+from ledger.scenarios import MAX_NAME as SCENARIO_MAX_NAME
 from ledger.seals import MAX_SIGNERS, SEAL_ID_RE, SEAL_TYPES, SealSignature
 from ledger.tx import CHAIN_ID_RE, NONCE_SIZE, Tx
+from ledger.uses import ITEM_CODE_RE, ITEM_NAME_RE
 from ledger.validators import NAME_RE
 
 _WHERE = "tx.body"
@@ -219,6 +222,27 @@ class AdminClient(Client):
         body: dict[str, object] = {"from_region": from_region, "type": type}
         _rule(body)
         return self.sign("recognition.withdraw", body)
+
+    def declare_scenario(
+        self, region: str, code: str, name: str, licence_types: Sequence[str], *, name_en: str | None = None, withdrawn: bool = False,
+    ) -> Tx:
+        """scenario.declare (domain.md §11): declare, replace or (`withdrawn`) withdraw the use
+        scenario `code` of `region`, which must be this administrator's region. Raises
+        ValidationError "validation.format" / "validation.length" (region, code, names),
+        "ids.bad_type_code", "validation.duplicate", "validation.type" (withdrawn)."""
+        body: dict[str, object] = {"code": code, "name": name, "region": region}
+        get_str(body, "region", _WHERE, pattern=NAME_RE, max_len=32)
+        get_str(body, "code", _WHERE, pattern=ITEM_CODE_RE, max_len=SCENARIO_MAX_CODE)
+        get_str(body, "name", _WHERE, pattern=ITEM_NAME_RE, max_len=SCENARIO_MAX_NAME)
+        if name_en is not None:
+            body["name_en"] = name_en
+            get_str(body, "name_en", _WHERE, pattern=ITEM_NAME_RE, max_len=SCENARIO_MAX_NAME)
+        if not isinstance(withdrawn, bool):
+            raise ValidationError(f"{_WHERE}.withdrawn must be true or false", code="validation.type", field=f"{_WHERE}.withdrawn")
+        if withdrawn:
+            body["withdrawn"] = True
+        body["licence_types"] = _types(licence_types, "licence_types", 1)
+        return self.sign("scenario.declare", body)
 
 
 class DepartmentClient(Client):

@@ -221,7 +221,7 @@ def register(kind: TxKind) -> TxKind:
     return kind
 
 
-DOMAIN_MODULES = ("ledger.anchors", "ledger.governance", "ledger.seals", "ledger.licences", "ledger.evidence", "ledger.uses")
+DOMAIN_MODULES = ("ledger.anchors", "ledger.governance", "ledger.seals", "ledger.licences", "ledger.evidence", "ledger.uses", "ledger.scenarios")
 
 
 def _load_domain() -> None:

@@ -4,10 +4,10 @@ Creates (or reuses) the network material under DIR (node.network), opens the loc
 DIR/local/ledger, and commits blocks of real signed transactions through the path a validator
 takes (node.local): on the first run each region's administrator registers licence types,
 admits its demo department (whose key is the one in its PKI issuer certificate), the
-department registers its seal, and the regions declare mutual recognition of the national food
-business licence; then every run adds blocks of licences issued by the four departments to
-enterprises and to persons (whose names and ID numbers stay in the documents written to
-DIR/documents, never on the ledger). A second run resumes on top.
+department registers its seal, the regions declare mutual recognition of the national food
+business licence and their use scenarios (事项); then every run adds blocks of licences issued
+by the four departments to enterprises and to persons (whose names and ID numbers stay in the
+documents written to DIR/documents, never on the ledger). A second run resumes on top.
 
 The seeding and the licences are built by functions that take a `submit` callable (commit this
 batch of transactions before returning), so the devnet of `make run` (node.devnet) seeds a real
@@ -45,8 +45,18 @@ from node.network import GENESIS_FILE, Network, create_network
 
 NATIONAL_AUTHORITY = "11100000000013338W"  # the defining authority of the national licence types
 FOOD = NATIONAL_AUTHORITY + "032"
-TYPES = {FOOD: ("食品经营许可证", True), NATIONAL_AUTHORITY + "041": ("道路运输经营许可证", True)}
+ROAD = NATIONAL_AUTHORITY + "041"
+TYPES = {FOOD: ("食品经营许可证", True), ROAD: ("道路运输经营许可证", True)}
 REGION_NAMES = {"beijing": "北京市", "tianjin": "天津市", "hebei": "河北省", "xiongan": "雄安新区"}
+REGION_CODES = {"beijing": "BJ", "tianjin": "TJ", "hebei": "HE", "xiongan": "XA"}
+#: The use scenarios (事项, domain.md §11) every region declares, under its own code prefix:
+#: (code suffix, name, English name, the licence types it accepts). Every region's department
+#: issues both types and every region recognises the others' food business licences.
+SCENARIOS = (
+    ("KH-001", "企业开户核验", "Company bank account opening check", (FOOD, ROAD)),
+    ("SP-001", "食品经营许可核查", "Food business licence check", (FOOD,)),
+    ("YS-001", "道路运输经营许可变更", "Road transport business licence change", (ROAD,)),
+)
 SURNAMES = "王李张刘陈杨赵黄周吴"
 GIVEN = "伟芳娜敏静丽强磊军洋"
 CST = timezone(timedelta(hours=8))
@@ -71,9 +81,13 @@ class Seeded:
     types: int
     departments: int
     rules: int
+    scenarios: int
 
     def describe(self) -> str:
-        return f"seeded {self.types} licence types, {self.departments} departments with their seals, {self.rules} recognition rules"
+        return (
+            f"seeded {self.types} licence types, {self.departments} departments with their seals, {self.rules} recognition rules, "
+            f"{self.scenarios} use scenarios"
+        )
 
 
 def run_demo(dir: Path, blocks: int, txs_per_block: int, now: datetime, console: Console, progress: Callable[[], Progress]) -> None:
@@ -180,11 +194,22 @@ def seal_id_of(region: str) -> str:
     return f"{region.upper()}0SEAL01"
 
 
+def scenarios_of(region: str) -> list[dict[str, object]]:
+    """The use scenarios `region` declares in the demo: `{"code", "name", "name_en",
+    "licence_types"}`, by code."""
+    prefix = REGION_CODES.get(region, region.upper()[:2])
+    return [
+        {"code": f"{prefix}-{suffix}", "name": name, "name_en": name_en, "licence_types": sorted(types)}
+        for suffix, name, name_en, types in sorted(SCENARIOS)
+    ]
+
+
 def seed_network(network: Network, departments: list[Department], submit: Submit, clock: Callable[[], int]) -> Seeded:
     """Commit the demo governance through `submit`, in three dependent batches: the first
     region's administrator registers the licence types; each region's administrator admits its
-    department; then every department registers its seal and every region recognises the food
-    business licences of the others. `clock` (ms) dates the seals' validity."""
+    department; then every department registers its seal, every region recognises the food
+    business licences of the others and declares its use scenarios. `clock` (ms) dates the
+    seals' validity."""
     chain_id = network.genesis.chain_id
     admins = {r: AdminClient(k, chain_id, clock=clock) for r, k in network.admin_keys.items()}
     first = departments[0].region
@@ -206,8 +231,12 @@ def seed_network(network: Network, departments: list[Department], submit: Submit
         admins[asking].declare_recognition(dept.region, FOOD, FOOD, "京津冀食品经营许可互认")
         for asking in admins for dept in departments if dept.region != asking
     ]
-    submit(seals + rules)
-    return Seeded(len(TYPES), len(departments), len(rules))
+    scenarios = [
+        admins[region].declare_scenario(region, str(s["code"]), str(s["name"]), s["licence_types"], name_en=str(s["name_en"]))  # type: ignore[arg-type]
+        for region in admins for s in scenarios_of(region)
+    ]
+    submit(seals + rules + scenarios)
+    return Seeded(len(TYPES), len(departments), len(rules), len(scenarios))
 
 
 def issue_licence(dept: Department, documents: Path, today: date) -> Tx:

@@ -6,8 +6,8 @@ container (docker-compose.yml): genesis.json, validator.key, tls/node.crt + tls/
 node's TLS credential from its region's PKI), tls/ca/<region>.crt, and node.json with its
 ports. DIR/network.json lists the chain, each node's API URL, p2p address and home, the demo
 credentials, and per region what the demo seed registers (departments with their USCCs, seals
-and licence types; recognition rules), so a department can issue from it alone; paths are
-relative to DIR. DIR/profiles/<region>-<role>.json (client.profile) name each region's node and
+and licence types; recognition rules; use scenarios), so a department can issue from it alone;
+paths are relative to DIR. DIR/profiles/<region>-<role>.json (client.profile) name each region's node and
 one credential of each role (partner, staff, department, auditor, admin) for `--profile`, and
 for the roles that sign in to the web pages (staff, auditor) the same credential as a PKCS#12 file
 DIR/profiles/<region>-<role>.p12 (mode 0600, the printed demo password BROWSER_PASSWORD) to import
@@ -56,7 +56,7 @@ from ledger.files import replace_file, write_new_file
 from ledger.tx import Tx
 from node.config import NodeConfig, PeerConfig, write_config
 from node.consensus.timeouts import Timeouts
-from node.demo import FOOD, REGION_NAMES, TYPES, issue_licence, issuer_name_of, load_departments, seal_id_of, seed_network
+from node.demo import FOOD, REGION_NAMES, TYPES, issue_licence, issuer_name_of, load_departments, scenarios_of, seal_id_of, seed_network
 from node.http.limits import HttpLimits
 from node.network import GENESIS_FILE, Network, create_network
 
@@ -292,6 +292,7 @@ def _network_json(devnet: Devnet, manifest) -> dict[str, object]:
                     "credential": credential(r, Role.ISSUER),
                 }],
                 "recognises": [{"from_region": other, "type": FOOD, "as_type": FOOD} for other in regions if other != r],
+                "scenarios": scenarios_of(r),
             }
             for r in regions
         },
@@ -464,7 +465,7 @@ class ClientSubmit:
 
 def seed_devnet(devnet: Devnet, console: Console) -> bool:
     """Seed the demo once (DIR/seeded.json marks it done): departments, seals, recognition
-    rules, then LICENCES_PER_DEPARTMENT licences each. Returns False if already seeded."""
+    rules, use scenarios, then LICENCES_PER_DEPARTMENT licences each. Returns False if already seeded."""
     marker = devnet.dir / SEEDED_FILE
     if marker.exists():
         console.print(f"already seeded ({marker}); resuming")
@@ -524,11 +525,11 @@ def _print_urls(devnet: Devnet, statuses: dict[str, dict[str, object]], console:
         except ClientError:
             pass
         console.print(f"  {n.name:<10} {n.region:<8} API {n.api_url}  p2p {HOST}:{n.p2p_port}  height {status.get('height', '?')}  home {n.home}", soft_wrap=True, highlight=False)
-    first = devnet.nodes[0].api_url
+    first, first_region = devnet.nodes[0].api_url, devnet.nodes[0].region
     ca = devnet.dir / CA_BUNDLE
     console.print(f"the APIs are HTTPS; their CAs are in {ca}:", soft_wrap=True, highlight=False)
-    console.print(f"  curl --cacert {ca} {first}/v1/status     (also /v1/blocks/1, /readyz, /metrics, /openapi.json)", soft_wrap=True, highlight=False)
-    console.print(f"departments, seals, licence types and credentials: {devnet.dir / NETWORK_FILE}; profiles: {devnet.dir / PROFILES_DIR}/<region>-<role>.json", soft_wrap=True, highlight=False)
+    console.print(f"  curl --cacert {ca} {first}/v1/status     (also /v1/blocks/1, /v1/scenarios?region={first_region}, /readyz, /metrics, /openapi.json)", soft_wrap=True, highlight=False)
+    console.print(f"departments, seals, licence types, use scenarios and credentials: {devnet.dir / NETWORK_FILE}; profiles: {devnet.dir / PROFILES_DIR}/<region>-<role>.json", soft_wrap=True, highlight=False)
     console.print("the window page and the explorer in a browser: import a region's staff (or auditor) credential into the browser's certificates, "
                   f"password {BROWSER_PASSWORD}, trust {ca} as an authority for websites, then open its node's page:", soft_wrap=True, highlight=False)
     for node, staff, auditor in browser_logins(devnet):

@@ -6,13 +6,13 @@ build error responses themselves (raise a LedgerError; api.errors maps it).
 
 from __future__ import annotations
 
-from api.routers import blocks, headers, health, licences, log, receipts, registry, seals, status, transactions, uses, verify
+from api.routers import blocks, headers, health, licences, log, receipts, registry, scenarios, seals, status, transactions, uses, verify
 
 #: In the order requests are matched: the framework tries each router in turn, so the one that
 #: carries the most traffic (POST /v1/verify) comes first.
 ROUTERS = (
     verify.router, transactions.router, status.router, blocks.router, headers.router, log.router, seals.router, registry.router,
-    licences.router, uses.router, receipts.router,
+    scenarios.router, licences.router, uses.router, receipts.router,
 )
 #: Mounted at the root, not under /v1: the probes and the metrics (api.md §7, §8).
 ROOT_ROUTERS = (health.router,)

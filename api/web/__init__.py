@@ -11,7 +11,7 @@ API (api.auth.ROUTES), never render text unescaped, and never judge on the event
 
 from __future__ import annotations
 
-from api.web import assets, window
+from api.web import assets, explorer, window
 
 #: Mounted at the root by api.main, after the API's routers.
-WEB_ROUTERS = (window.router, assets.router)
+WEB_ROUTERS = (window.router, explorer.router, assets.router)

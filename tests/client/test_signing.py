@@ -16,6 +16,7 @@ from ledger.errors import CryptoError, ValidationError
 from ledger.governance import read_org, read_recognition
 from ledger.identity import KeyStatus
 from ledger.licences import ISSUE_FIELDS, NEW_VERSION_FIELDS, read_licence, stored_seal_signature
+from ledger.scenarios import read_scenario
 from ledger.seals import ISSUE_KIND, SealSignature, read_seal, read_seal_signature
 from ledger.seals import SIGN_PURPOSE as SEAL_PURPOSE
 from ledger.tx import SIGN_PURPOSE as TX_PURPOSE
@@ -85,6 +86,10 @@ def test_governance_methods_are_accepted_by_the_chain(world, net):
     assert read_org(ledger.state, ORG)["status"] == "suspended"
     ledger.accept(admin.resume_org(ORG, "inspection_passed"))
     assert read_org(ledger.state, ORG)["status"] == "active"
+    ledger.accept(admin.declare_scenario("beijing", "BJ-SP-001", "食品经营许可核查", [T_OPEN, T_DATED], name_en="Food business licence check"))
+    assert read_scenario(ledger.state, "beijing", "BJ-SP-001")["licence_types"] == sorted([T_DATED, T_OPEN])
+    ledger.accept(admin.declare_scenario("beijing", "BJ-SP-001", "食品经营许可核查", [T_DATED], withdrawn=True))
+    assert read_scenario(ledger.state, "beijing", "BJ-SP-001")["withdrawn"] is True
 
 
 def test_issue_change_and_renew_are_accepted_and_match_their_documents(world):
@@ -215,6 +220,12 @@ def test_refusals_carry_the_code_and_field_the_ledger_gives(world):
          {"uscc": ORG, "key_id": world.key.public_key.key_id, "reason": "lost", "note": "n" * 257}),
         (lambda: dept.register_seal("BJSEAL00002", name="s", type="stamp", image_hash=bytes(32), valid_from=1, valid_until=2), "seal.register",
          {"seal_id": "BJSEAL00002", "owner": ORG, "name": "s", "type": "stamp", "image_hash": bytes(32), "signers": [world.key.public_key.key_id], "valid_from": 1, "valid_until": 2}),
+        (lambda: admin.declare_scenario("beijing", "BJ SP", "事项", [T_OPEN]), "scenario.declare",
+         {"code": "BJ SP", "name": "事项", "region": "beijing", "licence_types": [T_OPEN]}),
+        (lambda: admin.declare_scenario("beijing", "BJ-SP-001", "事项", [T_OPEN, T_OPEN]), "scenario.declare",
+         {"code": "BJ-SP-001", "name": "事项", "region": "beijing", "licence_types": [T_OPEN, T_OPEN]}),
+        (lambda: admin.declare_scenario("beijing", "BJ-SP-001", "事项", []), "scenario.declare",
+         {"code": "BJ-SP-001", "name": "事项", "region": "beijing", "licence_types": []}),
         (lambda: dept.suspend(doc_id[:-1] + ("A" if doc_id[-1] != "A" else "B"), "inspection"), "licence.suspend",
          {"id": doc_id[:-1] + ("A" if doc_id[-1] != "A" else "B"), "reason": "inspection"}),
     ]
@@ -223,7 +234,7 @@ def test_refusals_carry_the_code_and_field_the_ledger_gives(world):
         with pytest.raises(ValidationError) as err:
             call()
         refused.append((err.value.code, err.value.field))
-    pending = ledger.produce(*(ledger.signed(admin.key if kind.split(".")[0] in ("org", "ltype") else world.key, kind, body) for _, kind, body in cases))
+    pending = ledger.produce(*(ledger.signed(admin.key if kind.split(".")[0] in ("org", "ltype", "scenario") else world.key, kind, body) for _, kind, body in cases))
     assert pending.block.txs == ()
     assert refused == [(r.error.code, r.error.field) for r in pending.rejected]
 

@@ -25,7 +25,7 @@ from client.profile import read_profile
 from ledger.genesis import Genesis
 from ledger.ids import validate_type_code, validate_uscc
 from node.config import read_config
-from node.demo import FOOD, seal_id_of
+from node.demo import FOOD, TYPES, seal_id_of
 from node.devnet import (
     BROWSER_PASSWORD, BROWSER_ROLES, HOST, NETWORK_FILE, PIDS_FILE, PROFILE_ROLES, DevnetError, browser_logins, check_not_running, check_ports_free, ephemeral_port_floor, prepare_devnet,
     random_port_base, stop_nodes, try_commands,
@@ -78,6 +78,9 @@ def test_network_json_tells_a_department_what_it_may_issue_under(devnet):
     assert all(validate_type_code(t["code"]) and t["name"] for t in department["licence_types"])
     assert (devnet.dir / department["credential"]["private_key"]).is_file()
     assert {(r["from_region"], r["type"]) for r in beijing["recognises"]} == {(o, FOOD) for o in ("tianjin", "hebei", "xiongan")}
+    assert [s["code"] for s in beijing["scenarios"]] == ["BJ-KH-001", "BJ-SP-001", "BJ-YS-001"]
+    assert beijing["scenarios"][1] == {"code": "BJ-SP-001", "name": "食品经营许可核查", "name_en": "Food business licence check", "licence_types": [FOOD]}
+    assert all(set(s["licence_types"]) <= set(TYPES) for r in net["regions"].values() for s in r["scenarios"])
 
 
 def test_each_region_has_a_profile_per_role_naming_its_node_and_credential(devnet):

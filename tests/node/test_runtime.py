@@ -31,6 +31,7 @@ from ledger.store import LevelKV
 from ledger.tx import Tx
 from node.config import read_config
 from node.consensus import Evidence, Vote, decode_message
+from node.demo import scenarios_of
 from node.devnet import (
     Devnet, DevnetError, DevnetNode, check_ports_free, prepare_devnet, random_port_base, seed_devnet, start_nodes, stop_nodes, wait_ready,
 )
@@ -158,6 +159,10 @@ def test_seeding_through_the_apis_happens_once(net):
 
     assert seed_devnet(devnet, Quiet()) is True
     assert json.loads((devnet.dir / "seeded.json").read_text())["licences"] == 12
+    with devnet.client(devnet.nodes[0]) as client:
+        listed = client.get_json("/v1/scenarios", region="tianjin")["scenarios"]
+    assert [(s["code"], s["name"]) for s in listed] == [(s["code"], s["name"]) for s in scenarios_of("tianjin")]
+    assert ("TJ-KH-001", "企业开户核验") in [(s["code"], s["name"]) for s in listed]  # the purpose the printed example states
     assert seed_devnet(devnet, Quiet()) is False
     settle(devnet, devnet.nodes, at_least=1)
 
