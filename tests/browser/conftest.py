@@ -243,9 +243,19 @@ def type_and_enter(page, text: str, selector: str = "#q"):
     return navigation.value
 
 
-def scrolls_sideways(page) -> bool:
-    """Whether the page is wider than its viewport (a phone would scroll horizontally)."""
-    return bool(page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth"))
+def scrolls_sideways(page) -> list[str]:
+    """Empty if the page fits its viewport's width; else what sticks out (tag.class#id and its
+    right edge), so that a phone would scroll horizontally."""
+    return page.evaluate("""() => {
+        const width = document.documentElement.clientWidth;
+        if (document.documentElement.scrollWidth <= width) return [];
+        const out = [`page ${document.documentElement.scrollWidth} px wide in ${width} px`];
+        for (const e of document.body.querySelectorAll("*")) {
+            const right = e.getBoundingClientRect().right;
+            if (right > width + 0.5) out.push(`${e.tagName.toLowerCase()}.${e.className}#${e.id} to ${Math.round(right)} px`);
+        }
+        return out.slice(0, 12);
+    }""")
 
 
 __all__ = ["DESKTOP", "PHONE", "STALE_S", "PageAs", "Web", "save_screenshot", "scrolls_sideways", "type_and_enter", "wait_for"]
