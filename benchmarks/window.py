@@ -115,9 +115,13 @@ def page_weight(context, url: str, act=None) -> tuple[int, int]:
 
 
 def fill_purpose(page) -> None:
-    """The purpose of use, where the window page's form asks for one."""
+    """The purpose of use, where the window page's form asks for one: the region's first service
+    item from its list (else the typed fields) and a business serial number."""
+    scenario = page.locator("select[name=scenario]")
+    if scenario.count():
+        scenario.select_option(index=1)
     for name, value in PURPOSE.items():
-        field = page.locator(f"[name={name}]")
+        field = page.locator(f"input[name={name}]")
         if field.count():
             field.fill(value)
 
