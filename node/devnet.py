@@ -8,7 +8,10 @@ ports. DIR/network.json lists the chain, each node's API URL, p2p address and ho
 credentials, and per region what the demo seed registers (departments with their USCCs, seals
 and licence types; recognition rules; use scenarios), so a department can issue from it alone;
 paths are relative to DIR. DIR/profiles/<region>-<role>.json (client.profile) name each region's node and
-one credential of each role (partner, staff, department, auditor, admin) for `--profile`.
+one credential of each role (partner, staff, department, auditor, admin) for `--profile`, and
+for the roles that sign in to the web pages (staff, auditor) the same credential as a PKCS#12 file
+DIR/profiles/<region>-<role>.p12 (mode 0600, the printed demo password BROWSER_PASSWORD) to import
+into a browser.
 `run_devnet` refuses busy ports, starts one `eledger node start --home` process per validator
 (PIDs in DIR/pids.json), waits until every API answers, seeds the demo (node.demo) through real
 signed transactions submitted with client.http, prints the URLs and commands to try, and on
@@ -34,6 +37,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
 from rich.console import Console
 
 from api.limits import ClientLimits
@@ -67,6 +73,10 @@ CA_BUNDLE = "pki/ca-bundle.pem"
 API_SCHEME = "https"
 #: Profiles written per region: the file's role name and the certificate role it presents.
 PROFILE_ROLES = {"partner": Role.PARTNER, "staff": Role.STAFF, "department": Role.ISSUER, "auditor": Role.AUDITOR, "admin": Role.REGION_ADMIN}
+#: Profiles also written as PKCS#12 for a browser (the window page and the explorer, docs/web.md).
+BROWSER_ROLES = ("staff", "auditor")
+#: The demo password of those PKCS#12 files; `eledger devnet` prints it. A demo credential only.
+BROWSER_PASSWORD = "eledger-demo"
 LICENCES_PER_DEPARTMENT = 3
 READY_TIMEOUT_S = 90.0
 STOP_GRACE_S = 10.0
@@ -111,6 +121,10 @@ class Devnet:
     def profile_path(self, region: str, role: str) -> Path:
         """DIR/profiles/<region>-<role>.json (role: a key of PROFILE_ROLES)."""
         return self.dir / PROFILES_DIR / f"{region}-{role}.json"
+
+    def browser_credential(self, region: str, role: str) -> Path:
+        """DIR/profiles/<region>-<role>.p12 (role: one of BROWSER_ROLES)."""
+        return self.dir / PROFILES_DIR / f"{region}-{role}.p12"
 
     def tls_context(self, role: str | None = "admin", region: str | None = None) -> ssl.SSLContext:
         """A TLS 1.3 client context for every node's API: it trusts every genesis region's CA
@@ -219,6 +233,24 @@ def _write_profiles(devnet: Devnet, manifest) -> None:
             entry = manifest.find(node.region, cert_role)[0]
             profile = Profile(node.api_url, pki / entry.certificate, pki / entry.private_key, pki / node.region / "ca.crt", devnet.dir / GENESIS_FILE)
             write_profile(devnet.profile_path(node.region, role), profile)
+            if role in BROWSER_ROLES:
+                _write_pkcs12(devnet.browser_credential(node.region, role), profile)
+
+
+def _write_pkcs12(path: Path, profile: Profile) -> None:
+    """`profile`'s certificate, key and region CA as PKCS#12 at `path` (0600), protected by
+    BROWSER_PASSWORD; an existing file is kept (never overwrites a key)."""
+    if path.exists():
+        return
+    assert profile.certificate is not None and profile.private_key is not None and profile.ca is not None
+    certificate = x509.load_pem_x509_certificate(profile.certificate.read_bytes())
+    key = serialization.load_pem_private_key(profile.private_key.read_bytes(), password=None)
+    ca = x509.load_pem_x509_certificate(profile.ca.read_bytes())
+    name = certificate.subject.rfc4514_string().encode()
+    data = pkcs12.serialize_key_and_certificates(
+        name, key, certificate, [ca], serialization.BestAvailableEncryption(BROWSER_PASSWORD.encode()),  # type: ignore[arg-type]
+    )
+    write_new_file(path, data, 0o600)
 
 
 def _first_node_per_region(devnet: Devnet) -> list[DevnetNode]:
@@ -498,12 +530,21 @@ def _print_urls(devnet: Devnet, statuses: dict[str, dict[str, object]], console:
     console.print(f"the APIs are HTTPS; their CAs are in {ca}:", soft_wrap=True, highlight=False)
     console.print(f"  curl --cacert {ca} {first}/v1/status     (also /v1/blocks/1, /v1/scenarios?region={first_region}, /readyz, /metrics, /openapi.json)", soft_wrap=True, highlight=False)
     console.print(f"departments, seals, licence types, use scenarios and credentials: {devnet.dir / NETWORK_FILE}; profiles: {devnet.dir / PROFILES_DIR}/<region>-<role>.json", soft_wrap=True, highlight=False)
+    console.print("the window page and the explorer in a browser: import a region's staff (or auditor) credential into the browser's certificates, "
+                  f"password {BROWSER_PASSWORD}, trust {ca} as an authority for websites, then open its node's page:", soft_wrap=True, highlight=False)
+    for node, staff, auditor in browser_logins(devnet):
+        console.print(f"  {node.region:<8} {node.api_url}/   {staff}  (auditor: {auditor.name})", soft_wrap=True, highlight=False, markup=False)
     commands = try_commands(devnet)
     if commands:
         console.print("try it: a Tianjin partner checks a Beijing licence (in another terminal; `source .venv/bin/activate` first if eledger is not on your PATH)", soft_wrap=True, highlight=False)
         for command in commands:
             console.print(f"  {command}", soft_wrap=True, highlight=False, markup=False)
     console.print("Ctrl-C stops the network.", highlight=False)
+
+
+def browser_logins(devnet: Devnet) -> list[tuple[DevnetNode, Path, Path]]:
+    """For each node: its region's staff and auditor PKCS#12 files (what `make run` prints)."""
+    return [(n, devnet.browser_credential(n.region, "staff"), devnet.browser_credential(n.region, "auditor")) for n in devnet.nodes]
 
 
 #: The purpose of use the printed example states (domain.md §10.1: item code, name, serial).

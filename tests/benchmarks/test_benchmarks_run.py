@@ -18,6 +18,8 @@ EXPECTED = {
                         "consensus_alone_block_interval_ms", "consensus_flood_block_interval_ms", "use_records_committed"),
     "domain.py": ("execution_txs_per_s", "raw_p256_verifies_per_s", "stored_bytes_per_licence", "verify_licence_per_s",
                   "verify_licence_p99_ms", "bundle_same_region_bytes_max", "bundle_cross_region_offline_ms_p99"),
+    "window.py": ("window_page_bytes", "window_page_requests", "answer_page_bytes", "enter_to_verdict_p50_ms", "enter_to_verdict_p95_ms",
+                  "driver_enter_to_verdict_p95_ms", "window_load_p95_ms"),  # drives /usr/bin/chromium (`make browser`)
 }
 
 

@@ -13,6 +13,9 @@ import subprocess
 import sys
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
+from rich.console import Console
 from typer.testing import CliRunner
 
 import node.devnet as devnet_module
@@ -24,7 +27,7 @@ from ledger.ids import validate_type_code, validate_uscc
 from node.config import read_config
 from node.demo import FOOD, TYPES, seal_id_of
 from node.devnet import (
-    HOST, NETWORK_FILE, PIDS_FILE, PROFILE_ROLES, DevnetError, check_not_running, check_ports_free, ephemeral_port_floor, prepare_devnet,
+    BROWSER_PASSWORD, BROWSER_ROLES, HOST, NETWORK_FILE, PIDS_FILE, PROFILE_ROLES, DevnetError, browser_logins, check_not_running, check_ports_free, ephemeral_port_floor, prepare_devnet,
     random_port_base, stop_nodes, try_commands,
 )
 
@@ -94,6 +97,34 @@ def test_each_region_has_a_profile_per_role_naming_its_node_and_credential(devne
             assert (identity.role, identity.region) == (cert_role, node.region)
             assert profile.private_key.stat().st_mode & 0o777 == 0o600
         assert json.loads(path.read_text())["ca"] == f"../pki/{node.region}/ca.crt"  # relative, so DIR can move
+
+
+def test_each_regions_staff_and_auditor_credential_is_a_pkcs12_file_the_demo_password_opens(devnet):
+    for node in devnet.nodes:
+        for role in BROWSER_ROLES:
+            path = devnet.browser_credential(node.region, role)
+            assert path == devnet.dir / "profiles" / f"{node.region}-{role}.p12"
+            assert path.stat().st_mode & 0o777 == 0o600
+            with pytest.raises(ValueError):
+                pkcs12.load_pkcs12(path.read_bytes(), b"not the password")
+            opened = pkcs12.load_pkcs12(path.read_bytes(), BROWSER_PASSWORD.encode())
+            profile = read_profile(devnet.profile_path(node.region, role))
+            assert opened.cert.certificate.public_bytes(serialization.Encoding.PEM) == profile.certificate.read_bytes()
+            public = serialization.PublicFormat.SubjectPublicKeyInfo
+            assert opened.key.public_key().public_bytes(serialization.Encoding.PEM, public) == opened.cert.certificate.public_key().public_bytes(serialization.Encoding.PEM, public)
+            assert [c.certificate.public_bytes(serialization.Encoding.PEM) for c in opened.additional_certs] == [profile.ca.read_bytes()]
+            identity = validate_certificate(opened.cert.certificate, roots=[read_certificate(profile.ca)], at=opened.cert.certificate.not_valid_before_utc)
+            assert (identity.role, identity.region) == (PROFILE_ROLES[role], node.region)
+
+
+def test_the_summary_says_how_to_open_each_nodes_page_with_its_regions_staff_credential(devnet):
+    console = Console(record=True, width=400)
+    devnet_module._print_urls(devnet, {}, console)
+    text = console.export_text()
+    assert BROWSER_PASSWORD in text and str(devnet.dir / "pki" / "ca-bundle.pem") in text
+    assert [n.name for n, _, _ in browser_logins(devnet)] == [n.name for n in devnet.nodes]
+    for node, staff, auditor in browser_logins(devnet):
+        assert f"{node.api_url}/   {staff}" in text and auditor.name in text and staff.exists() and auditor.exists()
 
 
 def test_the_printed_commands_have_a_tianjin_partner_check_a_seeded_beijing_licence(devnet, tmp_path):
