@@ -4,8 +4,9 @@ scrolling sideways, and loads nothing from another origin; the header names the 
 of a staff or auditor certificate (the PKCS#12 files `make run` prints), or says nobody is
 signed in; a certificate the ledger revoked gets the error page with the API's status and code,
 one of no genesis CA no page at all (TLS refuses it);
-and with three of the four validators stopped the remaining node's page says its data is stale,
-until they are started again.
+and with three of the four validators stopped the remaining node's page says its data is stale
+and a licence the ledger judges valid is not shown as valid (the banner forbids green), until
+they are started again.
 
 The stale-data test stops and restarts validators of the shared devnet, so it comes last here.
 """
@@ -25,7 +26,8 @@ from api.web.i18n import translator
 from certs.layout import issue_credential
 from certs.roles import Role
 from client.signing import AdminClient
-from tests.browser.conftest import DESKTOP, PHONE, STALE_S, scrolls_sideways, wait_for
+from tests.browser.conftest import DESKTOP, PHONE, STALE_S, scrolls_sideways, type_and_enter, wait_for
+from tests.browser.test_window import choose_purpose
 
 LAYOUTS = {"desktop": (DESKTOP, False), "phone": (PHONE, True)}
 SUBMIT_TIMEOUT_S = 30.0
@@ -156,6 +158,19 @@ def test_with_three_of_four_validators_stopped_the_page_says_the_data_is_stale(w
         snap(page, "window-stale-banner")
         page.goto(web.url("beijing", "/?lang=zh"))
         assert "过时" in page.locator(".banner").inner_text()
+
+        # The stale banner forbids green: a licence the ledger judges valid does not show as valid.
+        page.goto(web.url("beijing", "/?lang=en"))
+        choose_purpose(page)
+        type_and_enter(page, web.enterprise_licence("beijing").licence.id)
+        t = translator("en")
+        assert page.locator("[data-verdict]").get_attribute("data-verdict") == "indeterminate"
+        assert page.locator(".verdict").get_attribute("class").split() == ["verdict", "verdict-indeterminate"]
+        assert page.locator(".verdict-word").inner_text() == t("window.verdict.indeterminate")
+        assert page.locator(".verdict .reasons li").first.inner_text().startswith(t("window.why.untrusted"))
+        assert page.locator(".judged").inner_text() == t("window.judged", verdict=t("window.verdict.valid"))  # as the ledger judged it
+        assert page.locator(".banner").count() == 1
+        snap(page, "verdict-stale-en")
     finally:
         web.restart(stopped)
 
