@@ -36,7 +36,8 @@ from api.service import NodeService
 from api.web import i18n
 from api.web.render import error_page, language, page_caller, render, seconds_since, tip_of
 from api.web.window_purpose import PURPOSE_COOKIE, PURPOSE_FIELDS, checked_purpose, encode_purpose, purpose_from_form, remembered_purpose, scenarios_for
-from api.web.window_view import format_time, screen_of
+from api.web.window_checks import format_time
+from api.web.window_view import screen_of
 from api.workers import in_worker
 from ledger.document import LicenceDocument
 from ledger.encoding import encode
@@ -119,6 +120,7 @@ i18n.add({
         "window.not_recorded": "本次核验未留痕（未填写用证事项）。",
         "window.bundle": "下载证明包",
         "window.history": "证照追溯",
+        "window.see_successor": "查看取代它的版本",
         "window.uses": "用证记录",
         "window.cross_site": "拒绝了来自其他网站的核验请求。请直接在本页输入。",
         "window.nothing": "请扫描二维码、输入证照编号，或选择证照文件。",
@@ -199,6 +201,7 @@ i18n.add({
         "window.not_recorded": "This check was not recorded (no service item given).",
         "window.bundle": "Download the proof bundle",
         "window.history": "Licence history",
+        "window.see_successor": "see the version that replaces it",
         "window.uses": "Use records",
         "window.cross_site": "A verification request from another site was refused. Use this page directly.",
         "window.nothing": "Scan a QR code, type a licence id, or choose a document file.",

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import html
 import datetime as dt
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -427,3 +429,90 @@ def test_window_js_finds_the_check_characters_ledger_ids_finds():
     )
     out = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=60, check=True)
     assert json.loads(out.stdout) == [c["problem"] for c in cases]
+
+
+# -- every check in the page's language, times as China time -------------------------------------
+
+#: Words of the ledger's English details that a zh check sentence must never hold.
+ENGLISH = re.compile(r"\b(the|licence|issued|recorded|valid|version|holder|signature|seal|record|document|region|type|at)\b")
+
+
+def check_cells(page) -> dict[str, str]:
+    """Each check's sentence cell, tags and the test seal's name ("licence seal") taken out."""
+    cells = {}
+    for row in page.text.split('data-check="')[1:]:
+        name = row.split('"', 1)[0]
+        cell = row.split('<td class="detail">', 1)[1].split("</td>", 1)[0]
+        cells[name] = html.unescape(re.sub(r"<[^>]+>", " ", cell)).replace("licence seal", "")
+    return cells
+
+
+def test_every_check_reads_in_chinese_on_the_zh_page_in_every_case(world):
+    valid, revoked, old = (fresh(world) for _ in range(3))
+    new = world.document(int(old.licence.id.split(".")[7]), version="002")
+    world.renew(old, new)
+    world.act("licence.revoke", revoked.licence.id)
+    start = day_of(world.service.genesis.genesis_time) - dt.timedelta(days=30)
+    lapsed = fresh(world, valid_until=start + dt.timedelta(days=10))
+    pending = fresh(world, deadline=day_of(world.service.genesis.genesis_time) + dt.timedelta(days=30))
+    other = fresh(world, type=OTHER_TYPE)
+    tampered = dataclasses.replace(valid, licence=dataclasses.replace(valid.licence, fields=(("经营场所", "北京市西城区"),)))
+    person = fresh(world, holder=PERSON)
+    pages = [
+        post(world, valid.licence.id, lang="zh"), post(world, world.qr(valid), lang="zh"), post(world, file=valid.to_bytes(), lang="zh"),
+        post(world, revoked.licence.id, lang="zh"), post(world, world.qr(old), lang="zh"), post(world, lapsed.licence.id, lang="zh"),
+        post(world, file=pending.to_bytes(), lang="zh"), post(world, other.licence.id, lang="zh"), post(world, file=tampered.to_bytes(), lang="zh"),
+        post(world, file=person.to_bytes(), lang="zh"), post(world, world.qr(world.document(next(SERIALS))), lang="zh"),
+    ]
+    for page in pages:
+        cells = check_cells(page)
+        assert len(cells) == 11 and 'class="ledger-detail"' not in page.text
+        for name, cell in cells.items():
+            assert re.search(r"[\u4e00-\u9fff]", cell), (name, cell)
+            assert not ENGLISH.search(cell), (name, cell)
+        assert not re.search(r"\b1\d{12}\b", page.text)  # no raw ledger milliseconds anywhere
+    assert "已吊销，原因代码 inspection，自 " in check_cells(pages[3])["status"]
+    assert "已被 " in check_cells(pages[4])["latest_version"] and "告知承诺核查在最新版本上进行" in check_cells(pages[4])["commitment"]
+    assert "证照已失效" in check_cells(pages[5])["within_validity"]
+    assert "告知承诺核查进行中，期限 " in check_cells(pages[6])["commitment"]
+    assert "没有认可 beijing 签发的“药品经营许可证”的规则" in check_cells(pages[7])["recognised"]
+    assert "不一致" in check_cells(pages[8])["document_matches"]
+    assert PERSON.name not in check_cells(pages[9])["holder_matches"]
+    assert "账本上没有编号为" in check_cells(pages[10])["on_ledger"]
+
+
+def test_the_en_page_keeps_the_ledgers_english_detail_as_a_small_second_text(world):
+    doc = fresh(world)
+    page = post(world, doc.licence.id, lang="en")
+    cells = check_cells(page)
+    assert cells["latest_version"].startswith("Version 001 is the latest.")
+    assert "the ledger&#39;s text: version 001 is the latest" in page.text and 'class="ledger-detail"' in page.text
+
+
+def test_times_are_china_time_to_the_minute(world):
+    doc = fresh(world)
+    world.act("licence.suspend", doc.licence.id)
+    record_time = world.service.chain.tip.time
+    shown = (dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=record_time, hours=8)).strftime("%Y-%m-%d %H:%M")
+    page = post(world, doc.licence.id, lang="zh")
+    assert f"暂扣，更新于 {shown}" in page.text and "原因：inspection" in page.text
+    assert "时间均为北京时间（UTC+8）" in page.text
+
+
+def test_the_facts_name_the_commitment_state_and_deadline_and_link_the_successor(world):
+    deadline = day_of(world.service.genesis.genesis_time) + dt.timedelta(days=30)
+    doc = fresh(world, deadline=deadline)
+    page = post(world, doc.licence.id, lang="zh")
+    assert f"核查中，核查期限 {deadline.isoformat()}" in page.text
+    new = world.document(int(doc.licence.id.split(".")[7]), version="002", deadline=deadline)
+    world.renew(doc, new)
+    page = post(world, doc.licence.id, lang="zh")
+    assert f'<a class="successor no-print" href="/explorer/licences/{new.licence.id}">查看取代它的版本</a>' in page.text
+
+
+def test_the_print_stylesheet_hides_navigation_and_inputs_and_keeps_the_receipt():
+    css = (Path(__file__).parents[3] / "api" / "web" / "static" / "window.css").read_text()
+    printed = css.split("@media print", 1)[1].split("}", 1)[0]
+    for hidden in ("header.site", "footer.site", "section.window", ".no-print"):
+        assert hidden in printed
+    assert ".receipt" not in printed
