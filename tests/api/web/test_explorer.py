@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+from pathlib import Path
 
 import pytest
 
@@ -64,6 +65,24 @@ def test_every_page_renders_in_both_languages_for_an_auditor(world, lang, html, 
         assert html in page.text and word in page.text and page.headers["content-type"].startswith("text/html"), url
         assert "http://" not in page.text and "https://" not in page.text, url
         assert "content-security-policy" in page.headers, url
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_table_scrolls_in_a_labelled_focusable_box_so_a_phone_page_never_widens(world, lang):
+    auditor = world.client("hebei", Role.AUDITOR)
+    tables = 0
+    for url in pages_of(world):
+        page = auditor.get(f"{url}?lang={lang}").text
+        for before in page.split("<table")[:-1]:
+            tables += 1
+            box = before.rsplit("<div", 1)[1]
+            assert box.startswith(' class="scroll" tabindex="0" role="region" aria-label="') and box.rstrip().endswith(">"), url
+            label = box.split('aria-label="', 1)[1].split('"', 1)[0]
+            assert label and not label.startswith("explorer."), url
+        assert page.count("<table") == page.count("</table></div>"), url
+    assert tables >= 8
+    css = (Path(pages.__file__).parents[1] / "static" / "explorer.css").read_text()
+    assert ".explorer .scroll { overflow-x: auto;" in css and "display: block" not in css
 
 
 def test_the_latest_blocks_show_their_transactions_in_domain_terms(world):
