@@ -83,6 +83,7 @@ def test_every_table_scrolls_in_a_labelled_focusable_box_so_a_phone_page_never_w
     assert tables >= 8
     css = (Path(pages.__file__).parents[1] / "static" / "explorer.css").read_text()
     assert ".explorer .scroll { overflow-x: auto;" in css and "display: block" not in css
+    assert ".explorer h1, .explorer h2, .explorer p, .explorer li, .explorer summary { overflow-wrap: anywhere; }" in css  # long ids break
 
 
 def test_the_latest_blocks_show_their_transactions_in_domain_terms(world):
@@ -112,6 +113,16 @@ def test_a_block_shows_its_header_commit_signatures_and_validator_set(world):
     assert all(name in text for name in names)
     signed = text.count(" signed ") - text.count("did not sign")
     assert signed >= 1 and "state_root" in text and "previous_hash" in text
+
+
+def test_a_block_header_and_a_department_read_in_chinese(world):
+    block = text_of(world.client().get("/explorer/blocks/4?lang=zh"))
+    assert "状态根 state_root" in block and "上一区块哈希 previous_hash" in block and "出块时间 time" in block
+    assert re.search(r"出块时间 time \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \d{13}", block)  # China time, then the raw value
+    dept = text_of(world.client("hebei", Role.AUDITOR).get(f"/explorer/departments/{world.dept_uscc}?lang=zh"))
+    assert "状态 正常" in dept and "证照专用章 有效" in dept
+    en = text_of(world.client("hebei", Role.AUDITOR).get(f"/explorer/departments/{world.dept_uscc}?lang=en"))
+    assert "Status active" in en and "licence seal in use" in en
 
 
 def test_a_transaction_links_its_block_and_its_inclusion_proof(world):
