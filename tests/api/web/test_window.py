@@ -442,7 +442,7 @@ def check_cells(page) -> dict[str, str]:
     cells = {}
     for row in page.text.split('data-check="')[1:]:
         name = row.split('"', 1)[0]
-        cell = row.split('<td class="detail">', 1)[1].split("</td>", 1)[0]
+        cell = row.split('<td class="detail"', 1)[1].split(">", 1)[1].split("</td>", 1)[0]
         cells[name] = html.unescape(re.sub(r"<[^>]+>", " ", cell)).replace("licence seal", "")
     return cells
 
@@ -508,6 +508,15 @@ def test_the_facts_name_the_commitment_state_and_deadline_and_link_the_successor
     world.renew(doc, new)
     page = post(world, doc.licence.id, lang="zh")
     assert f'<a class="successor no-print" href="/explorer/licences/{new.licence.id}">查看取代它的版本</a>' in page.text
+
+
+def test_on_a_phone_each_check_stacks_its_sentence_under_its_name_and_keeps_the_table_roles(world):
+    css = (Path(__file__).parents[3] / "api" / "web" / "static" / "window.css").read_text()
+    phone = css.rsplit("@media (max-width: 40rem)", 1)[1]
+    assert "table.checks tr { display: grid;" in phone and "table.checks td.detail { grid-column: 1 / -1;" in phone
+    assert css.index("table.checks th { width: 16rem; }") < css.rindex("@media (max-width: 40rem)")  # it overrides the widths
+    page = post(world, fresh(world).licence.id, lang="zh")
+    assert '<table class="checks" role="table">' in page.text and page.text.count('role="rowheader"') == 11
 
 
 def test_the_print_stylesheet_hides_navigation_and_inputs_and_keeps_the_receipt():
