@@ -39,7 +39,7 @@ WORDS = {
         "why.undecided": "账本数据不足，无法判定“{check}”。",
         "why.untrusted": "节点数据不可信，结果不能作为有效：",
         "commitment_state.pending": "核查中", "commitment_state.confirmed": "已确认", "commitment_state.failed": "未通过", "commitment_state.void": "已作废",
-        "ledger_detail": "账本原文", "times_note": "时间均为北京时间（UTC+8）。",
+        "ledger_detail": "账本原文", "colon": "：", "sep": "；", "times_note": "时间均为北京时间（UTC+8）。",
         "status.suspended": "暂扣", "status.revoked": "吊销", "status.annulled": "撤销", "status.cancelled": "注销", "status.lapsed": "失效", "status.valid": "有效",
     },
     "en": {
@@ -63,7 +63,7 @@ WORDS = {
         "why.undecided": "The ledger data at hand cannot tell \u201c{check}\u201d.",
         "why.untrusted": "The node's data cannot be trusted, so no verdict can show as valid:",
         "commitment_state.pending": "pending", "commitment_state.confirmed": "confirmed", "commitment_state.failed": "failed", "commitment_state.void": "void",
-        "ledger_detail": "the ledger's text", "times_note": "Times are China time (UTC+8).",
+        "ledger_detail": "the ledger's text", "colon": ": ", "sep": "; ", "times_note": "Times are China time (UTC+8).",
         "status.suspended": "suspended", "status.revoked": "revoked", "status.annulled": "annulled", "status.cancelled": "cancelled", "status.lapsed": "lapsed", "status.valid": "valid",
     },
 }

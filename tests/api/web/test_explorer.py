@@ -125,6 +125,14 @@ def test_a_block_header_and_a_department_read_in_chinese(world):
     assert "Status active" in en and "licence seal in use" in en
 
 
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_transaction_lists_name_each_kind_in_words_with_its_code_as_a_title(world, lang):
+    page = world.client().get(f"/explorer/blocks/4?lang={lang}").text
+    row = page.split('<table class="txs">', 1)[1].split("</table>", 1)[0]
+    name = messages.KIND_NAMES["licence.issue"][0 if lang == "zh" else 1]
+    assert f'<td class="kind" title="licence.issue">{name}</td>' in row and "<code>licence.issue</code>" not in row
+
+
 def test_a_transaction_links_its_block_and_its_inclusion_proof(world):
     tx_id = b64encode(world.issue_tx.id)
     page = world.client().get(f"/explorer/transactions/{tx_id}?lang=en")

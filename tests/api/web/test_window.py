@@ -497,6 +497,7 @@ def test_times_are_china_time_to_the_minute(world):
     page = post(world, doc.licence.id, lang="zh")
     assert f"暂扣，更新于 {shown}" in page.text and "原因：inspection" in page.text
     assert "时间均为北京时间（UTC+8）" in page.text
+    assert "出示的证照与记录一致：不适用；持证主体一致：不适用" in page.text  # zh punctuation
 
 
 def test_the_facts_name_the_commitment_state_and_deadline_and_link_the_successor(world):
