@@ -444,9 +444,11 @@ def test_a_renewed_licence_shows_its_versions_in_the_timeline_and_pages_it(tmp_p
         assert old.index(" issued ") < old.index(" renewed ") < old.index(" revoked · Version 002")
         monkeypatch.setattr(pages, "PAGE_LIMIT", 2)
         first = auditor.get(f"/explorer/licences/{v2.licence.id}?lang=en")
-        assert " revoked · " not in text_of(first) and "?after=" in first.text
+        assert " revoked · Version" not in text_of(first) and "?after=" in first.text  # the revocation is on the next page
         cursor = re.search(r'href="\?after=([^"]+)"', first.text).group(1)
         second = text_of(auditor.get(f"/explorer/licences/{v2.licence.id}?lang=en&after={cursor}"))
         assert " revoked · Version 002" in second and " issued " not in second
+        zh = text_of(auditor.get(f"/explorer/licences/{v2.licence.id}?lang=zh"))
+        assert "状态 吊销 · 原因" in zh and "(revoked)" not in zh
     finally:
         world.close()
