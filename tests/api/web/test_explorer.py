@@ -82,7 +82,7 @@ def test_every_table_scrolls_in_a_labelled_focusable_box_so_a_phone_page_never_w
         assert page.count("<table") == page.count("</table></div>"), url
     assert tables >= 8
     css = (Path(pages.__file__).parents[1] / "static" / "explorer.css").read_text()
-    assert ".explorer .scroll { overflow-x: auto;" in css and "display: block" not in css
+    assert ".explorer .scroll { overflow-x: auto;" in css and "table { display: block" not in css
     assert ".explorer h1, .explorer h2, .explorer p, .explorer li, .explorer summary { overflow-wrap: anywhere; }" in css  # long ids break
 
 
@@ -131,6 +131,11 @@ def test_transaction_lists_name_each_kind_in_words_with_its_code_as_a_title(worl
     row = page.split('<table class="txs">', 1)[1].split("</table>", 1)[0]
     name = messages.KIND_NAMES["licence.issue"][0 if lang == "zh" else 1]
     assert f'<td class="kind" title="licence.issue">{name}</td>' in row and "<code>licence.issue</code>" not in row
+
+
+def test_a_licence_page_is_headed_by_its_type_name_with_its_id_below_in_small_type(world):
+    page = world.client("hebei", Role.AUDITOR).get(f"/explorer/licences/{world.doc.licence.id}?lang=zh").text
+    assert f'<h1>食品经营许可证 <code class="id">{world.doc.licence.id}</code></h1>' in page
 
 
 def test_a_transaction_links_its_block_and_its_inclusion_proof(world):
