@@ -84,6 +84,7 @@ def test_every_table_scrolls_in_a_labelled_focusable_box_so_a_phone_page_never_w
     css = (Path(pages.__file__).parents[1] / "static" / "explorer.css").read_text()
     assert ".explorer .scroll { overflow-x: auto;" in css and "table { display: block" not in css
     assert ".explorer h1, .explorer h2, .explorer p, .explorer li, .explorer summary { overflow-wrap: anywhere; }" in css  # long ids break
+    assert ".explorer td code { white-space: nowrap; word-break: normal; }" in css  # codes in a table stay whole; its box scrolls
 
 
 def test_the_latest_blocks_show_their_transactions_in_domain_terms(world):
@@ -130,7 +131,7 @@ def test_transaction_lists_name_each_kind_in_words_with_its_code_as_a_title(worl
     page = world.client().get(f"/explorer/blocks/4?lang={lang}").text
     row = page.split('<table class="txs">', 1)[1].split("</table>", 1)[0]
     name = messages.KIND_NAMES["licence.issue"][0 if lang == "zh" else 1]
-    assert f'<td class="kind" title="licence.issue">{name}</td>' in row and "<code>licence.issue</code>" not in row
+    assert f'<td class="kind" title="licence.issue">{name}</td>' in row and '<td class="what">' in row and "<code>licence.issue</code>" not in row
 
 
 def test_a_licence_page_is_headed_by_its_type_name_with_its_id_below_in_small_type(world):
