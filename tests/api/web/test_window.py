@@ -526,3 +526,13 @@ def test_the_print_stylesheet_hides_navigation_and_inputs_and_keeps_the_receipt(
     for hidden in ("header.site", "footer.site", "section.window", ".no-print"):
         assert hidden in printed
     assert ".receipt" not in printed
+
+
+def test_the_verdict_page_with_its_receipt_qr_and_its_stylesheets_weighs_at_most_200_kb(world):
+    page = post(world, file=fresh(world, holder=PERSON).to_bytes(), lang="zh")
+    assert verdict_of(page) == "valid" and 'src="data:image/svg+xml' in page.text
+    client = world.client("tianjin", Role.STAFF)
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text)
+    weight = len(page.content) + sum(len(client.get(path, headers={"Accept-Encoding": "identity"}).content) for path in assets)
+    assert weight <= 200 * 1024, weight
+    assert not re.search(r'(?:src|href)="(?:https?:)?//', page.text)  # every asset from the node
