@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from api.web.explorer import messages, pages, reads
+from api.web.i18n import translator
 from api.web.explorer.sentences import SENTENCES, Signer, describe
 from certs.roles import Role
 from ledger.encoding import b64encode
@@ -337,6 +338,18 @@ def test_an_auditor_sees_the_uses_and_the_use_records(world):
     use_tx = auditor.get(f"/explorer/transactions/{b64encode(world.use_tx.id)}?lang=en").text
     assert world.person.licence.id in use_tx and "Raw JSON" in use_tx
     assert "export.csv" in auditor.get("/explorer").text
+
+
+def test_a_use_record_and_a_transaction_read_in_chinese(world):
+    auditor = world.client("hebei", Role.AUDITOR)
+    use = text_of(auditor.get(f"/explorer/uses/{world.use_id}?lang=zh"))
+    zh = translator("zh")
+    assert f"{zh('explorer.presented')} 证照编号" in use and f"{zh('explorer.verdict')} 有效 (" in use
+    assert re.search(r"\(tianjin，[^,)]+\)", use)
+    licence = text_of(auditor.get(f"/explorer/licences/{world.person.licence.id}?lang=zh"))
+    assert "记录编号" in licence
+    tx = text_of(auditor.get(f"/explorer/transactions/{b64encode(world.issue_tx.id)}?lang=zh"))
+    assert "交易编号" in tx and re.search(r"\(发证部门，beijing\)", tx)
 
 
 def test_a_department_sees_its_own_licences_uses_and_not_anothers(world):
