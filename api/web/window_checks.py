@@ -11,6 +11,7 @@ only as "the holder".
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 
 from api.web import i18n
@@ -121,6 +122,16 @@ def format_time(ms: int | None) -> str:
         return ""
     when = dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=ms + UTC_OFFSET_MS)
     return when.strftime("%Y-%m-%d %H:%M")
+
+
+#: A ledger time in a check's detail: ms since 1970, 13 digits from 2001-09-09 to 2286.
+LEDGER_MS = re.compile(r"\b\d{13}\b")
+
+
+def ledger_text(detail: str) -> str:
+    """The ledger's own detail of a check as the English page shows it beside the sentence: its
+    words as they are, each time in ms as China time to the minute (`2026-12-08 10:30 UTC+8`)."""
+    return LEDGER_MS.sub(lambda m: format_time(int(m.group())) + " UTC+8", detail)
 
 
 def format_day(ms: int) -> str:

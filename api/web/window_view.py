@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from api.web import i18n
-from api.web.window_checks import sentence
+from api.web.window_checks import ledger_text, sentence
 from ledger.document import LicenceDocument, PersonHolder
 
 WORDS = {
@@ -145,9 +145,9 @@ def screen_of(body: Mapping[str, object], document: LicenceDocument | None, lang
     if untrusted is not None:
         verdict = "indeterminate"
         reasons = [w("why.untrusted") + " " + untrusted, *(r for r in reasons if judged != "valid")]
-    rows = [(str(c["name"]), w(f"check.{c['name']}"), str(c["outcome"]), w(f"outcome.{c['outcome']}"), sentence(c, body, seal, lang), str(c["detail"])) for c in checks]
+    rows = [(str(c["name"]), w(f"check.{c['name']}"), str(c["outcome"]), w(f"outcome.{c['outcome']}"), sentence(c, body, seal, lang), ledger_text(str(c["detail"]))) for c in checks]
     sub = i18n.translator(lang)
-    seal_rows = [(str(c["name"]), sub(f"check.sub.{c['name']}"), str(c["outcome"]), str(c["detail"])) for c in body.get("seal_checks") or []]  # type: ignore[union-attr]
+    seal_rows = [(str(c["name"]), sub(f"check.sub.{c['name']}"), str(c["outcome"]), ledger_text(str(c["detail"]))) for c in body.get("seal_checks") or []]  # type: ignore[union-attr]
     region = body["asking_region"]
     same = licence is not None and (licence["issuer"] or {}).get("region") == region  # type: ignore[union-attr]
     return Screen(verdict, judged, reasons, rows, seal_rows, licence, holder_of(licence, document), body.get("recognition"), same, seal)  # type: ignore[arg-type]

@@ -487,6 +487,7 @@ def test_the_en_page_keeps_the_ledgers_english_detail_as_a_small_second_text(wor
     cells = check_cells(page)
     assert cells["latest_version"].startswith("Version 001 is the latest.")
     assert "the ledger&#39;s text: version 001 is the latest" in page.text and 'class="ledger-detail"' in page.text
+    assert not re.search(r"\b1\d{12}\b", page.text) and re.search(r"issued at \d{4}-\d\d-\d\d \d\d:\d\d UTC\+8", page.text)
 
 
 def test_times_are_china_time_to_the_minute(world):

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from api.web import i18n
-from api.web.window_checks import format_time, sentence
+from api.web.window_checks import format_time, ledger_text, sentence
 
 LICENCE = {
     "id": "L", "version": "002", "type": {"code": "T", "name": "食品经营许可证"},
@@ -61,3 +61,8 @@ def test_format_time_is_china_time_to_the_minute():
 def test_every_sentence_key_is_in_both_languages():
     zh = {k for k in i18n.keys("zh") if k.startswith("check.")}
     assert zh and zh == {k for k in i18n.keys("en") if k.startswith("check.")}
+
+
+def test_the_ledgers_text_shows_its_times_as_china_time():
+    assert ledger_text("recorded, issued at 1796697778455") == "recorded, issued at 2026-12-08 10:42 UTC+8"
+    assert ledger_text("seal BJ123 of 11110000962960950K") == "seal BJ123 of 11110000962960950K"  # an 18-character USCC is no time
