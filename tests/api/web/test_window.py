@@ -510,6 +510,8 @@ def test_the_facts_name_the_commitment_state_and_deadline_and_link_the_successor
     world.renew(doc, new)
     page = post(world, doc.licence.id, lang="zh")
     assert f'<a class="successor no-print" href="/explorer/licences/{new.licence.id}">查看取代它的版本</a>' in page.text
+    # history one click away for staff (they may read a licence), its uses not (they may not read them)
+    assert f'href="/explorer/licences/{doc.licence.id}"' in page.text and "#uses" not in page.text
 
 
 def test_on_a_phone_each_check_stacks_its_sentence_under_its_name_and_keeps_the_table_roles(world):
