@@ -62,6 +62,9 @@ if (typeof document !== "undefined") {
     var input = form.querySelector("input[name=q]");
     var message = document.getElementById("q-problem");
     if (input.value !== "") input.select();  /* given back to correct: a new scan replaces it */
+    /* On a phone the form fills the first screen: bring the verdict (or the problem) into view. */
+    var answer = document.querySelector(".result .verdict, .result .problem-box");
+    if (answer !== null && window.matchMedia && window.matchMedia("(max-width: 40rem)").matches) answer.scrollIntoView({block: "start"});
     input.addEventListener("input", function () { message.textContent = ""; input.removeAttribute("aria-invalid"); });
     form.addEventListener("submit", function (event) {
       var text = input.value.trim();

@@ -539,3 +539,12 @@ def test_the_verdict_page_with_its_receipt_qr_and_its_stylesheets_weighs_at_most
     weight = len(page.content) + sum(len(client.get(path, headers={"Accept-Encoding": "identity"}).content) for path in assets)
     assert weight <= 200 * 1024, weight
     assert not re.search(r'(?:src|href)="(?:https?:)?//', page.text)  # every asset from the node
+
+
+def test_on_a_phone_window_js_brings_the_verdict_or_the_problem_into_view(world):
+    script = WINDOW_JS.read_text()
+    assert 'document.querySelector(".result .verdict, .result .problem-box")' in script and '"(max-width: 40rem)"' in script
+    page = post(world, fresh(world).licence.id, lang="zh")
+    assert '<section class="result" role="status" aria-live="polite">' in page.text and '<div class="verdict verdict-valid"' in page.text
+    problem = post(world, mistyped(fresh(world).licence.id), lang="zh")
+    assert '<div class="problem-box"' in problem.text.split('<section class="result"', 1)[1]
