@@ -544,6 +544,7 @@ def test_the_verdict_page_with_its_receipt_qr_and_its_stylesheets_weighs_at_most
 def test_on_a_phone_window_js_brings_the_verdict_or_the_problem_into_view(world):
     script = WINDOW_JS.read_text()
     assert 'document.querySelector(".result .verdict, .result .problem-box")' in script and '"(max-width: 40rem)"' in script
+    assert 'input.focus({preventScroll: true});' in script  # autofocus would scroll back; the next scan still goes in
     page = post(world, fresh(world).licence.id, lang="zh")
     assert '<section class="result" role="status" aria-live="polite">' in page.text and '<div class="verdict verdict-valid"' in page.text
     problem = post(world, mistyped(fresh(world).licence.id), lang="zh")
