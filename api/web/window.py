@@ -114,6 +114,7 @@ i18n.add({
         "window.as_of": "数据截至第 {height} 块，{age} 秒前",
         "window.receipt": "留痕回执",
         "window.receipt_id": "回执编号 {id}",
+        "window.receipt_facts": "事项 {item}（{code}），业务流水号 {serial}；{caller} 于 {time} 核验。",
         "window.receipt_save": "保存回执（JSON）",
         "window.receipt_print": "打印本页即可打印回执",
         "window.receipt_qr": "回执二维码",
@@ -195,6 +196,7 @@ i18n.add({
         "window.as_of": "As of block {height}, {age} s ago",
         "window.receipt": "Use receipt",
         "window.receipt_id": "Receipt {id}",
+        "window.receipt_facts": "Service item {item} ({code}), business serial number {serial}; checked by {caller} at {time}.",
         "window.receipt_save": "Save the receipt (JSON)",
         "window.receipt_print": "Print this page to print the receipt",
         "window.receipt_qr": "The receipt's QR code",
@@ -395,8 +397,9 @@ def judge_for_page(
 
 
 def receipt_view(receipt: Mapping[str, object] | None) -> dict[str, str] | None:
-    """The receipt as the page offers it: its id, a data: URL of its canonical JSON to save, and
-    its QR code (the same bytes, SVG data: URL; None when too large for a QR code)."""
+    """The receipt as the page offers it: its id, a data: URL of its canonical JSON to save, its
+    QR code (the same bytes, SVG data: URL; None when too large for a QR code), and what a
+    printout shows of it: the purpose, the time (China time) and the clerk's certificate name."""
     if receipt is None:
         return None
     record: Mapping[str, object] = receipt["record"]  # type: ignore[assignment]
@@ -410,4 +413,7 @@ def receipt_view(receipt: Mapping[str, object] | None) -> dict[str, str] | None:
         "file": f"receipt-{record['node']}-{record['seq']}.json",
         "url": "data:application/json;base64," + base64.b64encode(data).decode("ascii"),
         "qr": qr,  # type: ignore[dict-item]
+        "purpose": record["purpose"],  # type: ignore[dict-item]
+        "time": format_time(record["time"]),  # type: ignore[arg-type]
+        "caller": record["caller"]["name"],  # type: ignore[index]
     }

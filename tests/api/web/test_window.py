@@ -130,6 +130,7 @@ def test_a_valid_licence_is_green_with_its_facts_and_a_receipt(world, presented)
     proven = verify_receipt(receipt, world.service.genesis)
     assert proven.record["purpose"] == PURPOSE and proven.record["presented"] == presented and proven.record["verdict"] == "valid"
     assert f"Receipt {receipt['record']['node']}:{receipt['record']['seq']}" in text
+    assert f"Service item {PURPOSE['item_name']} ({PURPOSE['item_code']}), business serial number {PURPOSE['serial']}; checked by " in text
     assert 'src="data:image/svg+xml' in text
     assert f'href="/v1/licences/{doc.licence.id}/bundle"' in text and f'href="/explorer/licences/{doc.licence.id}"' in text
     # ready for the next scan: the input is empty and focused
