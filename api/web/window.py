@@ -36,7 +36,8 @@ from api.service import NodeService
 from api.web import i18n
 from api.web.render import error_page, language, page_caller, render, seconds_since, tip_of
 from api.web.window_purpose import PURPOSE_COOKIE, PURPOSE_FIELDS, checked_purpose, encode_purpose, purpose_from_form, remembered_purpose, scenarios_for
-from api.web.window_view import format_time, screen_of
+from api.web.window_checks import format_time
+from api.web.window_view import screen_of
 from api.workers import in_worker
 from ledger.document import LicenceDocument
 from ledger.encoding import encode
@@ -113,12 +114,14 @@ i18n.add({
         "window.as_of": "数据截至第 {height} 块，{age} 秒前",
         "window.receipt": "留痕回执",
         "window.receipt_id": "回执编号 {id}",
+        "window.receipt_facts": "事项 {item}（{code}），业务流水号 {serial}；{caller} 于 {time} 核验。",
         "window.receipt_save": "保存回执（JSON）",
         "window.receipt_print": "打印本页即可打印回执",
         "window.receipt_qr": "回执二维码",
         "window.not_recorded": "本次核验未留痕（未填写用证事项）。",
         "window.bundle": "下载证明包",
         "window.history": "证照追溯",
+        "window.see_successor": "查看取代它的版本",
         "window.uses": "用证记录",
         "window.cross_site": "拒绝了来自其他网站的核验请求。请直接在本页输入。",
         "window.nothing": "请扫描二维码、输入证照编号，或选择证照文件。",
@@ -193,12 +196,14 @@ i18n.add({
         "window.as_of": "As of block {height}, {age} s ago",
         "window.receipt": "Use receipt",
         "window.receipt_id": "Receipt {id}",
+        "window.receipt_facts": "Service item {item} ({code}), business serial number {serial}; checked by {caller} at {time}.",
         "window.receipt_save": "Save the receipt (JSON)",
         "window.receipt_print": "Print this page to print the receipt",
         "window.receipt_qr": "The receipt's QR code",
         "window.not_recorded": "This check was not recorded (no service item given).",
         "window.bundle": "Download the proof bundle",
         "window.history": "Licence history",
+        "window.see_successor": "see the version that replaces it",
         "window.uses": "Use records",
         "window.cross_site": "A verification request from another site was refused. Use this page directly.",
         "window.nothing": "Scan a QR code, type a licence id, or choose a document file.",
@@ -392,8 +397,9 @@ def judge_for_page(
 
 
 def receipt_view(receipt: Mapping[str, object] | None) -> dict[str, str] | None:
-    """The receipt as the page offers it: its id, a data: URL of its canonical JSON to save, and
-    its QR code (the same bytes, SVG data: URL; None when too large for a QR code)."""
+    """The receipt as the page offers it: its id, a data: URL of its canonical JSON to save, its
+    QR code (the same bytes, SVG data: URL; None when too large for a QR code), and what a
+    printout shows of it: the purpose, the time (China time) and the clerk's certificate name."""
     if receipt is None:
         return None
     record: Mapping[str, object] = receipt["record"]  # type: ignore[assignment]
@@ -407,4 +413,7 @@ def receipt_view(receipt: Mapping[str, object] | None) -> dict[str, str] | None:
         "file": f"receipt-{record['node']}-{record['seq']}.json",
         "url": "data:application/json;base64," + base64.b64encode(data).decode("ascii"),
         "qr": qr,  # type: ignore[dict-item]
+        "purpose": record["purpose"],  # type: ignore[dict-item]
+        "time": format_time(record["time"]),  # type: ignore[arg-type]
+        "caller": record["caller"]["name"],  # type: ignore[index]
     }

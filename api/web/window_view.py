@@ -10,12 +10,11 @@ data from anywhere else, nor put any into a log or a record.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from api.web import i18n
-from ledger.calendar import UTC_OFFSET_MS
+from api.web.window_checks import ledger_text, sentence
 from ledger.document import LicenceDocument, PersonHolder
 
 WORDS = {
@@ -31,7 +30,6 @@ WORDS = {
         "why.document_matches": "出示的证照与账本记录不一致：内容被改动过，或是另一版本的证照。",
         "why.holder_matches": "出示的证照的持证主体与账本记录不一致。",
         "why.issuer_authorised": "发证部门在账本上无权签发此类证照。",
-        "why.seal_valid": "证照上的印章在签章时不可用：{detail}",
         "why.signature_valid": "签章签名验证失败：证照可能是伪造的。",
         "why.status": "证照已被{status}（{reason}）。",
         "why.within_validity": "证照不在有效期内（有效期 {valid_from} 至 {valid_until}）。",
@@ -40,6 +38,8 @@ WORDS = {
         "why.recognised": "本地区（{region}）没有认可 {from_region} 此类证照的规则。",
         "why.undecided": "账本数据不足，无法判定“{check}”。",
         "why.untrusted": "节点数据不可信，结果不能作为有效：",
+        "commitment_state.pending": "核查中", "commitment_state.confirmed": "已确认", "commitment_state.failed": "未通过", "commitment_state.void": "已作废",
+        "ledger_detail": "账本原文", "colon": "：", "sep": "；", "times_note": "时间均为北京时间（UTC+8）。",
         "status.suspended": "暂扣", "status.revoked": "吊销", "status.annulled": "撤销", "status.cancelled": "注销", "status.lapsed": "失效", "status.valid": "有效",
     },
     "en": {
@@ -54,7 +54,6 @@ WORDS = {
         "why.document_matches": "The presented document differs from the ledger's record: it was altered, or it is another version.",
         "why.holder_matches": "The holder of the presented document is not the recorded holder.",
         "why.issuer_authorised": "The issuing department may not issue this licence type on the ledger.",
-        "why.seal_valid": "The seal was not usable when the licence was sealed: {detail}",
         "why.signature_valid": "The seal signature does not verify: the licence may be forged.",
         "why.status": "The licence has been {status} ({reason}).",
         "why.within_validity": "The licence is not within its validity ({valid_from} to {valid_until}).",
@@ -63,6 +62,8 @@ WORDS = {
         "why.recognised": "This region ({region}) has no rule recognising this type of licence from {from_region}.",
         "why.undecided": "The ledger data at hand cannot tell \u201c{check}\u201d.",
         "why.untrusted": "The node's data cannot be trusted, so no verdict can show as valid:",
+        "commitment_state.pending": "pending", "commitment_state.confirmed": "confirmed", "commitment_state.failed": "failed", "commitment_state.void": "void",
+        "ledger_detail": "the ledger's text", "colon": ": ", "sep": "; ", "times_note": "Times are China time (UTC+8).",
         "status.suspended": "suspended", "status.revoked": "revoked", "status.annulled": "annulled", "status.cancelled": "cancelled", "status.lapsed": "lapsed", "status.valid": "valid",
     },
 }
@@ -74,14 +75,6 @@ def mask_id_number(number: str) -> str:
     if len(number) <= 8:
         return "*" * len(number)
     return number[:4] + "*" * (len(number) - 8) + number[-4:]
-
-
-def format_time(ms: int | None) -> str:
-    """A ledger time (ms since the epoch) as UTC+8 wall time, to the second."""
-    if ms is None:
-        return ""
-    when = dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=ms + UTC_OFFSET_MS)
-    return when.strftime("%Y-%m-%d %H:%M:%S") + " (UTC+8)"
 
 
 @dataclass(frozen=True)
@@ -104,8 +97,8 @@ class Screen:
     verdict: str
     judged: str
     reasons: list[str]
-    checks: list[tuple[str, str, str, str, str]]
-    seal_checks: list[tuple[str, str, str]]
+    checks: list[tuple[str, str, str, str, str, str]]
+    seal_checks: list[tuple[str, str, str, str]]
     licence: Mapping[str, object] | None
     holder: Holder
     recognition: Mapping[str, object] | None
@@ -143,7 +136,7 @@ def screen_of(body: Mapping[str, object], document: LicenceDocument | None, lang
     judged: str = body["verdict"]  # type: ignore[assignment]
     checks: list[Mapping[str, object]] = body["checks"]  # type: ignore[assignment]
     licence: Mapping[str, object] | None = body.get("licence")  # type: ignore[assignment]
-    reasons = [reason(c, licence, body, w) for c in checks if c["outcome"] == "failed"]
+    reasons = [reason(c, licence, body, w, sentence(c, body, seal, lang)) for c in checks if c["outcome"] == "failed"]
     if not reasons:
         reasons = [w("why.undecided", check=w(f"check.{c['name']}")) for c in checks if c["outcome"] == "undecided"]
     if not reasons:
@@ -152,15 +145,16 @@ def screen_of(body: Mapping[str, object], document: LicenceDocument | None, lang
     if untrusted is not None:
         verdict = "indeterminate"
         reasons = [w("why.untrusted") + " " + untrusted, *(r for r in reasons if judged != "valid")]
-    rows = [(str(c["name"]), w(f"check.{c['name']}"), str(c["outcome"]), w(f"outcome.{c['outcome']}"), str(c["detail"])) for c in checks]
-    seal_rows = [(str(c["name"]), str(c["outcome"]), str(c["detail"])) for c in body.get("seal_checks") or []]  # type: ignore[union-attr]
+    rows = [(str(c["name"]), w(f"check.{c['name']}"), str(c["outcome"]), w(f"outcome.{c['outcome']}"), sentence(c, body, seal, lang), ledger_text(str(c["detail"]))) for c in checks]
+    sub = i18n.translator(lang)
+    seal_rows = [(str(c["name"]), sub(f"check.sub.{c['name']}"), str(c["outcome"]), ledger_text(str(c["detail"]))) for c in body.get("seal_checks") or []]  # type: ignore[union-attr]
     region = body["asking_region"]
     same = licence is not None and (licence["issuer"] or {}).get("region") == region  # type: ignore[union-attr]
     return Screen(verdict, judged, reasons, rows, seal_rows, licence, holder_of(licence, document), body.get("recognition"), same, seal)  # type: ignore[arg-type]
 
 
-def reason(check: Mapping[str, object], licence: Mapping[str, object] | None, body: Mapping[str, object], w: Callable[..., str]) -> str:
-    """The plain sentence for a failed check."""
+def reason(check: Mapping[str, object], licence: Mapping[str, object] | None, body: Mapping[str, object], w: Callable[..., str], said: str) -> str:
+    """The plain sentence for a failed check (`said` is the check's own sentence)."""
     name = check["name"]
     lic: Mapping[str, object] = licence or {}
     if name == "status":
@@ -175,10 +169,10 @@ def reason(check: Mapping[str, object], licence: Mapping[str, object] | None, bo
         return w("why.latest_version", successor=lic.get("superseded_by") or "?")
     if name == "commitment":
         commitment: Mapping[str, object] = lic.get("commitment") or {}  # type: ignore[assignment]
-        return w("why.commitment", state=commitment.get("state", "?"), deadline=commitment.get("deadline", "?"))
+        return w("why.commitment", state=w(f"commitment_state.{commitment.get('state')}"), deadline=commitment.get("deadline", "?"))
     if name == "recognised":
         issuer: Mapping[str, object] = lic.get("issuer") or {}  # type: ignore[assignment]
         return w("why.recognised", region=body["asking_region"], from_region=issuer.get("region", "?"))
     if name == "seal_valid":
-        return w("why.seal_valid", detail=check["detail"])
+        return said
     return w(f"why.{name}")

@@ -26,6 +26,7 @@ from api.access import AccessError, check_record_reader, check_uses_reader
 from api.auth import ROUTES, Caller, refuse
 from api.reading import TipState
 from api.service import NodeService
+from api.web import i18n
 from api.web.explorer import reads
 from api.web.explorer import messages  # noqa: F401  (registers the explorer's words)
 from api.web.explorer.sentences import format_time
@@ -95,7 +96,7 @@ async def page(request: Request, route: str, template: str, build: Callable[[Nod
         context = await in_worker(build, request.app.state.service, caller)
     except LedgerError as exc:
         return error_page(request, exc, *(() if caller is None else (caller,)))
-    return render(request, template, caller=caller, **context)
+    return render(request, template, caller=caller, known_words=i18n.keys("zh"), **context)
 
 
 # -- the home page and search ----------------------------------------------------------------------

@@ -62,6 +62,14 @@ if (typeof document !== "undefined") {
     var input = form.querySelector("input[name=q]");
     var message = document.getElementById("q-problem");
     if (input.value !== "") input.select();  /* given back to correct: a new scan replaces it */
+    /* On a phone the form fills the first screen: bring the verdict (or the problem) into view.
+       The input is focused first without scrolling, so that autofocus (which would scroll back
+       to it) has nothing left to do and a next scan still goes into the input. */
+    var answer = document.querySelector(".result .verdict, .result .problem-box");
+    if (answer !== null && window.matchMedia && window.matchMedia("(max-width: 40rem)").matches) {
+      input.focus({preventScroll: true});
+      answer.scrollIntoView({block: "start"});
+    }
     input.addEventListener("input", function () { message.textContent = ""; input.removeAttribute("aria-invalid"); });
     form.addEventListener("submit", function (event) {
       var text = input.value.trim();

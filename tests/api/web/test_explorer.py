@@ -8,10 +8,12 @@ from __future__ import annotations
 import html
 import logging
 import re
+from pathlib import Path
 
 import pytest
 
 from api.web.explorer import messages, pages, reads
+from api.web.i18n import translator
 from api.web.explorer.sentences import SENTENCES, Signer, describe
 from certs.roles import Role
 from ledger.encoding import b64encode
@@ -66,6 +68,26 @@ def test_every_page_renders_in_both_languages_for_an_auditor(world, lang, html, 
         assert "content-security-policy" in page.headers, url
 
 
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_table_scrolls_in_a_labelled_focusable_box_so_a_phone_page_never_widens(world, lang):
+    auditor = world.client("hebei", Role.AUDITOR)
+    tables = 0
+    for url in pages_of(world):
+        page = auditor.get(f"{url}?lang={lang}").text
+        for before in page.split("<table")[:-1]:
+            tables += 1
+            box = before.rsplit("<div", 1)[1]
+            assert box.startswith(' class="scroll" tabindex="0" role="region" aria-label="') and box.rstrip().endswith(">"), url
+            label = box.split('aria-label="', 1)[1].split('"', 1)[0]
+            assert label and not label.startswith("explorer."), url
+        assert page.count("<table") == page.count("</table></div>"), url
+    assert tables >= 8
+    css = (Path(pages.__file__).parents[1] / "static" / "explorer.css").read_text()
+    assert ".explorer .scroll { overflow-x: auto;" in css and "table { display: block" not in css
+    assert ".explorer h1, .explorer h2, .explorer p, .explorer li, .explorer summary { overflow-wrap: anywhere; }" in css  # long ids break
+    assert ".explorer td code { white-space: nowrap; word-break: normal; }" in css  # codes in a table stay whole; its box scrolls
+
+
 def test_the_latest_blocks_show_their_transactions_in_domain_terms(world):
     page = text_of(world.client().get("/explorer?lang=en"))
     assert f"Issued the licence {world.doc.licence.id} to the enterprise" in page
@@ -93,6 +115,29 @@ def test_a_block_shows_its_header_commit_signatures_and_validator_set(world):
     assert all(name in text for name in names)
     signed = text.count(" signed ") - text.count("did not sign")
     assert signed >= 1 and "state_root" in text and "previous_hash" in text
+
+
+def test_a_block_header_and_a_department_read_in_chinese(world):
+    block = text_of(world.client().get("/explorer/blocks/4?lang=zh"))
+    assert "状态根 state_root" in block and "上一区块哈希 previous_hash" in block and "出块时间 time" in block
+    assert re.search(r"出块时间 time \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \d{13}", block)  # China time, then the raw value
+    dept = text_of(world.client("hebei", Role.AUDITOR).get(f"/explorer/departments/{world.dept_uscc}?lang=zh"))
+    assert "状态 正常" in dept and "证照专用章 有效" in dept
+    en = text_of(world.client("hebei", Role.AUDITOR).get(f"/explorer/departments/{world.dept_uscc}?lang=en"))
+    assert "Status active" in en and "licence seal in use" in en
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_transaction_lists_name_each_kind_in_words_with_its_code_as_a_title(world, lang):
+    page = world.client().get(f"/explorer/blocks/4?lang={lang}").text
+    row = page.split('<table class="txs">', 1)[1].split("</table>", 1)[0]
+    name = messages.KIND_NAMES["licence.issue"][0 if lang == "zh" else 1]
+    assert f'<td class="kind" title="licence.issue">{name}</td>' in row and '<td class="what">' in row and "<code>licence.issue</code>" not in row
+
+
+def test_a_licence_page_is_headed_by_its_type_name_with_its_id_below_in_small_type(world):
+    page = world.client("hebei", Role.AUDITOR).get(f"/explorer/licences/{world.doc.licence.id}?lang=zh").text
+    assert f'<h1>食品经营许可证 <code class="id">{world.doc.licence.id}</code></h1>' in page
 
 
 def test_a_transaction_links_its_block_and_its_inclusion_proof(world):
@@ -295,6 +340,18 @@ def test_an_auditor_sees_the_uses_and_the_use_records(world):
     assert "export.csv" in auditor.get("/explorer").text
 
 
+def test_a_use_record_and_a_transaction_read_in_chinese(world):
+    auditor = world.client("hebei", Role.AUDITOR)
+    use = text_of(auditor.get(f"/explorer/uses/{world.use_id}?lang=zh"))
+    zh = translator("zh")
+    assert f"{zh('explorer.presented')} 证照编号" in use and f"{zh('explorer.verdict')} 有效 (" in use
+    assert re.search(r"\(tianjin，[^,)]+\)", use)
+    licence = text_of(auditor.get(f"/explorer/licences/{world.person.licence.id}?lang=zh"))
+    assert "记录编号" in licence
+    tx = text_of(auditor.get(f"/explorer/transactions/{b64encode(world.issue_tx.id)}?lang=zh"))
+    assert "交易编号" in tx and re.search(r"\(发证部门，beijing\)", tx)
+
+
 def test_a_department_sees_its_own_licences_uses_and_not_anothers(world):
     own = world.client("beijing", Role.ISSUER).get(f"/explorer/licences/{world.person.licence.id}?lang=en").text
     assert f'href="/explorer/uses/{world.use_id}"' in own
@@ -406,9 +463,11 @@ def test_a_renewed_licence_shows_its_versions_in_the_timeline_and_pages_it(tmp_p
         assert old.index(" issued ") < old.index(" renewed ") < old.index(" revoked · Version 002")
         monkeypatch.setattr(pages, "PAGE_LIMIT", 2)
         first = auditor.get(f"/explorer/licences/{v2.licence.id}?lang=en")
-        assert " revoked · " not in text_of(first) and "?after=" in first.text
+        assert " revoked · Version" not in text_of(first) and "?after=" in first.text  # the revocation is on the next page
         cursor = re.search(r'href="\?after=([^"]+)"', first.text).group(1)
         second = text_of(auditor.get(f"/explorer/licences/{v2.licence.id}?lang=en&after={cursor}"))
         assert " revoked · Version 002" in second and " issued " not in second
+        zh = text_of(auditor.get(f"/explorer/licences/{v2.licence.id}?lang=zh"))
+        assert "状态 吊销 · 原因" in zh and "(revoked)" not in zh
     finally:
         world.close()

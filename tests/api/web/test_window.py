@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import html
 import datetime as dt
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -128,6 +130,7 @@ def test_a_valid_licence_is_green_with_its_facts_and_a_receipt(world, presented)
     proven = verify_receipt(receipt, world.service.genesis)
     assert proven.record["purpose"] == PURPOSE and proven.record["presented"] == presented and proven.record["verdict"] == "valid"
     assert f"Receipt {receipt['record']['node']}:{receipt['record']['seq']}" in text
+    assert f"Service item {PURPOSE['item_name']} ({PURPOSE['item_code']}), business serial number {PURPOSE['serial']}; checked by " in text
     assert 'src="data:image/svg+xml' in text
     assert f'href="/v1/licences/{doc.licence.id}/bundle"' in text and f'href="/explorer/licences/{doc.licence.id}"' in text
     # ready for the next scan: the input is empty and focused
@@ -427,3 +430,123 @@ def test_window_js_finds_the_check_characters_ledger_ids_finds():
     )
     out = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=60, check=True)
     assert json.loads(out.stdout) == [c["problem"] for c in cases]
+
+
+# -- every check in the page's language, times as China time -------------------------------------
+
+#: Words of the ledger's English details that a zh check sentence must never hold.
+ENGLISH = re.compile(r"\b(the|licence|issued|recorded|valid|version|holder|signature|seal|record|document|region|type|at)\b")
+
+
+def check_cells(page) -> dict[str, str]:
+    """Each check's sentence cell, tags and the test seal's name ("licence seal") taken out."""
+    cells = {}
+    for row in page.text.split('data-check="')[1:]:
+        name = row.split('"', 1)[0]
+        cell = row.split('<td class="detail"', 1)[1].split(">", 1)[1].split("</td>", 1)[0]
+        cells[name] = html.unescape(re.sub(r"<[^>]+>", " ", cell)).replace("licence seal", "")
+    return cells
+
+
+def test_every_check_reads_in_chinese_on_the_zh_page_in_every_case(world):
+    valid, revoked, old = (fresh(world) for _ in range(3))
+    new = world.document(int(old.licence.id.split(".")[7]), version="002")
+    world.renew(old, new)
+    world.act("licence.revoke", revoked.licence.id)
+    start = day_of(world.service.genesis.genesis_time) - dt.timedelta(days=30)
+    lapsed = fresh(world, valid_until=start + dt.timedelta(days=10))
+    pending = fresh(world, deadline=day_of(world.service.genesis.genesis_time) + dt.timedelta(days=30))
+    other = fresh(world, type=OTHER_TYPE)
+    tampered = dataclasses.replace(valid, licence=dataclasses.replace(valid.licence, fields=(("经营场所", "北京市西城区"),)))
+    person = fresh(world, holder=PERSON)
+    pages = [
+        post(world, valid.licence.id, lang="zh"), post(world, world.qr(valid), lang="zh"), post(world, file=valid.to_bytes(), lang="zh"),
+        post(world, revoked.licence.id, lang="zh"), post(world, world.qr(old), lang="zh"), post(world, lapsed.licence.id, lang="zh"),
+        post(world, file=pending.to_bytes(), lang="zh"), post(world, other.licence.id, lang="zh"), post(world, file=tampered.to_bytes(), lang="zh"),
+        post(world, file=person.to_bytes(), lang="zh"), post(world, world.qr(world.document(next(SERIALS))), lang="zh"),
+    ]
+    for page in pages:
+        cells = check_cells(page)
+        assert len(cells) == 11 and 'class="ledger-detail"' not in page.text
+        for name, cell in cells.items():
+            assert re.search(r"[\u4e00-\u9fff]", cell), (name, cell)
+            assert not ENGLISH.search(cell), (name, cell)
+        assert not re.search(r"\b1\d{12}\b", page.text)  # no raw ledger milliseconds anywhere
+    assert "已吊销，原因代码 inspection，自 " in check_cells(pages[3])["status"]
+    assert "已被 " in check_cells(pages[4])["latest_version"] and "告知承诺核查在最新版本上进行" in check_cells(pages[4])["commitment"]
+    assert "证照已失效" in check_cells(pages[5])["within_validity"]
+    assert "告知承诺核查进行中，期限 " in check_cells(pages[6])["commitment"]
+    assert "没有认可 beijing 签发的“药品经营许可证”的规则" in check_cells(pages[7])["recognised"]
+    assert "不一致" in check_cells(pages[8])["document_matches"]
+    assert PERSON.name not in check_cells(pages[9])["holder_matches"]
+    assert "账本上没有编号为" in check_cells(pages[10])["on_ledger"]
+
+
+def test_the_en_page_keeps_the_ledgers_english_detail_as_a_small_second_text(world):
+    doc = fresh(world)
+    page = post(world, doc.licence.id, lang="en")
+    cells = check_cells(page)
+    assert cells["latest_version"].startswith("Version 001 is the latest.")
+    assert "the ledger&#39;s text: version 001 is the latest" in page.text and 'class="ledger-detail"' in page.text
+    assert not re.search(r"\b1\d{12}\b", page.text) and re.search(r"issued at \d{4}-\d\d-\d\d \d\d:\d\d UTC\+8", page.text)
+
+
+def test_times_are_china_time_to_the_minute(world):
+    doc = fresh(world)
+    world.act("licence.suspend", doc.licence.id)
+    record_time = world.service.chain.tip.time
+    shown = (dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=record_time, hours=8)).strftime("%Y-%m-%d %H:%M")
+    page = post(world, doc.licence.id, lang="zh")
+    assert f"暂扣，更新于 {shown}" in page.text and "原因：inspection" in page.text
+    assert "时间均为北京时间（UTC+8）" in page.text
+    assert "出示的证照与记录一致：不适用；持证主体一致：不适用" in page.text  # zh punctuation
+
+
+def test_the_facts_name_the_commitment_state_and_deadline_and_link_the_successor(world):
+    deadline = day_of(world.service.genesis.genesis_time) + dt.timedelta(days=30)
+    doc = fresh(world, deadline=deadline)
+    page = post(world, doc.licence.id, lang="zh")
+    assert f"核查中，核查期限 {deadline.isoformat()}" in page.text
+    new = world.document(int(doc.licence.id.split(".")[7]), version="002", deadline=deadline)
+    world.renew(doc, new)
+    page = post(world, doc.licence.id, lang="zh")
+    assert f'<a class="successor no-print" href="/explorer/licences/{new.licence.id}">查看取代它的版本</a>' in page.text
+    # history one click away for staff (they may read a licence), its uses not (they may not read them)
+    assert f'href="/explorer/licences/{doc.licence.id}"' in page.text and "#uses" not in page.text
+
+
+def test_on_a_phone_each_check_stacks_its_sentence_under_its_name_and_keeps_the_table_roles(world):
+    css = (Path(__file__).parents[3] / "api" / "web" / "static" / "window.css").read_text()
+    phone = css.rsplit("@media (max-width: 40rem)", 1)[1]
+    assert "table.checks tr { display: grid;" in phone and "table.checks td.detail { grid-column: 1 / -1;" in phone
+    assert css.index("table.checks th { width: 16rem; }") < css.rindex("@media (max-width: 40rem)")  # it overrides the widths
+    page = post(world, fresh(world).licence.id, lang="zh")
+    assert '<table class="checks" role="table">' in page.text and page.text.count('role="rowheader"') == 11
+
+
+def test_the_print_stylesheet_hides_navigation_and_inputs_and_keeps_the_receipt():
+    css = (Path(__file__).parents[3] / "api" / "web" / "static" / "window.css").read_text()
+    printed = css.split("@media print", 1)[1].split("}", 1)[0]
+    for hidden in ("header.site", "footer.site", "section.window", ".no-print"):
+        assert hidden in printed
+    assert ".receipt" not in printed
+
+
+def test_the_verdict_page_with_its_receipt_qr_and_its_stylesheets_weighs_at_most_200_kb(world):
+    page = post(world, file=fresh(world, holder=PERSON).to_bytes(), lang="zh")
+    assert verdict_of(page) == "valid" and 'src="data:image/svg+xml' in page.text
+    client = world.client("tianjin", Role.STAFF)
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text)
+    weight = len(page.content) + sum(len(client.get(path, headers={"Accept-Encoding": "identity"}).content) for path in assets)
+    assert weight <= 200 * 1024, weight
+    assert not re.search(r'(?:src|href)="(?:https?:)?//', page.text)  # every asset from the node
+
+
+def test_on_a_phone_window_js_brings_the_verdict_or_the_problem_into_view(world):
+    script = WINDOW_JS.read_text()
+    assert 'document.querySelector(".result .verdict, .result .problem-box")' in script and '"(max-width: 40rem)"' in script
+    assert 'input.focus({preventScroll: true});' in script  # autofocus would scroll back; the next scan still goes in
+    page = post(world, fresh(world).licence.id, lang="zh")
+    assert '<section class="result" role="status" aria-live="polite">' in page.text and '<div class="verdict verdict-valid"' in page.text
+    problem = post(world, mistyped(fresh(world).licence.id), lang="zh")
+    assert '<div class="problem-box"' in problem.text.split('<section class="result"', 1)[1]
