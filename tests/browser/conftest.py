@@ -102,7 +102,7 @@ class Web:
         self.cluster.settle(at_least=max(heights, default=0) + 1, timeout_s=STALE_S)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def web(tmp_path_factory, chromium) -> Iterator[Web]:
     """(Asks for `chromium` first, so that a machine without it fails before starting a devnet.)"""
     with running_devnet(tmp_path_factory.mktemp("browser") / "devnet", 4) as cluster:
@@ -114,9 +114,9 @@ def web(tmp_path_factory, chromium) -> Iterator[Web]:
         yield Web(cluster)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium():
-    """Debian's Chromium under Playwright (sync API), one browser for the session."""
+    """Debian's Chromium under Playwright (sync API), one browser for the browser tests (package scope: its event loop must be gone before the tests after tests/browser call asyncio.run)."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: the browser tests need it; {INSTALL_HINT}", pytrace=False)
     try:
