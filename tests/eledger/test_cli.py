@@ -20,9 +20,9 @@ def demo_dir(tmp_path_factory):
     d = tmp_path_factory.mktemp("net") / "devnet"
     result = runner.invoke(app, ["demo", "--dir", str(d), "--blocks", "4", "--txs", "10"])
     assert result.exit_code == 0, result.output
-    # three seeding blocks: 2 types; 4 departments; 4 seals + 12 recognition rules
-    assert "seeded 2 licence types, 4 departments with their seals, 12 recognition rules" in text(result)
-    assert "chain intact: 7 blocks, 62 transactions" in text(result)
+    # three seeding blocks: 2 types; 4 departments; 4 seals + 12 recognition rules + 12 use scenarios
+    assert "seeded 2 licence types, 4 departments with their seals, 12 recognition rules, 12 use scenarios" in text(result)
+    assert "chain intact: 7 blocks, 74 transactions" in text(result)
     return d
 
 
@@ -30,7 +30,7 @@ def test_demo_resumes_on_a_second_run(demo_dir):
     result = runner.invoke(app, ["demo", "--dir", str(demo_dir), "--blocks", "2", "--txs", "5"])
     assert result.exit_code == 0, result.output
     assert "resuming at height 7" in text(result) and "seeded" not in text(result)
-    assert "chain intact: 9 blocks, 72 transactions" in text(result)
+    assert "chain intact: 9 blocks, 84 transactions" in text(result)
 
 
 def test_audit_exits_zero_on_intact_chain(demo_dir):

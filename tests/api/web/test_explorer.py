@@ -257,8 +257,10 @@ def test_unknown_blocks_and_transactions_are_404_pages(world):
 
 def test_every_registered_transaction_kind_has_a_sentence_and_a_name():
     _load_domain()
-    assert set(_KINDS) - set(SENTENCES) == set(), "a transaction kind has no sentence in api/web/explorer/sentences.py"
-    assert set(_KINDS) - set(messages.KIND_NAMES) == set(), "a transaction kind has no name in api/web/explorer/messages.py"
+    kinds = {k for k in _KINDS if not k.startswith("test.")}  # tests register kinds of their own (tests/ledger/test_bundle.py)
+    assert len(kinds) >= 25
+    assert kinds - set(SENTENCES) == set(), "a transaction kind has no sentence in api/web/explorer/sentences.py"
+    assert kinds - set(messages.KIND_NAMES) == set(), "a transaction kind has no name in api/web/explorer/messages.py"
 
 
 KEY = "k" * 43
