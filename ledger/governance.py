@@ -169,8 +169,10 @@ def _org_of_region(view: TxView, signer: Identity, uscc: object) -> dict[str, ob
     return org
 
 
-def _get_types(body: Mapping[str, object], key: str, view: TxView, *, min_items: int, max_items: int) -> list[str]:
-    """Registered licence type codes listed in body[key], without repeats."""
+def get_type_codes(body: Mapping[str, object], key: str, view: TxView, *, min_items: int, max_items: int) -> list[str]:
+    """Registered licence type codes listed in body[key] (`min_items`..`max_items`), without
+    repeats, sorted. Raises ValidationError naming `tx.body.<key>[i]`: "validation.length",
+    "validation.duplicate", "ltype.unknown", the ids.* codes of a malformed code."""
     field = f"{_WHERE}.{key}"
     items = get_list(body, key, _WHERE, max_items=max_items)
     if len(items) < min_items:
@@ -212,7 +214,7 @@ def _admit(view: TxView, tx: Tx, signer: Identity, ctx: Context) -> None:
     grants = get_list(body, "keys", _WHERE, max_items=MAX_ADMIT_KEYS)
     if not grants:
         raise ValidationError(f"{_WHERE}.keys needs at least one key grant", code="validation.length", field=f"{_WHERE}.keys")
-    types = _get_types(body, "licence_types", view, min_items=0, max_items=MAX_GRANT_TYPES)
+    types = get_type_codes(body, "licence_types", view, min_items=0, max_items=MAX_GRANT_TYPES)
     key_ids = [_add_key(view, signer, uscc, grant, f"{_WHERE}.keys[{i}]") for i, grant in enumerate(grants)]
     view.put(org_key(uscc), {"uscc": uscc, "name": name, "region": signer.region, "status": ACTIVE, "licence_types": types, "keys": key_ids})
 
@@ -221,7 +223,7 @@ def _grant(view: TxView, tx: Tx, signer: Identity, ctx: Context) -> None:
     body = tx.body
     expect_keys(body, _WHERE, ("uscc", "licence_types"))
     org = _org_of_region(view, signer, body["uscc"])
-    added = _get_types(body, "licence_types", view, min_items=1, max_items=MAX_GRANT_TYPES)
+    added = get_type_codes(body, "licence_types", view, min_items=1, max_items=MAX_GRANT_TYPES)
     types = sorted(set(org["licence_types"]) | set(added))  # type: ignore[arg-type]
     if len(types) > MAX_ORG_TYPES:
         raise ValidationError(f"an organisation may hold at most {MAX_ORG_TYPES} licence types", code="org.too_many_types", field=f"{_WHERE}.licence_types")

@@ -20,10 +20,9 @@ from typing import TYPE_CHECKING
 from ledger.encoding import decode
 from ledger.errors import ValidationError
 from ledger.execute import Context, TxKind, TxView, register
-from ledger.fields import expect_keys, get_list, get_str
-from ledger.governance import read_ltype
+from ledger.fields import expect_keys, get_str
+from ledger.governance import get_type_codes
 from ledger.identity import Identity, Role
-from ledger.ids import validate_type_code
 from ledger.kv import KVReader
 from ledger.tx import Tx
 from ledger.uses import ITEM_CODE_RE, ITEM_NAME_RE
@@ -95,23 +94,6 @@ def _check_region(region: object) -> str:
 # -- scenario.declare ---------------------------------------------------------------------------
 
 
-def _get_types(view: TxView, body: dict[str, object]) -> list[str]:
-    """body.licence_types: 1..MAX_TYPES registered type codes, without repeats, sorted."""
-    field = f"{_WHERE}.licence_types"
-    items = get_list(body, "licence_types", _WHERE, max_items=MAX_TYPES)
-    if not items:
-        raise ValidationError(f"{field} needs at least one licence type code", code="validation.length", field=field)
-    seen: set[str] = set()
-    for i, item in enumerate(items):
-        code = validate_type_code(item, f"{field}[{i}]")
-        if code in seen:
-            raise ValidationError(f"{field}[{i}]: {code} is listed twice", code="validation.duplicate", field=f"{field}[{i}]")
-        if read_ltype(view, code) is None:
-            raise ValidationError(f"{field}[{i}]: licence type {code} is not registered", code="ltype.unknown", field=f"{field}[{i}]")
-        seen.add(code)
-    return sorted(seen)
-
-
 def _declare(view: TxView, tx: Tx, signer: Identity, ctx: Context) -> None:
     body = tx.body
     expect_keys(body, _WHERE, ("code", "name", "region", "licence_types"), ("name_en", "withdrawn"))
@@ -127,7 +109,7 @@ def _declare(view: TxView, tx: Tx, signer: Identity, ctx: Context) -> None:
     withdrawn = body.get("withdrawn", False)
     if not isinstance(withdrawn, bool):
         raise ValidationError(f"{_WHERE}.withdrawn must be true or false", code="validation.type", field=f"{_WHERE}.withdrawn")
-    types = _get_types(view, body)
+    types = get_type_codes(body, "licence_types", view, min_items=1, max_items=MAX_TYPES)
     key = scenario_key(region, code)
     if view.get(key) is None:
         if withdrawn:
