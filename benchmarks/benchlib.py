@@ -1,16 +1,21 @@
 """What the benchmark programs share: progress output, the machine's raw P-256 verify rate
-(the yardstick the issues' targets are stated against) and the results report (printed with
-each target's verdict, and written as JSON). Never imported by eledger itself."""
+(the yardstick the issues' targets are stated against), a devnet prepared on free ports, and the
+results report (printed with each target's verdict, and written as JSON). Never imported by
+eledger itself."""
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import time
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+
+from node.devnet import Devnet, DevnetError, check_ports_free, prepare_devnet, random_port_base
 
 Target = tuple[str, float]  # (">=" or "<=", bound)
 
@@ -47,3 +52,18 @@ def report(results: dict[str, float], targets: dict[str, Target], path: Path) ->
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2) + "\n")
     say(f"\nwrote {path}")
+
+
+def prepare_on_free_ports(directory: Path, validators: int = 4, **options: Any) -> Devnet:
+    """A devnet of `validators` in `directory` (prepare_devnet with `options`) on a random base
+    of ports that are free now; tries 20 bases, then raises RuntimeError."""
+    rng = random.Random()
+    for _ in range(20):
+        base = random_port_base(rng)
+        devnet = prepare_devnet(directory, validators, p2p_base=base, api_base=base + 10, **options)
+        try:
+            check_ports_free(devnet)
+        except DevnetError:
+            continue
+        return devnet
+    raise RuntimeError("no free ports for the devnet after 20 tries")

@@ -40,7 +40,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import random
 import shutil
 import statistics
 import tempfile
@@ -56,10 +55,10 @@ import orjson
 from api.limits import ClientLimits
 from ledger.tx import Tx
 from node.consensus.timeouts import Timeouts
-from node.devnet import Devnet, DevnetError, check_ports_free, prepare_devnet, random_port_base, start_nodes, stop_nodes, wait_ready
+from node.devnet import Devnet, start_nodes, stop_nodes, wait_ready
 from node.network import load_network
 
-from benchlib import raw_p256_verify_rate, report, say
+from benchlib import prepare_on_free_ports, raw_p256_verify_rate, report, say
 
 VALIDATORS = 4
 READY_S = 120.0
@@ -147,19 +146,6 @@ def sign_anchors(directory: Path, count: int, workers: int) -> list[bytes]:
 #: The load client is one department (one certificate) sending many requests at once: the
 #: per-client API limits are raised so that the benchmark measures the network, not them.
 LOAD_LIMITS = ClientLimits(rate=1e6, burst=1e6, in_flight=1 << 16)
-
-
-def prepare_on_free_ports(directory: Path, timeouts: Timeouts) -> Devnet:
-    rng = random.Random()
-    for _ in range(20):
-        base = random_port_base(rng)
-        devnet = prepare_devnet(directory, VALIDATORS, p2p_base=base, api_base=base + 10, timeouts=timeouts, api_limits=LOAD_LIMITS)
-        try:
-            check_ports_free(devnet)
-        except DevnetError:
-            continue
-        return devnet
-    raise RuntimeError("no free ports for the devnet after 20 tries")
 
 
 async def statuses(client: httpx.AsyncClient, devnet: Devnet) -> list[dict]:
@@ -362,7 +348,7 @@ def main() -> None:
         say("raw P-256 verify rate (cryptography, one core) ...")
         raw = raw_p256_verify_rate(1.0 if args.quick else 3.0)
         results["raw_p256_verifies_per_s"] = raw
-        devnet = prepare_on_free_ports(workdir / "devnet", Timeouts(empty_block_interval_ms=args.empty_block_interval_ms))
+        devnet = prepare_on_free_ports(workdir / "devnet", VALIDATORS, timeouts=Timeouts(empty_block_interval_ms=args.empty_block_interval_ms), api_limits=LOAD_LIMITS)
         count = int(sum(rate * args.step_duration for rate in args.rates) + args.sustained_rate * args.duration)
         say(f"signing {count:,} anchor transactions with {cores} processes ...")
         started = time.perf_counter()

@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import shutil
 import statistics
 import sys
@@ -51,6 +50,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from rich.console import Console  # noqa: E402
+from benchlib import prepare_on_free_ports  # noqa: E402
 from httpload import Outcome, Target, request_bytes, run_load  # noqa: E402
 
 from api.limits import ClientLimits  # noqa: E402
@@ -66,7 +67,7 @@ from ledger.uses import recorded_ranges  # noqa: E402
 from ledger.verify import verify_licence  # noqa: E402
 from node.demo import CST, issue_licence, load_departments  # noqa: E402
 from node.devnet import (  # noqa: E402
-    Devnet, DevnetError, check_ports_free, prepare_devnet, random_port_base, seed_devnet, start_nodes, stop_nodes, wait_ready,
+    Devnet, seed_devnet, start_nodes, stop_nodes, wait_ready,
 )
 from node.network import GENESIS_FILE  # noqa: E402
 
@@ -76,24 +77,6 @@ PURPOSE = {"item_code": "TJ-SC-0012", "item_name": "食品经营许可跨省通�
 #: so that the benchmark measures the node, not them.
 LOAD_LIMITS = ClientLimits(rate=1e6, burst=1e6, in_flight=1 << 16)
 BATCH = 50
-
-
-class Quiet:
-    def print(self, *args: object, **kwargs: object) -> None:
-        pass
-
-
-def prepare(directory: Path) -> Devnet:
-    rng = random.Random()
-    for _ in range(20):
-        base = random_port_base(rng)
-        devnet = prepare_devnet(directory, 4, p2p_base=base, api_base=base + 10, api_limits=LOAD_LIMITS)
-        try:
-            check_ports_free(devnet)
-        except DevnetError:
-            continue
-        return devnet
-    raise RuntimeError("no free ports for the devnet after 20 tries")
 
 
 def issue_more(devnet: Devnet, count: int) -> None:
@@ -274,10 +257,10 @@ def measure(args: argparse.Namespace, results: dict[str, float]) -> None:
     directory = Path(tempfile.mkdtemp(prefix="eledger-api-bench-"))
     procs: dict = {}
     try:
-        devnet = prepare(directory / "devnet")
+        devnet = prepare_on_free_ports(directory / "devnet", api_limits=LOAD_LIMITS)
         procs = start_nodes(devnet)
         wait_ready(devnet, procs)
-        seed_devnet(devnet, Quiet())
+        seed_devnet(devnet, Console(quiet=True))
         issue_more(devnet, args.licences)
         docs = documents(devnet)
         ids = sorted(docs)

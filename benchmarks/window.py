@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import shutil
 import statistics
 import sys
@@ -46,12 +45,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import report, say  # noqa: E402
+from rich.console import Console  # noqa: E402
+from benchlib import prepare_on_free_ports, report, say  # noqa: E402
 
 from ledger.document import read_document  # noqa: E402
 from node.devnet import (  # noqa: E402
-    BROWSER_PASSWORD, Devnet, DevnetError, check_ports_free, prepare_devnet, random_port_base, seed_devnet, start_nodes, stop_nodes,
-    wait_ready,
+    BROWSER_PASSWORD, seed_devnet, start_nodes, stop_nodes, wait_ready,
 )
 
 RESULTS = Path(__file__).resolve().parent / "results" / "window.json"
@@ -67,24 +66,6 @@ PURPOSE = {"item_code": "BJ-KH-001", "item_name": "企业开户核验", "serial"
 REGION = "beijing"
 TARGETS = {"enter_to_verdict_p95_ms": ("<=", 300.0), "window_page_bytes": ("<=", 200_000.0)}
 TIMEOUT_MS = 60_000
-
-
-class Quiet:
-    def print(self, *args: object, **kwargs: object) -> None:
-        pass
-
-
-def prepare(directory: Path) -> Devnet:
-    rng = random.Random()
-    for _ in range(20):
-        base = random_port_base(rng)
-        devnet = prepare_devnet(directory, 4, p2p_base=base, api_base=base + 10)
-        try:
-            check_ports_free(devnet)
-        except DevnetError:
-            continue
-        return devnet
-    raise RuntimeError("no free ports for the devnet after 20 tries")
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -173,10 +154,10 @@ def measure(args: argparse.Namespace, results: dict[str, float]) -> None:
     directory = Path(tempfile.mkdtemp(prefix="eledger-window-bench-"))
     procs: dict = {}
     try:
-        devnet = prepare(directory / "devnet")
+        devnet = prepare_on_free_ports(directory / "devnet")
         procs = start_nodes(devnet)
         wait_ready(devnet, procs)
-        seed_devnet(devnet, Quiet())
+        seed_devnet(devnet, Console(quiet=True))
         ids = [read_document(p).licence.id for p in sorted((devnet.dir / "documents").rglob("*.json"))]
         node = next(n for n in devnet.nodes if n.region == REGION)
         url = node.api_url + "/"

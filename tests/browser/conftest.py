@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pytest
 
+from rich.console import Console
 from client.profile import read_profile
 from ledger.document import LicenceDocument, read_document
 from node.devnet import BROWSER_PASSWORD, BROWSER_ROLES, DevnetNode, seed_devnet
@@ -54,11 +55,6 @@ PHONE = {"width": 390, "height": 844}
 #: Generous bounds for a page on a 2-core machine running four validators.
 NAVIGATION_MS = 60_000
 STALE_S = 180.0
-
-
-class Quiet:
-    def print(self, *args: object, **kwargs: object) -> None:
-        pass
 
 
 @dataclasses.dataclass
@@ -107,7 +103,7 @@ def web(tmp_path_factory, chromium) -> Iterator[Web]:
     """(Asks for `chromium` first, so that a machine without it fails before starting a devnet.)"""
     with running_devnet(tmp_path_factory.mktemp("browser") / "devnet", 4) as cluster:
         try:
-            assert seed_devnet(cluster.devnet, Quiet()) is True
+            assert seed_devnet(cluster.devnet, Console(quiet=True)) is True
         except BaseException:
             print(cluster.tails())
             raise

@@ -21,6 +21,7 @@ import orjson
 import pytest
 
 from benchmarks.httpload import Outcome, Target, request_bytes, run_load
+from rich.console import Console
 from client.profile import read_profile
 from ledger.tx import Tx
 from node.devnet import seed_devnet
@@ -33,16 +34,11 @@ PURPOSE = {"item_code": "FLOOD-001", "item_name": "压力核验", "serial": "FLO
 COMMIT_S = 60.0
 
 
-class Quiet:
-    def print(self, *args, **kwargs) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     with running_devnet(tmp_path_factory.mktemp("flood") / "devnet", 4) as cluster:
         try:
-            assert seed_devnet(cluster.devnet, Quiet()) is True
+            assert seed_devnet(cluster.devnet, Console(quiet=True)) is True
         except BaseException:
             print(cluster.tails())
             raise

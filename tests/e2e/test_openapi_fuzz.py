@@ -91,11 +91,6 @@ CHECKS = [
 ]
 
 
-class Quiet(Console):
-    def print(self, *args, **kwargs) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def devnet(tmp_path_factory):
     directory = tmp_path_factory.mktemp("fuzz") / "net"
@@ -113,7 +108,7 @@ def devnet(tmp_path_factory):
     procs = start_nodes(net)
     try:
         wait_ready(net, procs)
-        assert seed_devnet(net, Quiet()) is True
+        assert seed_devnet(net, Console(quiet=True)) is True
         yield net
     finally:
         stop_nodes(procs)

@@ -30,6 +30,7 @@ from cryptography import x509
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
+from rich.console import Console
 from certs.layout import issue_credential
 from certs.roles import Role
 from client.errors import ProblemError
@@ -57,11 +58,6 @@ ROAD = NATIONAL_AUTHORITY + "041"  # granted to the Beijing department; Tianjin 
 CST = timezone(timedelta(hours=8))
 COMMIT_S = 60.0
 SUBMIT_TIMEOUT_S = 30.0
-
-
-class Quiet:
-    def print(self, *args, **kwargs) -> None:
-        pass
 
 
 @dataclasses.dataclass
@@ -144,7 +140,7 @@ def prepare_world(cluster: Cluster) -> World:
     each to revoke, suspend, change and of a type Tianjin does not recognise; a sealed one it
     never submits; and the revocation, the suspension and the change."""
     devnet = cluster.devnet
-    assert seed_devnet(devnet, Quiet()) is True
+    assert seed_devnet(devnet, Console(quiet=True)) is True
     documents = sorted((devnet.dir / "documents" / "beijing").glob("*.json"))
     valid = next(d for d in map(read_document, documents) if d.licence.holder.to_json().get("uscc"))
     [dept] = [d for d in load_departments(devnet.network, wall_clock_ms) if d.region == "beijing"]

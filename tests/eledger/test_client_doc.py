@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from rich.console import Console
 import node.devnet as devnet_module
 from api.main import create_app
 from eledger.cli import app
@@ -39,11 +40,6 @@ def blocks(kind: str) -> list[str]:
 def commands(block: str) -> list[list[str]]:
     """The commands of a shell block: lines joined at a trailing backslash, split as sh would."""
     return [shlex.split(line) for line in block.replace("\\\n", " ").splitlines() if line.strip() and not line.lstrip().startswith("#")]
-
-
-class Quiet:
-    def print(self, *args, **kwargs) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +67,7 @@ def devnet_dir(tmp_path_factory):
             stack.enter_context(Committer(service))
             for n in devnet.nodes:
                 stack.enter_context(serve(application, tls_context(n.home / "tls" / "node.crt", n.home / "tls" / "node.key", devnet.dir / "pki"), port=n.api_port))
-            assert seed_devnet(devnet, Quiet()) is True
+            assert seed_devnet(devnet, Console(quiet=True)) is True
             yield work
 
 

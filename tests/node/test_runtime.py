@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from rich.console import Console
 from client.errors import ProblemError
 from client.http import Submitted
 from ledger.chain import Chain
@@ -153,17 +154,13 @@ def test_a_running_node_proves_a_transaction_and_reports_ready_with_its_metrics(
 def test_seeding_through_the_apis_happens_once(net):
     devnet, _ = net
 
-    class Quiet:
-        def print(self, *args, **kwargs) -> None:
-            pass
-
-    assert seed_devnet(devnet, Quiet()) is True
+    assert seed_devnet(devnet, Console(quiet=True)) is True
     assert json.loads((devnet.dir / "seeded.json").read_text())["licences"] == 12
     with devnet.client(devnet.nodes[0]) as client:
         listed = client.get_json("/v1/scenarios", region="tianjin")["scenarios"]
     assert [(s["code"], s["name"]) for s in listed] == [(s["code"], s["name"]) for s in scenarios_of("tianjin")]
     assert ("TJ-KH-001", "企业开户核验") in [(s["code"], s["name"]) for s in listed]  # the purpose the printed example states
-    assert seed_devnet(devnet, Quiet()) is False
+    assert seed_devnet(devnet, Console(quiet=True)) is False
     settle(devnet, devnet.nodes, at_least=1)
 
 
